@@ -1,0 +1,159 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Bolt is the default Store: one file on local disk (go.etcd.io/bbolt), nothing to install,
+// for a single replica. Each value is stored with its expiry in front (8 bytes, Unix nanoseconds);
+// expired entries read as absent and are removed by Open and by Sweep.
+type Bolt struct {
+	db        *bolt.DB
+	retention time.Duration
+	now       func() time.Time
+}
+
+var _ Store = (*Bolt)(nil)
+
+// OpenBolt opens (or creates) the database file at path. Only one process may open a file at a
+// time; a second one waits up to 5 seconds and then fails with an error naming the path.
+func OpenBolt(path string, retention time.Duration) (*Bolt, error) {
+	if retention <= 0 {
+		retention = DefaultRetention
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open state store %s: %w", path, err)
+	}
+	b := &Bolt{db: db, retention: retention, now: time.Now}
+	if err := b.Sweep(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+func encode(value []byte, expires time.Time) []byte {
+	out := make([]byte, 8+len(value))
+	binary.BigEndian.PutUint64(out, uint64(expires.UnixNano()))
+	copy(out[8:], value)
+	return out
+}
+
+func (b *Bolt) decode(raw []byte) ([]byte, bool) {
+	if len(raw) < 8 {
+		return nil, false
+	}
+	if b.now().UnixNano() >= int64(binary.BigEndian.Uint64(raw)) {
+		return nil, false
+	}
+	return append([]byte(nil), raw[8:]...), true
+}
+
+func mapClosed(err error) error {
+	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+func (b *Bolt) Get(_ context.Context, bucket, key string) (value []byte, ok bool, err error) {
+	err = b.db.View(func(tx *bolt.Tx) error {
+		bk := tx.Bucket([]byte(bucket))
+		if bk == nil {
+			return nil
+		}
+		value, ok = b.decode(bk.Get([]byte(key)))
+		return nil
+	})
+	return value, ok, mapClosed(err)
+}
+
+func (b *Bolt) Put(_ context.Context, bucket, key string, value []byte, ttl time.Duration) error {
+	return mapClosed(b.db.Update(func(tx *bolt.Tx) error {
+		bk, err := tx.CreateBucketIfNotExists([]byte(bucket))
+		if err != nil {
+			return err
+		}
+		return bk.Put([]byte(key), encode(value, expiry(b.now(), ttl, b.retention)))
+	}))
+}
+
+func (b *Bolt) PutIfAbsent(_ context.Context, bucket, key string, value []byte, ttl time.Duration) (stored bool, err error) {
+	err = b.db.Update(func(tx *bolt.Tx) error {
+		bk, err := tx.CreateBucketIfNotExists([]byte(bucket))
+		if err != nil {
+			return err
+		}
+		if _, live := b.decode(bk.Get([]byte(key))); live {
+			return nil
+		}
+		stored = true
+		return bk.Put([]byte(key), encode(value, expiry(b.now(), ttl, b.retention)))
+	})
+	return stored, mapClosed(err)
+}
+
+func (b *Bolt) Delete(_ context.Context, bucket, key string) error {
+	return mapClosed(b.db.Update(func(tx *bolt.Tx) error {
+		bk := tx.Bucket([]byte(bucket))
+		if bk == nil {
+			return nil
+		}
+		return bk.Delete([]byte(key))
+	}))
+}
+
+func (b *Bolt) Scan(_ context.Context, bucket string, fn func(key string, value []byte) error) error {
+	type kv struct {
+		k string
+		v []byte
+	}
+	var entries []kv
+	err := b.db.View(func(tx *bolt.Tx) error {
+		bk := tx.Bucket([]byte(bucket))
+		if bk == nil {
+			return nil
+		}
+		return bk.ForEach(func(k, raw []byte) error {
+			if v, ok := b.decode(raw); ok {
+				entries = append(entries, kv{string(k), v})
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return mapClosed(err)
+	}
+	for _, e := range entries {
+		if err := fn(e.k, e.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Sweep deletes expired entries from every bucket.
+func (b *Bolt) Sweep() error {
+	return mapClosed(b.db.Update(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, bk *bolt.Bucket) error {
+			c := bk.Cursor()
+			for k, raw := c.First(); k != nil; k, raw = c.Next() {
+				if _, ok := b.decode(raw); !ok {
+					if err := c.Delete(); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+	}))
+}
+
+func (b *Bolt) Close() error { return b.db.Close() }

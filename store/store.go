@@ -1,0 +1,42 @@
+// Package store is the connector's durable state (DESIGN §7): what was sent per job and
+// recipient, inbound MessageSids with their replies, and the outbox of unpublished events.
+// Every implementation keeps entries for a retention window and then forgets them.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Store is a small key-value interface over buckets. Implementations must be safe for
+// concurrent use; PutIfAbsent must be atomic across every process sharing the store, because
+// replicas use it to claim work.
+type Store interface {
+	// Get returns the value of key in bucket, and false when it is absent or expired.
+	Get(ctx context.Context, bucket, key string) ([]byte, bool, error)
+	// Put stores value under key for ttl (0 means the store's default retention).
+	Put(ctx context.Context, bucket, key string, value []byte, ttl time.Duration) error
+	// PutIfAbsent stores value only when key is absent or expired and reports whether it did.
+	PutIfAbsent(ctx context.Context, bucket, key string, value []byte, ttl time.Duration) (bool, error)
+	// Delete removes key; deleting an absent key is not an error.
+	Delete(ctx context.Context, bucket, key string) error
+	// Scan calls fn for every live entry of bucket, in no particular order. fn must not call
+	// back into the store.
+	Scan(ctx context.Context, bucket string, fn func(key string, value []byte) error) error
+	Close() error
+}
+
+// DefaultRetention is how long entries live when Put is given no ttl: long enough to cover
+// Zeebe's job timeouts and retries and Twilio's webhook redelivery.
+const DefaultRetention = 7 * 24 * time.Hour
+
+// ErrClosed is returned by every operation on a closed store.
+var ErrClosed = errors.New("store: closed")
+
+func expiry(now time.Time, ttl, def time.Duration) time.Time {
+	if ttl <= 0 {
+		ttl = def
+	}
+	return now.Add(ttl)
+}

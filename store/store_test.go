@@ -1,0 +1,179 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func implementations(t *testing.T) map[string]func(*clock) Store {
+	return map[string]func(*clock) Store{
+		"memory": func(c *clock) Store { m := NewMemory(time.Hour); m.now = c.now; return m },
+		"bolt": func(c *clock) Store {
+			b, err := OpenBolt(filepath.Join(t.TempDir(), "state.db"), time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.now = c.now
+			return b
+		},
+	}
+}
+
+func TestStoreContract(t *testing.T) {
+	ctx := context.Background()
+	for name, open := range implementations(t) {
+		t.Run(name, func(t *testing.T) {
+			c := &clock{t: time.Unix(1_700_000_000, 0)}
+			s := open(c)
+			defer s.Close()
+
+			if _, ok, err := s.Get(ctx, "sends", "job1/+1"); err != nil || ok {
+				t.Fatalf("get on empty store: ok=%v err=%v", ok, err)
+			}
+			if err := s.Put(ctx, "sends", "job1/+1", []byte("SM1"), 0); err != nil {
+				t.Fatal(err)
+			}
+			v, ok, err := s.Get(ctx, "sends", "job1/+1")
+			if err != nil || !ok || string(v) != "SM1" {
+				t.Fatalf("get after put = %q %v %v", v, ok, err)
+			}
+			if _, ok, _ := s.Get(ctx, "other", "job1/+1"); ok {
+				t.Fatal("buckets are not separate")
+			}
+
+			stored, err := s.PutIfAbsent(ctx, "claims", "k", []byte("a"), time.Minute)
+			if err != nil || !stored {
+				t.Fatalf("first PutIfAbsent = %v %v", stored, err)
+			}
+			stored, _ = s.PutIfAbsent(ctx, "claims", "k", []byte("b"), time.Minute)
+			if stored {
+				t.Fatal("second PutIfAbsent stored over a live entry")
+			}
+			c.advance(2 * time.Minute)
+			if _, ok, _ := s.Get(ctx, "claims", "k"); ok {
+				t.Fatal("entry outlived its ttl")
+			}
+			if stored, _ = s.PutIfAbsent(ctx, "claims", "k", []byte("c"), time.Minute); !stored {
+				t.Fatal("PutIfAbsent refused an expired entry")
+			}
+
+			// default retention (1h here) applies when ttl is 0
+			c.advance(59 * time.Minute)
+			if _, ok, _ := s.Get(ctx, "sends", "job1/+1"); ok {
+				t.Fatal("entry outlived the default retention")
+			}
+
+			for _, k := range []string{"x", "y", "z"} {
+				if err := s.Put(ctx, "outbox", k, []byte(k+k), 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Delete(ctx, "outbox", "y"); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Delete(ctx, "outbox", "absent"); err != nil {
+				t.Fatalf("delete of absent key: %v", err)
+			}
+			var keys []string
+			if err := s.Scan(ctx, "outbox", func(k string, v []byte) error {
+				if string(v) != k+k {
+					t.Errorf("scan %s = %q", k, v)
+				}
+				keys = append(keys, k)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			sort.Strings(keys)
+			if len(keys) != 2 || keys[0] != "x" || keys[1] != "z" {
+				t.Fatalf("scan keys = %v", keys)
+			}
+
+			s.Close()
+			if _, _, err := s.Get(ctx, "outbox", "x"); err != ErrClosed {
+				t.Fatalf("get on closed store: %v", err)
+			}
+		})
+	}
+}
+
+func TestBoltSurvivesReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	b, err := OpenBolt(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Put(ctx, "sends", "job/+1", []byte(`{"sid":"SM1"}`), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Put(ctx, "sends", "short", []byte("x"), time.Nanosecond); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+
+	b, err = OpenBolt(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	v, ok, err := b.Get(ctx, "sends", "job/+1")
+	if err != nil || !ok || string(v) != `{"sid":"SM1"}` {
+		t.Fatalf("after reopen: %q %v %v", v, ok, err)
+	}
+	n := 0
+	b.db.View(func(tx *bolt.Tx) error { n = tx.Bucket([]byte("sends")).Stats().KeyN; return nil })
+	if n != 1 {
+		t.Fatalf("sweep on open left %d keys, want 1", n)
+	}
+}
+
+func TestPutIfAbsentIsAtomic(t *testing.T) {
+	ctx := context.Background()
+	for name, open := range implementations(t) {
+		t.Run(name, func(t *testing.T) {
+			s := open(&clock{t: time.Now()})
+			defer s.Close()
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			wins := 0
+			for i := 0; i < 32; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ok, err := s.PutIfAbsent(ctx, "claims", "same", []byte("v"), 0)
+					if err != nil {
+						t.Error(err)
+					}
+					if ok {
+						mu.Lock()
+						wins++
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			if wins != 1 {
+				t.Fatalf("%d goroutines claimed the same key, want 1", wins)
+			}
+		})
+	}
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs, idempotently and quietly: Debian packages (Freemarker for
+# the template differential tests, Redis, mosquitto), the Prism mock of Twilio's API (npm) and
+# zbctl (built from the Zeebe Go client). Safe to run again: it skips what is present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+[ -f /usr/share/java/freemarker.jar ] || need_apt+=(libfreemarker-java)
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v mosquitto >/dev/null || need_apt+=(mosquitto mosquitto-clients)
+command -v java >/dev/null || need_apt+=(default-jdk-headless)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq >/dev/null
+  $sudo apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# Prism serves ../shared/twilio/twilio_api_v2010.json as a validating mock (contract tests).
+if [ ! -x test/node_modules/.bin/prism ]; then
+  (cd test && npm install --silent --no-audit --no-fund --no-progress >/dev/null)
+fi
+
+# zbctl, the real Zeebe CLI, for end-to-end tests against the dev engine.
+mkdir -p test/bin
+if [ ! -x test/bin/zbctl ]; then
+  GOBIN="$PWD/test/bin" go install github.com/camunda/zeebe/clients/go/v8/cmd/zbctl@v8.3.0
+fi

@@ -1,0 +1,126 @@
+package actions
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+
+	"github.com/twilio-connector/twilio-connector/errs"
+)
+
+// recipientList accepts what modelers put in smsTo/callTo: a JSON list of strings, a single
+// string, a comma-separated string, or a string holding a JSON list (a FEEL mapping that
+// produced text). Empty entries are dropped; an empty result is MISSING_INPUT.
+func recipientList(field string, v any) ([]string, error) {
+	var raw []string
+	switch x := v.(type) {
+	case nil:
+	case string:
+		s := strings.TrimSpace(x)
+		if strings.HasPrefix(s, "[") {
+			if err := json.Unmarshal([]byte(s), &raw); err != nil {
+				return nil, errs.Invalid(field, "%s looks like a JSON list but is not one: %v", field, err)
+			}
+		} else {
+			raw = strings.Split(s, ",")
+		}
+	case []any:
+		for i, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				return nil, errs.Invalid(field, "%s[%d] is %s: every recipient must be a string such as \"+14155550100\"", field, i, typeName(e))
+			}
+			raw = append(raw, s)
+		}
+	case []string:
+		raw = x
+	default:
+		return nil, errs.Invalid(field, "%s is %s: give a list of phone numbers such as [\"+14155550100\"]", field, typeName(v))
+	}
+	var out []string
+	for _, s := range raw {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errs.Missing(field, "give at least one recipient phone number in E.164 form, such as \"+14155550100\"")
+	}
+	return out, nil
+}
+
+// normalizeNumber checks a phone number with libphonenumber and returns its E.164 form.
+// Without a default region only international numbers (+country code) are accepted.
+func normalizeNumber(field, number, region string) (string, error) {
+	n, err := phonenumbers.Parse(number, region)
+	if err != nil || !phonenumbers.IsValidNumber(n) {
+		fix := "write it in E.164 form with the country code, such as +14155550100"
+		if region != "" {
+			fix = "write it in E.164 form (+14155550100) or as a valid " + region + " number"
+		}
+		return "", fmt.Errorf("%s %q is not a valid phone number: %s", field, number, fix)
+	}
+	return phonenumbers.Format(n, phonenumbers.E164), nil
+}
+
+var (
+	messagingServicePattern = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
+	// Twilio's alphanumeric sender ids: up to 11 of A-Z a-z 0-9 and space, at least one letter.
+	alphaSenderPattern = regexp.MustCompile(`^[A-Za-z0-9 ]{1,11}$`)
+	hasLetter          = regexp.MustCompile(`[A-Za-z]`)
+)
+
+// sender is a resolved From: a number, an alphanumeric sender id, or a Messaging Service.
+type sender struct {
+	from, service string
+}
+
+// resolveSender applies the precedence: the task's own value, then the configured default
+// sender and Messaging Service (Twilio accepts both together: the service picks, From pins).
+func resolveSender(field, given, defaultFrom, defaultService, region string) (sender, error) {
+	given = strings.TrimSpace(given)
+	if given == "" {
+		if defaultFrom == "" && defaultService == "" {
+			return sender{}, errs.Missing(field, "set it on the task, or configure TWILIO_DEFAULT_FROM or TWILIO_MESSAGING_SERVICE_SID on the connector")
+		}
+		given = defaultFrom
+		if given == "" {
+			return sender{service: defaultService}, nil
+		}
+	}
+	switch {
+	case messagingServicePattern.MatchString(given):
+		return sender{service: given}, nil
+	case strings.HasPrefix(given, "+") || !hasLetter.MatchString(given):
+		n, err := normalizeNumber(field, given, region)
+		if err != nil {
+			return sender{}, &errs.Error{Code: errs.InvalidFromPhone, Field: field, Message: err.Error()}
+		}
+		return sender{from: n, service: defaultService}, nil
+	case alphaSenderPattern.MatchString(given):
+		return sender{from: given, service: defaultService}, nil
+	}
+	return sender{}, &errs.Error{Code: errs.InvalidFromPhone, Field: field, Message: fmt.Sprintf(
+		"%s %q is neither a phone number, an alphanumeric sender id (up to 11 letters, digits or spaces) nor a Messaging Service SID (MG…)", field, given)}
+}
+
+func typeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case float64, json.Number, int, int64:
+		return "a number"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}

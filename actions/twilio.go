@@ -1,0 +1,204 @@
+package actions
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/twilio/twilio-go/client"
+	api "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/metrics"
+)
+
+// TwilioOptions configures the Twilio REST client.
+type TwilioOptions struct {
+	AccountSID string
+	AuthToken  string
+	// BaseURL points the client at a Twilio-compatible API (tests, the dev sandbox, providers
+	// speaking Twilio's API). Empty means https://api.twilio.com.
+	BaseURL string
+	// Timeout bounds each HTTP request.
+	Timeout time.Duration
+	// Transport carries the requests; nil means a shared keep-alive transport.
+	Transport http.RoundTripper
+}
+
+// Twilio sends through github.com/twilio/twilio-go. twilio-go has neither a base-URL option
+// nor per-request contexts, so each call gets a light client.Client whose transport rewrites
+// the address, attaches the call's context and keeps the HTTP status and Retry-After header
+// (twilio-go drops both when an error body is not Twilio JSON).
+type Twilio struct {
+	opts  TwilioOptions
+	base  *url.URL
+	creds *client.Credentials
+}
+
+// NewTwilio returns a client; credentials are checked for shape by the config package.
+func NewTwilio(opts TwilioOptions) (*Twilio, error) {
+	t := &Twilio{opts: opts, creds: client.NewCredentials(opts.AccountSID, opts.AuthToken)}
+	if opts.BaseURL != "" {
+		u, err := url.Parse(opts.BaseURL)
+		if err != nil || u.Host == "" {
+			return nil, errs.Invalid("TWILIO_API_BASE_URL", "%q is not an absolute URL", opts.BaseURL)
+		}
+		t.base = u
+	}
+	if t.opts.Transport == nil {
+		t.opts.Transport = sharedTransport
+	}
+	if t.opts.Timeout <= 0 {
+		t.opts.Timeout = 15 * time.Second
+	}
+	return t, nil
+}
+
+var sharedTransport = &http.Transport{
+	Proxy:               http.ProxyFromEnvironment,
+	DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+	MaxIdleConns:        256,
+	MaxIdleConnsPerHost: 256,
+	IdleConnTimeout:     90 * time.Second,
+	TLSHandshakeTimeout: 10 * time.Second,
+}
+
+// callTransport is one call's transport: see Twilio.
+type callTransport struct {
+	ctx  context.Context
+	base *url.URL
+	next http.RoundTripper
+
+	mu         sync.Mutex
+	status     int
+	retryAfter time.Duration
+}
+
+func (c *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.WithContext(c.ctx)
+	if c.base != nil {
+		u := *req.URL
+		u.Scheme, u.Host = c.base.Scheme, c.base.Host
+		u.Path = c.base.Path + u.Path
+		req.URL = &u
+		req.Host = c.base.Host
+	}
+	res, err := c.next.RoundTrip(req)
+	if err == nil {
+		c.mu.Lock()
+		c.status = res.StatusCode
+		if s, perr := strconv.Atoi(res.Header.Get("Retry-After")); perr == nil && s >= 0 {
+			c.retryAfter = time.Duration(s) * time.Second
+		}
+		c.mu.Unlock()
+	}
+	return res, err
+}
+
+func (t *Twilio) service(ctx context.Context) (*api.ApiService, *callTransport) {
+	ct := &callTransport{ctx: ctx, base: t.base, next: t.opts.Transport}
+	c := &client.Client{
+		Credentials: t.creds,
+		HTTPClient: &http.Client{
+			Transport:     ct,
+			Timeout:       t.opts.Timeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}
+	c.SetAccountSid(t.opts.AccountSID)
+	return api.NewApiServiceWithClient(c), ct
+}
+
+// Message is one outbound message as Twilio's Messages API takes it.
+type Message struct {
+	To, From, MessagingServiceSID, Body, StatusCallback string
+	MediaURLs                                           []string
+}
+
+// Sent is Twilio's answer to an accepted message or call.
+type Sent struct {
+	SID    string
+	Status string
+}
+
+// SendMessage creates one message. Failures are *errs.Error classified by Twilio's code and
+// HTTP status.
+func (t *Twilio) SendMessage(ctx context.Context, m Message) (Sent, error) {
+	svc, ct := t.service(ctx)
+	p := &api.CreateMessageParams{}
+	p.SetTo(m.To)
+	if m.From != "" {
+		p.SetFrom(m.From)
+	}
+	if m.MessagingServiceSID != "" {
+		p.SetMessagingServiceSid(m.MessagingServiceSID)
+	}
+	if m.Body != "" {
+		p.SetBody(m.Body)
+	}
+	if len(m.MediaURLs) > 0 {
+		p.SetMediaUrl(m.MediaURLs)
+	}
+	if m.StatusCallback != "" {
+		p.SetStatusCallback(m.StatusCallback)
+	}
+	start := time.Now()
+	res, err := svc.CreateMessage(p)
+	metrics.TwilioSeconds.Observe(time.Since(start).Seconds())
+	if err != nil {
+		return Sent{}, classify(ctx, err, ct)
+	}
+	if res.Sid == nil {
+		return Sent{}, errs.New(errs.Connection, "", "Twilio accepted the message but returned no sid")
+	}
+	return Sent{SID: *res.Sid, Status: deref(res.Status)}, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// classify maps a twilio-go failure into the taxonomy. A request that never got an answer
+// (network error, timeout) is TWILIO_CONNECTION_ERROR, which is retryable.
+func classify(ctx context.Context, err error, ct *callTransport) *errs.Error {
+	ct.mu.Lock()
+	status, retryAfter := ct.status, ct.retryAfter
+	ct.mu.Unlock()
+	var te *client.TwilioRestError
+	if errors.As(err, &te) {
+		if status == 0 {
+			status = te.Status
+		}
+		e := errs.FromTwilio(status, te.Code, te.Message)
+		e.RetryAfter = retryAfter
+		return e
+	}
+	if status != 0 {
+		// An error body twilio-go could not decode (a proxy's HTML page, say).
+		e := errs.FromTwilio(status, 0, "Twilio answered HTTP "+strconv.Itoa(status)+" with a body that is not Twilio's error JSON")
+		e.RetryAfter = retryAfter
+		return e
+	}
+	msg := "no answer from Twilio: " + redactURL(err)
+	if ctx.Err() != nil {
+		msg = "gave up waiting for Twilio: " + ctx.Err().Error()
+	}
+	return &errs.Error{Code: errs.Connection, Message: msg, Err: err}
+}
+
+// redactURL drops the URL from a *url.Error: the message keeps the operation and cause only.
+func redactURL(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Op + ": " + ue.Err.Error()
+	}
+	return err.Error()
+}

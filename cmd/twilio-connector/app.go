@@ -1,0 +1,54 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/twilio-connector/twilio-connector/actions"
+	"github.com/twilio-connector/twilio-connector/config"
+	"github.com/twilio-connector/twilio-connector/store"
+	"github.com/twilio-connector/twilio-connector/worker"
+)
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// newActions builds every action from the configuration. Without credentials the actions can
+// still serve testing (dry-run) requests.
+func newActions(cfg config.Config, st store.Store, log *slog.Logger) (map[string]worker.Action, error) {
+	var tw *actions.Twilio
+	if cfg.AccountSID != "" && cfg.AuthToken != "" {
+		var err error
+		tw, err = actions.NewTwilio(actions.TwilioOptions{
+			AccountSID: cfg.AccountSID, AuthToken: cfg.AuthToken, BaseURL: cfg.APIBaseURL, Timeout: cfg.TwilioTimeout,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	delivery := &actions.Delivery{
+		Kind: "sms", Store: st, Attempts: cfg.SendAttempts, Parallelism: cfg.SendParallelism,
+		Logger: log.With("component", "send_sms"),
+	}
+	sms := actions.NewSMS(tw, delivery, actions.SMSOptions{
+		DefaultFrom: cfg.DefaultFrom, MessagingServiceSID: cfg.MessagingServiceSID,
+		DefaultRegion: cfg.DefaultRegion, StatusCallbackURL: statusCallbackURL(cfg),
+	})
+	return map[string]worker.Action{"send_sms": sms}, nil
+}
+
+// statusCallbackURL is where Twilio posts delivery status, when the connector is reachable.
+func statusCallbackURL(cfg config.Config) string {
+	if cfg.PublicURL == "" {
+		return ""
+	}
+	return strings.TrimRight(cfg.PublicURL, "/") + "/twilio/status"
+}

@@ -1,0 +1,350 @@
+// Package config loads the connector's deploy-time settings (DESIGN §9): environment first,
+// then an optional YAML file (CONNECTOR_CONFIG_FILE) for anything the environment leaves unset.
+// Every secret can also be read from a file named by the same variable with a _FILE suffix.
+// Load validates everything once and fails with one line naming the bad variable.
+//
+// The Zeebe client reads its own ZEEBE_* variables (address, TLS, OAuth); this package only
+// checks ZEEBE_ADDRESS for shape.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is every setting of the connector.
+type Config struct {
+	// Twilio
+	AccountSID          string        // TWILIO_ACCOUNT (alias TWILIO_ACCOUNT_SID)
+	AuthToken           string        // TWILIO_TOKEN (alias TWILIO_AUTH_TOKEN); secret
+	DefaultFrom         string        // TWILIO_DEFAULT_FROM
+	MessagingServiceSID string        // TWILIO_MESSAGING_SERVICE_SID
+	APIBaseURL          string        // TWILIO_API_BASE_URL
+	TwilioTimeout       time.Duration // TWILIO_TIMEOUT: per HTTP request to Twilio
+	DefaultRegion       string        // CONNECTOR_DEFAULT_REGION: lets recipients be written in national format
+
+	// Connector
+	JobTypePrefix   string        // CONNECTOR_JOB_TYPE_PREFIX
+	HTTPAddr        string        // CONNECTOR_HTTP_ADDR: health, metrics, webhooks
+	PublicURL       string        // CONNECTOR_PUBLIC_URL: how Twilio reaches us (status callbacks, signatures)
+	StorePath       string        // CONNECTOR_STATE_FILE: bbolt file of the default state store
+	StoreRetention  time.Duration // CONNECTOR_STATE_RETENTION
+	LogFormat       string        // CONNECTOR_LOG_FORMAT: json | text
+	LogLevel        string        // CONNECTOR_LOG_LEVEL: debug | info | warn | error
+	SendAttempts    int           // CONNECTOR_SEND_ATTEMPTS: tries per recipient inside one job
+	SendParallelism int           // CONNECTOR_SEND_PARALLELISM: recipients of one job sent at once
+	ShutdownGrace   time.Duration // CONNECTOR_SHUTDOWN_GRACE
+
+	// Zeebe job worker
+	ZeebeAddress      string        // ZEEBE_ADDRESS (read by the Zeebe client too)
+	WorkerName        string        // CONNECTOR_WORKER_NAME
+	MaxJobsActive     int           // CONNECTOR_MAX_JOBS_ACTIVE
+	Concurrency       int           // CONNECTOR_CONCURRENCY
+	JobTimeout        time.Duration // CONNECTOR_JOB_TIMEOUT
+	PollInterval      time.Duration // CONNECTOR_POLL_INTERVAL
+	RequestTimeout    time.Duration // CONNECTOR_REQUEST_TIMEOUT: ActivateJobs long-poll timeout
+	RetryBackoff      time.Duration // CONNECTOR_RETRY_BACKOFF: FailJob backoff for transient failures
+	BPMNDir           string        // CONNECTOR_BPMN_DIR
+	TriggersFile      string        // CONNECTOR_TRIGGERS_FILE
+	SkipSignatureTest bool          // CONNECTOR_WEBHOOK_SKIP_SIGNATURE: only for local experiments
+}
+
+// Defaults. The worker ones match the Zeebe Go client's own defaults except the job timeout,
+// which is shorter so that a crashed connector's jobs come back sooner.
+const (
+	DefaultJobTypePrefix   = "twilioConnector"
+	DefaultHTTPAddr        = ":8080"
+	DefaultStorePath       = "twilio-connector-state.db"
+	DefaultTwilioTimeout   = 15 * time.Second
+	DefaultSendAttempts    = 3
+	DefaultSendParallelism = 4
+	DefaultShutdownGrace   = 30 * time.Second
+	DefaultMaxJobsActive   = 32
+	DefaultConcurrency     = 8
+	DefaultJobTimeout      = 2 * time.Minute
+	DefaultPollInterval    = 100 * time.Millisecond
+	DefaultRequestTimeout  = 10 * time.Second
+	DefaultRetryBackoff    = 10 * time.Second
+)
+
+// Default returns a Config holding only defaults.
+func Default() Config {
+	return Config{
+		JobTypePrefix:   DefaultJobTypePrefix,
+		HTTPAddr:        DefaultHTTPAddr,
+		StorePath:       DefaultStorePath,
+		TwilioTimeout:   DefaultTwilioTimeout,
+		SendAttempts:    DefaultSendAttempts,
+		SendParallelism: DefaultSendParallelism,
+		ShutdownGrace:   DefaultShutdownGrace,
+		LogFormat:       "json",
+		LogLevel:        "info",
+		MaxJobsActive:   DefaultMaxJobsActive,
+		Concurrency:     DefaultConcurrency,
+		JobTimeout:      DefaultJobTimeout,
+		PollInterval:    DefaultPollInterval,
+		RequestTimeout:  DefaultRequestTimeout,
+		RetryBackoff:    DefaultRetryBackoff,
+		WorkerName:      "twilio-connector",
+	}
+}
+
+// Requirement says which settings a command needs.
+type Requirement int
+
+const (
+	// NeedTwilio: credentials must be set (run, send without --testing).
+	NeedTwilio Requirement = 1 << iota
+	// NeedZeebe: a Zeebe gateway must be configured (run).
+	NeedZeebe
+)
+
+// Error is a configuration error; its text is the one line printed at start.
+type Error struct {
+	Variable string
+	Problem  string
+}
+
+func (e *Error) Error() string { return "configuration: " + e.Variable + ": " + e.Problem }
+
+// Load reads the configuration from getenv (os.Getenv in production) and the optional YAML
+// file it names, and validates it for the given requirements.
+func Load(getenv func(string) string, need Requirement) (Config, error) {
+	l := loader{getenv: getenv}
+	if path := getenv("CONNECTOR_CONFIG_FILE"); path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, &Error{"CONNECTOR_CONFIG_FILE", fmt.Sprintf("cannot read %s: %v", path, err)}
+		}
+		if err := yaml.Unmarshal(data, &l.file); err != nil {
+			return Config{}, &Error{"CONNECTOR_CONFIG_FILE", fmt.Sprintf("%s is not a YAML map of VARIABLE: value: %v", path, err)}
+		}
+		for k := range l.file {
+			if !known[k] {
+				return Config{}, &Error{k, fmt.Sprintf("unknown setting in %s (check the spelling against the README's configuration table)", path)}
+			}
+		}
+	}
+	c := Default()
+	l.str(&c.AccountSID, "TWILIO_ACCOUNT", "TWILIO_ACCOUNT_SID")
+	l.secret(&c.AuthToken, "TWILIO_TOKEN", "TWILIO_AUTH_TOKEN")
+	l.str(&c.DefaultFrom, "TWILIO_DEFAULT_FROM")
+	l.str(&c.MessagingServiceSID, "TWILIO_MESSAGING_SERVICE_SID")
+	l.str(&c.APIBaseURL, "TWILIO_API_BASE_URL")
+	l.duration(&c.TwilioTimeout, "TWILIO_TIMEOUT")
+	l.str(&c.DefaultRegion, "CONNECTOR_DEFAULT_REGION")
+	l.str(&c.JobTypePrefix, "CONNECTOR_JOB_TYPE_PREFIX")
+	l.str(&c.HTTPAddr, "CONNECTOR_HTTP_ADDR")
+	l.str(&c.PublicURL, "CONNECTOR_PUBLIC_URL")
+	l.str(&c.StorePath, "CONNECTOR_STATE_FILE")
+	l.duration(&c.StoreRetention, "CONNECTOR_STATE_RETENTION")
+	l.str(&c.LogFormat, "CONNECTOR_LOG_FORMAT")
+	l.str(&c.LogLevel, "CONNECTOR_LOG_LEVEL")
+	l.integer(&c.SendAttempts, "CONNECTOR_SEND_ATTEMPTS")
+	l.integer(&c.SendParallelism, "CONNECTOR_SEND_PARALLELISM")
+	l.duration(&c.ShutdownGrace, "CONNECTOR_SHUTDOWN_GRACE")
+	l.str(&c.ZeebeAddress, "ZEEBE_ADDRESS")
+	l.str(&c.WorkerName, "CONNECTOR_WORKER_NAME")
+	l.integer(&c.MaxJobsActive, "CONNECTOR_MAX_JOBS_ACTIVE")
+	l.integer(&c.Concurrency, "CONNECTOR_CONCURRENCY")
+	l.duration(&c.JobTimeout, "CONNECTOR_JOB_TIMEOUT")
+	l.duration(&c.PollInterval, "CONNECTOR_POLL_INTERVAL")
+	l.duration(&c.RequestTimeout, "CONNECTOR_REQUEST_TIMEOUT")
+	l.duration(&c.RetryBackoff, "CONNECTOR_RETRY_BACKOFF")
+	l.str(&c.BPMNDir, "CONNECTOR_BPMN_DIR")
+	l.str(&c.TriggersFile, "CONNECTOR_TRIGGERS_FILE")
+	l.boolean(&c.SkipSignatureTest, "CONNECTOR_WEBHOOK_SKIP_SIGNATURE")
+	if l.err != nil {
+		return Config{}, l.err
+	}
+	return c, c.validate(need)
+}
+
+var (
+	accountSIDPattern = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
+	serviceSIDPattern = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
+	alphanumeric      = regexp.MustCompile(`^[A-Za-z0-9]+$`)
+	prefixPattern     = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+)
+
+func (c *Config) validate(need Requirement) error {
+	if need&NeedTwilio != 0 {
+		switch {
+		case c.AccountSID == "":
+			return &Error{"TWILIO_ACCOUNT", "is not set: give your Account SID (AC followed by 32 hex digits) from the Twilio console"}
+		case c.AuthToken == "":
+			return &Error{"TWILIO_TOKEN", "is not set: give the auth token from the Twilio console (or TWILIO_TOKEN_FILE for a file holding it)"}
+		}
+	}
+	if c.AccountSID != "" && !accountSIDPattern.MatchString(c.AccountSID) {
+		return &Error{"TWILIO_ACCOUNT", "is not an Account SID: expected AC followed by 32 hex digits"}
+	}
+	// twilio-go refuses non-alphanumeric credentials on every request (error 21224); say so now.
+	if c.AuthToken != "" && !alphanumeric.MatchString(c.AuthToken) {
+		return &Error{"TWILIO_TOKEN", "contains characters other than letters and digits: copy the token again without spaces or quotes"}
+	}
+	if c.MessagingServiceSID != "" && !serviceSIDPattern.MatchString(c.MessagingServiceSID) {
+		return &Error{"TWILIO_MESSAGING_SERVICE_SID", "is not a Messaging Service SID: expected MG followed by 32 hex digits"}
+	}
+	for _, u := range []struct{ name, value string }{{"TWILIO_API_BASE_URL", c.APIBaseURL}, {"CONNECTOR_PUBLIC_URL", c.PublicURL}} {
+		if u.value == "" {
+			continue
+		}
+		p, err := url.Parse(u.value)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return &Error{u.name, "must be an absolute http(s) URL such as https://example.com"}
+		}
+	}
+	if !prefixPattern.MatchString(c.JobTypePrefix) {
+		return &Error{"CONNECTOR_JOB_TYPE_PREFIX", "must be letters, digits, '_', '.' or '-' (default " + DefaultJobTypePrefix + ")"}
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		return &Error{"CONNECTOR_LOG_FORMAT", "must be json or text"}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return &Error{"CONNECTOR_LOG_LEVEL", "must be debug, info, warn or error"}
+	}
+	if c.DefaultRegion != "" && (len(c.DefaultRegion) != 2 || strings.ToUpper(c.DefaultRegion) != c.DefaultRegion) {
+		return &Error{"CONNECTOR_DEFAULT_REGION", "must be a two-letter upper-case region code such as US or GB"}
+	}
+	for _, n := range []struct {
+		name  string
+		value int
+	}{{"CONNECTOR_SEND_ATTEMPTS", c.SendAttempts}, {"CONNECTOR_SEND_PARALLELISM", c.SendParallelism}, {"CONNECTOR_MAX_JOBS_ACTIVE", c.MaxJobsActive}, {"CONNECTOR_CONCURRENCY", c.Concurrency}} {
+		if n.value < 1 {
+			return &Error{n.name, "must be at least 1"}
+		}
+	}
+	for _, d := range []struct {
+		name  string
+		value time.Duration
+	}{{"TWILIO_TIMEOUT", c.TwilioTimeout}, {"CONNECTOR_JOB_TIMEOUT", c.JobTimeout}, {"CONNECTOR_POLL_INTERVAL", c.PollInterval}, {"CONNECTOR_REQUEST_TIMEOUT", c.RequestTimeout}, {"CONNECTOR_SHUTDOWN_GRACE", c.ShutdownGrace}} {
+		if d.value <= 0 {
+			return &Error{d.name, "must be a positive duration such as 30s or 2m"}
+		}
+	}
+	if need&NeedZeebe != 0 && c.ZeebeAddress == "" && os.Getenv("ZEEBE_HOST") == "" {
+		return &Error{"ZEEBE_ADDRESS", "is not set: give the gateway address, e.g. 127.0.0.1:26500 or your Camunda SaaS cluster's address"}
+	}
+	return nil
+}
+
+// known lists every setting a YAML file may hold.
+var known = map[string]bool{}
+
+func init() {
+	for _, k := range strings.Fields(`TWILIO_ACCOUNT TWILIO_ACCOUNT_SID TWILIO_TOKEN TWILIO_AUTH_TOKEN
+		TWILIO_DEFAULT_FROM TWILIO_MESSAGING_SERVICE_SID TWILIO_API_BASE_URL TWILIO_TIMEOUT
+		CONNECTOR_DEFAULT_REGION CONNECTOR_JOB_TYPE_PREFIX CONNECTOR_HTTP_ADDR CONNECTOR_PUBLIC_URL
+		CONNECTOR_STATE_FILE CONNECTOR_STATE_RETENTION CONNECTOR_LOG_FORMAT CONNECTOR_LOG_LEVEL
+		CONNECTOR_SEND_ATTEMPTS CONNECTOR_SEND_PARALLELISM CONNECTOR_SHUTDOWN_GRACE ZEEBE_ADDRESS
+		CONNECTOR_WORKER_NAME CONNECTOR_MAX_JOBS_ACTIVE CONNECTOR_CONCURRENCY CONNECTOR_JOB_TIMEOUT
+		CONNECTOR_POLL_INTERVAL CONNECTOR_REQUEST_TIMEOUT CONNECTOR_RETRY_BACKOFF CONNECTOR_BPMN_DIR
+		CONNECTOR_TRIGGERS_FILE CONNECTOR_WEBHOOK_SKIP_SIGNATURE`) {
+		known[k] = true
+	}
+}
+
+type loader struct {
+	getenv func(string) string
+	file   map[string]any
+	err    error
+}
+
+// lookup returns the first set value among names, from the environment then the file, with
+// the name it was found under.
+func (l *loader) lookup(names ...string) (string, string, bool) {
+	for _, n := range names {
+		if v := l.getenv(n); v != "" {
+			return n, v, true
+		}
+	}
+	for _, n := range names {
+		if v, ok := l.file[n]; ok && v != nil {
+			return n, fmt.Sprint(v), true
+		}
+	}
+	return "", "", false
+}
+
+func (l *loader) str(dst *string, names ...string) {
+	if _, v, ok := l.lookup(names...); ok {
+		*dst = strings.TrimSpace(v)
+	}
+}
+
+// secret reads names, or the file named by NAME_FILE. Both set is an error: which one wins
+// would be a guess.
+func (l *loader) secret(dst *string, names ...string) {
+	n, v, ok := l.lookup(names...)
+	var fileNames []string
+	for _, n := range names {
+		fileNames = append(fileNames, n+"_FILE")
+	}
+	fn, path, fok := l.lookup(fileNames...)
+	if l.err != nil {
+		return
+	}
+	switch {
+	case ok && fok:
+		l.err = &Error{fn, "is set together with " + n + ": set only one of them"}
+	case ok:
+		*dst = strings.TrimSpace(v)
+	case fok:
+		data, err := os.ReadFile(path)
+		if err != nil {
+			l.err = &Error{fn, fmt.Sprintf("cannot read the secret file %s: %v", path, unwrapPath(err))}
+			return
+		}
+		*dst = strings.TrimSpace(string(data))
+	}
+}
+
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+func (l *loader) integer(dst *int, name string) {
+	if _, v, ok := l.lookup(name); ok && l.err == nil {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			l.err = &Error{name, fmt.Sprintf("%q is not a whole number", v)}
+			return
+		}
+		*dst = n
+	}
+}
+
+func (l *loader) duration(dst *time.Duration, name string) {
+	if _, v, ok := l.lookup(name); ok && l.err == nil {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			l.err = &Error{name, fmt.Sprintf("%q is not a duration: write it like 30s, 500ms or 2m", v)}
+			return
+		}
+		*dst = d
+	}
+}
+
+func (l *loader) boolean(dst *bool, name string) {
+	if _, v, ok := l.lookup(name); ok && l.err == nil {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			l.err = &Error{name, fmt.Sprintf("%q is not true or false", v)}
+			return
+		}
+		*dst = b
+	}
+}

@@ -1,0 +1,101 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const (
+	sid   = "AC0123456789abcdef0123456789abcdef"
+	token = "0123456789abcdef0123456789abcdef"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadErrorsNameTheVariable(t *testing.T) {
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	os.WriteFile(tokenFile, []byte(token+"\n"), 0o600)
+	cases := []struct {
+		name string
+		env  map[string]string
+		need Requirement
+		want string // the variable named in the error; "" means success
+	}{
+		{"nothing needed", map[string]string{}, 0, ""},
+		{"missing account", map[string]string{"TWILIO_TOKEN": token}, NeedTwilio, "TWILIO_ACCOUNT"},
+		{"missing token", map[string]string{"TWILIO_ACCOUNT": sid}, NeedTwilio, "TWILIO_TOKEN"},
+		{"bad account shape", map[string]string{"TWILIO_ACCOUNT": "ACnope", "TWILIO_TOKEN": token}, NeedTwilio, "TWILIO_ACCOUNT"},
+		{"token with quotes", map[string]string{"TWILIO_ACCOUNT": sid, "TWILIO_TOKEN": `"` + token + `"`}, NeedTwilio, "TWILIO_TOKEN"},
+		{"aliases", map[string]string{"TWILIO_ACCOUNT_SID": sid, "TWILIO_AUTH_TOKEN": token}, NeedTwilio, ""},
+		{"token from file", map[string]string{"TWILIO_ACCOUNT": sid, "TWILIO_TOKEN_FILE": tokenFile}, NeedTwilio, ""},
+		{"alias token from file", map[string]string{"TWILIO_ACCOUNT": sid, "TWILIO_AUTH_TOKEN_FILE": tokenFile}, NeedTwilio, ""},
+		{"token file missing", map[string]string{"TWILIO_ACCOUNT": sid, "TWILIO_TOKEN_FILE": filepath.Join(dir, "nope")}, NeedTwilio, "TWILIO_TOKEN_FILE"},
+		{"token and file", map[string]string{"TWILIO_ACCOUNT": sid, "TWILIO_TOKEN": token, "TWILIO_TOKEN_FILE": tokenFile}, NeedTwilio, "TWILIO_TOKEN_FILE"},
+		{"bad service sid", map[string]string{"TWILIO_MESSAGING_SERVICE_SID": "MG1"}, 0, "TWILIO_MESSAGING_SERVICE_SID"},
+		{"bad base url", map[string]string{"TWILIO_API_BASE_URL": "localhost:4010"}, 0, "TWILIO_API_BASE_URL"},
+		{"bad public url", map[string]string{"CONNECTOR_PUBLIC_URL": "/twilio"}, 0, "CONNECTOR_PUBLIC_URL"},
+		{"bad duration", map[string]string{"CONNECTOR_JOB_TIMEOUT": "5 minutes"}, 0, "CONNECTOR_JOB_TIMEOUT"},
+		{"negative duration", map[string]string{"CONNECTOR_JOB_TIMEOUT": "-5s"}, 0, "CONNECTOR_JOB_TIMEOUT"},
+		{"bad integer", map[string]string{"CONNECTOR_CONCURRENCY": "four"}, 0, "CONNECTOR_CONCURRENCY"},
+		{"zero integer", map[string]string{"CONNECTOR_MAX_JOBS_ACTIVE": "0"}, 0, "CONNECTOR_MAX_JOBS_ACTIVE"},
+		{"bad prefix", map[string]string{"CONNECTOR_JOB_TYPE_PREFIX": "my prefix"}, 0, "CONNECTOR_JOB_TYPE_PREFIX"},
+		{"bad log format", map[string]string{"CONNECTOR_LOG_FORMAT": "xml"}, 0, "CONNECTOR_LOG_FORMAT"},
+		{"bad region", map[string]string{"CONNECTOR_DEFAULT_REGION": "usa"}, 0, "CONNECTOR_DEFAULT_REGION"},
+		{"bad bool", map[string]string{"CONNECTOR_WEBHOOK_SKIP_SIGNATURE": "sure"}, 0, "CONNECTOR_WEBHOOK_SKIP_SIGNATURE"},
+		{"zeebe needed", map[string]string{}, NeedZeebe, "ZEEBE_ADDRESS"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Load(env(c.env), c.need)
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			ce, ok := err.(*Error)
+			if !ok || ce.Variable != c.want {
+				t.Fatalf("error %v, want one naming %s", err, c.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error spans lines: %q", err)
+			}
+			if strings.Contains(err.Error(), token) {
+				t.Fatalf("error reveals the token: %q", err)
+			}
+		})
+	}
+}
+
+func TestLoadValuesAndPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "connector.yaml")
+	os.WriteFile(file, []byte("TWILIO_ACCOUNT: "+sid+"\nTWILIO_TOKEN: "+token+"\nCONNECTOR_CONCURRENCY: 3\nCONNECTOR_JOB_TYPE_PREFIX: fromFile\n"), 0o600)
+	cfg, err := Load(env(map[string]string{
+		"CONNECTOR_CONFIG_FILE":     file,
+		"CONNECTOR_JOB_TYPE_PREFIX": "fromEnv",
+		"CONNECTOR_JOB_TIMEOUT":     "90s",
+	}), NeedTwilio)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.JobTypePrefix != "fromEnv" {
+		t.Errorf("environment must win over the file: prefix %q", cfg.JobTypePrefix)
+	}
+	if cfg.AccountSID != sid || cfg.AuthToken != token || cfg.Concurrency != 3 {
+		t.Errorf("file values not read: %+v", cfg)
+	}
+	if cfg.JobTimeout != 90*time.Second || cfg.MaxJobsActive != DefaultMaxJobsActive {
+		t.Errorf("timeout %v, max jobs %d", cfg.JobTimeout, cfg.MaxJobsActive)
+	}
+
+	os.WriteFile(file, []byte("TWILIO_ACOUNT: x\n"), 0o600)
+	_, err = Load(env(map[string]string{"CONNECTOR_CONFIG_FILE": file}), 0)
+	if ce, ok := err.(*Error); !ok || ce.Variable != "TWILIO_ACOUNT" {
+		t.Fatalf("a misspelled file setting must be named: %v", err)
+	}
+}

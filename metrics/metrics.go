@@ -1,0 +1,51 @@
+// Package metrics holds the connector's Prometheus collectors. Labels carry only bounded,
+// non-secret values: job types, taxonomy codes, outcomes.
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Registry is the connector's own registry, served at /metrics.
+var Registry = prometheus.NewRegistry()
+
+var (
+	// Jobs counts handled Zeebe jobs by job type and outcome (completed, failed, error_thrown,
+	// handed_back, command_failed).
+	Jobs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "twilio_connector_jobs_total", Help: "Zeebe jobs handled, by job type and outcome.",
+	}, []string{"type", "outcome"})
+	// JobSeconds is the time from activation to the job command, by job type.
+	JobSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "twilio_connector_job_duration_seconds", Help: "Time to handle a job, by job type.",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+	}, []string{"type"})
+	// Sends counts outbound messages and calls by kind (sms, call) and outcome (sent, a
+	// taxonomy code).
+	Sends = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "twilio_connector_sends_total", Help: "Outbound Twilio requests by kind and outcome.",
+	}, []string{"kind", "outcome"})
+	// TwilioSeconds is the latency of Twilio API requests.
+	TwilioSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "twilio_connector_twilio_request_duration_seconds", Help: "Latency of Twilio API requests.",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+	})
+	// Webhooks counts inbound webhook requests by outcome.
+	Webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "twilio_connector_webhook_requests_total", Help: "Inbound webhook requests by outcome.",
+	}, []string{"outcome"})
+)
+
+func init() {
+	Registry.MustRegister(Jobs, JobSeconds, Sends, TwilioSeconds, Webhooks,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+}
+
+// Handler serves the registry in the Prometheus text format.
+func Handler() http.Handler {
+	return promhttp.HandlerFor(Registry, promhttp.HandlerOpts{Registry: Registry})
+}

@@ -1,0 +1,297 @@
+// Package worker is the Zeebe transport: it activates jobs of the connector's job types, turns
+// each into an action invocation and the result into CompleteJob, FailJob or ThrowError. It
+// knows nothing of Twilio; actions know nothing of Zeebe.
+package worker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/camunda/zeebe/clients/go/v8/pkg/entities"
+	zworker "github.com/camunda/zeebe/clients/go/v8/pkg/worker"
+	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
+
+	"github.com/twilio-connector/twilio-connector/actions"
+	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/metrics"
+	"github.com/twilio-connector/twilio-connector/templates"
+)
+
+// Action is what the worker runs for a job. Invoke returns a non-nil error only for a
+// transient failure worth retrying later; everything else is in the Result.
+type Action interface {
+	Invoke(ctx context.Context, inv actions.Invocation) (actions.Result, error)
+}
+
+// Task headers the worker reads.
+const (
+	HeaderErrorMode      = "errorMode"      // "bpmnError": permanent failures become BPMN errors
+	HeaderTemplateEngine = "templateEngine" // "freemarker" (default) or "pongo2"
+	HeaderRetryBackoff   = "retryBackoff"   // ISO 8601 (PT30S) or Go (30s) duration
+	ErrorModeBPMN        = "bpmnError"
+)
+
+// Options configure the worker; zero values take the config package's defaults.
+type Options struct {
+	Prefix         string
+	Name           string
+	MaxJobsActive  int
+	Concurrency    int
+	JobTimeout     time.Duration
+	PollInterval   time.Duration
+	RequestTimeout time.Duration
+	RetryBackoff   time.Duration
+	Logger         *slog.Logger
+}
+
+// Worker serves every registered action's job type.
+type Worker struct {
+	client  zbc.Client
+	actions map[string]Action
+	opts    Options
+	log     *slog.Logger
+
+	closing  atomic.Bool
+	mu       sync.Mutex
+	workers  []zworker.JobWorker
+	inFlight sync.WaitGroup
+}
+
+// New returns a worker for client serving actions, keyed by job type suffix (send_sms, ...).
+func New(client zbc.Client, acts map[string]Action, opts Options) *Worker {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Worker{client: client, actions: acts, opts: opts, log: opts.Logger.With("component", "worker")}
+}
+
+// JobType is the Zeebe job type of an action.
+func JobType(prefix, action string) string { return prefix + "." + action }
+
+// Start opens one job worker per action.
+func (w *Worker) Start() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for name, a := range w.actions {
+		jt := JobType(w.opts.Prefix, name)
+		b := w.client.NewJobWorker().JobType(jt).Handler(w.handler(jt, a)).Name(w.opts.Name).
+			Timeout(w.opts.JobTimeout).MaxJobsActive(w.opts.MaxJobsActive).Concurrency(w.opts.Concurrency)
+		if w.opts.PollInterval > 0 {
+			b = b.PollInterval(w.opts.PollInterval)
+		}
+		if w.opts.RequestTimeout > 0 {
+			b = b.RequestTimeout(w.opts.RequestTimeout)
+		}
+		w.workers = append(w.workers, b.Open())
+		w.log.Info("job worker started", "jobType", jt, "maxJobsActive", w.opts.MaxJobsActive, "concurrency", w.opts.Concurrency)
+	}
+}
+
+// Stop stops activating jobs and waits for in-flight jobs to finish, until ctx ends. Jobs
+// already activated but not yet started are handed back to Zeebe (FailJob with unchanged
+// retries and no backoff) so another worker picks them up at once.
+func (w *Worker) Stop(ctx context.Context) error {
+	w.closing.Store(true)
+	w.mu.Lock()
+	ws := w.workers
+	w.workers = nil
+	w.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		for _, jw := range ws {
+			jw.Close()
+		}
+		w.inFlight.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("jobs still in flight after the shutdown grace period: %w", ctx.Err())
+	}
+}
+
+func (w *Worker) handler(jobType string, a Action) zworker.JobHandler {
+	return func(jc zworker.JobClient, job entities.Job) {
+		w.inFlight.Add(1)
+		defer w.inFlight.Done()
+		start := time.Now()
+		outcome := w.handle(jc, job, a)
+		metrics.Jobs.WithLabelValues(jobType, outcome).Inc()
+		metrics.JobSeconds.WithLabelValues(jobType).Observe(time.Since(start).Seconds())
+	}
+}
+
+// deadlineMargin is kept between the end of the work and the job's deadline, so the job
+// command reaches Zeebe before the job times out and is given to another worker.
+const deadlineMargin = 2 * time.Second
+
+func (w *Worker) handle(jc zworker.JobClient, job entities.Job, a Action) string {
+	log := w.log.With("jobKey", job.Key, "jobType", job.Type, "processInstanceKey", job.ProcessInstanceKey, "elementId", job.ElementId)
+	ctx, cancel := context.WithDeadline(context.Background(), w.jobDeadline(job))
+	defer cancel()
+
+	if w.closing.Load() {
+		return w.fail(ctx, jc, job, job.Retries, 0, "twilio-connector is shutting down; job handed back unchanged", log, "handed_back")
+	}
+
+	headers, err := job.GetCustomHeadersAsMap()
+	if err != nil {
+		headers = map[string]string{}
+	}
+	inv, hdr, ierr := w.invocation(job, headers)
+	if ierr != nil {
+		return w.finish(ctx, jc, job, actions.RequestFailure(errs.As(ierr)), hdr.errorMode, log)
+	}
+	res, err := a.Invoke(ctx, inv)
+	if err != nil && job.Retries > 1 {
+		e := errs.As(err)
+		backoff := max(hdr.retryBackoff, e.RetryAfter)
+		return w.fail(ctx, jc, job, job.Retries-1, backoff, e.Error(), log, "failed")
+	}
+	return w.finish(ctx, jc, job, res, hdr.errorMode, log)
+}
+
+type jobHeaders struct {
+	errorMode    string
+	retryBackoff time.Duration
+}
+
+func (w *Worker) invocation(job entities.Job, headers map[string]string) (actions.Invocation, jobHeaders, error) {
+	h := jobHeaders{errorMode: headers[HeaderErrorMode], retryBackoff: w.opts.RetryBackoff}
+	inv := actions.Invocation{IdempotencyKey: "job:" + strconv.FormatInt(job.Key, 10)}
+	if h.errorMode != "" && h.errorMode != ErrorModeBPMN {
+		bad := h.errorMode
+		h.errorMode = ""
+		return inv, h, errs.Invalid(HeaderErrorMode, "task header %s is %q: leave it empty (errors in twilioError) or set %q", HeaderErrorMode, bad, ErrorModeBPMN)
+	}
+	if s := headers[HeaderRetryBackoff]; s != "" {
+		d, err := ParseDuration(s)
+		if err != nil {
+			return inv, h, errs.Invalid(HeaderRetryBackoff, "task header %s is %q: write an ISO 8601 duration such as PT30S", HeaderRetryBackoff, s)
+		}
+		h.retryBackoff = d
+	}
+	eng, err := templates.ParseEngine(HeaderTemplateEngine, headers[HeaderTemplateEngine])
+	if err != nil {
+		return inv, h, err
+	}
+	inv.Engine = eng
+	// Numbers stay json.Number so templates print them exactly as the process holds them.
+	dec := json.NewDecoder(bytes.NewReader([]byte(job.Variables)))
+	dec.UseNumber()
+	if err := dec.Decode(&inv.Vars); err != nil {
+		return inv, h, errs.Invalid("variables", "the job's variables are not a JSON object: %v", err)
+	}
+	if inv.Vars == nil {
+		inv.Vars = map[string]any{}
+	}
+	return inv, h, nil
+}
+
+func (w *Worker) jobDeadline(job entities.Job) time.Time {
+	if job.Deadline > 0 {
+		return time.UnixMilli(job.Deadline).Add(-deadlineMargin)
+	}
+	return time.Now().Add(w.opts.JobTimeout - deadlineMargin)
+}
+
+// finish completes the job with the result, or throws a BPMN error in errorMode bpmnError.
+func (w *Worker) finish(ctx context.Context, jc zworker.JobClient, job entities.Job, res actions.Result, errorMode string, log *slog.Logger) string {
+	cctx, cancel := commandContext(ctx)
+	defer cancel()
+	if f := res.Failure(); f != nil && errorMode == ErrorModeBPMN {
+		cmd, err := jc.NewThrowErrorCommand().JobKey(job.Key).ErrorCode(string(f.Code)).ErrorMessage(f.Error()).VariablesFromObject(res)
+		if err == nil {
+			_, err = cmd.Send(cctx)
+		}
+		if err != nil {
+			log.Error("throw error command failed; the job will time out and be retried without resending", "code", f.Code, "err", err)
+			return "command_failed"
+		}
+		log.Info("job failed with a BPMN error", "code", f.Code)
+		return "error_thrown"
+	}
+	cmd, err := jc.NewCompleteJobCommand().JobKey(job.Key).VariablesFromObject(res)
+	if err == nil {
+		_, err = cmd.Send(cctx)
+	}
+	if err != nil {
+		log.Error("complete command failed; the job will time out and be retried without resending", "err", err)
+		return "command_failed"
+	}
+	if f := res.Failure(); f != nil {
+		log.Info("job completed with errors in twilioError", "errors", len(res.TwilioError), "firstCode", f.Code)
+	} else {
+		log.Debug("job completed", "recipients", len(res.TwilioResult))
+	}
+	return "completed"
+}
+
+func (w *Worker) fail(ctx context.Context, jc zworker.JobClient, job entities.Job, retries int32, backoff time.Duration, msg string, log *slog.Logger, outcome string) string {
+	cctx, cancel := commandContext(ctx)
+	defer cancel()
+	_, err := jc.NewFailJobCommand().JobKey(job.Key).Retries(retries).ErrorMessage(msg).RetryBackoff(backoff).Send(cctx)
+	if err != nil {
+		log.Error("fail command failed; the job will time out and come back", "err", err)
+		return "command_failed"
+	}
+	log.Warn("job failed, Zeebe will retry", "retriesLeft", retries, "backoff", backoff, "reason", msg)
+	return outcome
+}
+
+// commandContext bounds a job command even when the job's own deadline has passed.
+func commandContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+}
+
+// ParseDuration reads an ISO 8601 duration of days, hours, minutes and seconds (PT30S, P1DT2H,
+// PT0.5S) as Camunda's retryBackoff header uses, or a Go duration (30s).
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if d, err := time.ParseDuration(s); err == nil {
+		return d, nil
+	}
+	u := strings.ToUpper(s)
+	if !strings.HasPrefix(u, "P") || len(u) < 3 {
+		return 0, fmt.Errorf("not a duration: %q", s)
+	}
+	var total time.Duration
+	inTime := false
+	num := ""
+	for _, r := range u[1:] {
+		switch {
+		case r == 'T':
+			inTime = true
+		case (r >= '0' && r <= '9') || r == '.':
+			num += string(r)
+		default:
+			f, err := strconv.ParseFloat(num, 64)
+			if err != nil {
+				return 0, fmt.Errorf("not a duration: %q", s)
+			}
+			unit := map[bool]map[rune]time.Duration{
+				false: {'D': 24 * time.Hour, 'W': 7 * 24 * time.Hour},
+				true:  {'H': time.Hour, 'M': time.Minute, 'S': time.Second},
+			}[inTime][r]
+			if unit == 0 {
+				return 0, fmt.Errorf("not a duration: %q", s)
+			}
+			total += time.Duration(f * float64(unit))
+			num = ""
+		}
+	}
+	if num != "" {
+		return 0, fmt.Errorf("not a duration: %q", s)
+	}
+	return total, nil
+}

@@ -99,12 +99,15 @@ type Element struct {
 	// Default is the id of a gateway's default sequence flow.
 	Default string
 
-	// Zeebe extensions.
-	TaskDefinition *TaskDefinition
-	TaskHeaders    []Header
-	Inputs         []Mapping
-	Outputs        []Mapping
-	Properties     []Property
+	// Zeebe extensions. ModelerTemplate is the zeebe:modelerTemplate attribute: the id of the
+	// element template the modeler applied ("" if none), with its version ("" if absent).
+	ModelerTemplate        string
+	ModelerTemplateVersion string
+	TaskDefinition         *TaskDefinition
+	TaskHeaders            []Header
+	Inputs                 []Mapping
+	Outputs                []Mapping
+	Properties             []Property
 }
 
 // Property returns the value of the zeebe:property with the given name and whether it exists.

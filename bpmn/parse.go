@@ -48,6 +48,15 @@ func (n *node) attr(local string) (string, bool) {
 	return "", false
 }
 
+func (n *node) zeebeAttr(local string) string {
+	for _, a := range n.attrs {
+		if a.Name.Local == local && a.Name.Space == NamespaceZeebe {
+			return a.Value
+		}
+	}
+	return ""
+}
+
 func (n *node) attrOr(local, def string) string {
 	if v, ok := n.attr(local); ok {
 		return v
@@ -256,6 +265,9 @@ func (p *parser) parseElement(n *node, id string) *Element {
 		AttachedTo:     n.attrOr("attachedToRef", ""),
 		CancelActivity: n.attrOr("cancelActivity", "true") != "false",
 		Default:        n.attrOr("default", ""),
+
+		ModelerTemplate:        n.zeebeAttr("modelerTemplate"),
+		ModelerTemplateVersion: n.zeebeAttr("modelerTemplateVersion"),
 	}
 	for _, c := range n.children {
 		if c.name.Space != NamespaceBPMN || !strings.HasSuffix(c.name.Local, "EventDefinition") {

@@ -1,7 +1,3 @@
-// Package engine is an in-memory BPMN engine that serves the Zeebe gateway gRPC API, so the real
-// Zeebe Go client, the connector's worker and zbctl can run against it. It is a development and
-// test tool: nothing is persisted, there is one partition and one broker, and only the BPMN and
-// FEEL subset described in Validate and feel.go is executed. Production uses Zeebe.
 package engine
 
 import (
@@ -29,8 +25,9 @@ const (
 type Options struct {
 	// Logger receives the engine's logs; nil means slog.Default().
 	Logger *slog.Logger
-	// OnDeploy, if set, is called (without engine locks held) for every BPMN resource deployed,
-	// e.g. so the trigger loader sees processes deployed to the dev engine.
+	// OnDeploy, if set, is called for every BPMN resource of a successful deployment (also
+	// when it is unchanged and creates no new version), without engine locks held, e.g. so the
+	// trigger loader sees processes deployed to the dev engine.
 	OnDeploy func(defs *bpmn.Definitions)
 }
 
@@ -48,7 +45,6 @@ type Engine struct {
 
 	processes map[int64]*process    // by process definition key
 	versions  map[string][]*process // by BPMN process id, oldest version first
-	resources []*bpmn.Definitions   // every deployed resource, in deployment order
 
 	instances map[int64]*instance
 	elements  map[int64]*elementInstance // active element instances of all instances
@@ -59,6 +55,8 @@ type Engine struct {
 	subscriptions []*subscription
 
 	stats JobStats
+	// waitingPolls counts ActivateJobs calls currently long polling.
+	waitingPolls int
 }
 
 // New returns an empty engine.

@@ -35,13 +35,11 @@ func compileExpression(src string) (*expression, error) {
 		return &expression{src: src, static: true, value: src}, nil
 	}
 	p := &feelParser{src: trimmed[1:]}
-	if err := p.tokenize(); err != nil {
-		return nil, fmt.Errorf("expression %q: %w", src, err)
+	err := p.tokenize()
+	var root feelNode
+	if err == nil {
+		root, err = p.parseOr()
 	}
-	if len(p.toks) == 0 {
-		return nil, fmt.Errorf("expression %q: empty expression", src)
-	}
-	root, err := p.parseOr()
 	if err == nil && p.pos < len(p.toks) {
 		err = fmt.Errorf("unexpected %q at offset %d", p.toks[p.pos].text, p.toks[p.pos].at)
 	}

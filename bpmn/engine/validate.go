@@ -11,6 +11,7 @@ import (
 
 // process is a deployed, validated process definition with its expressions compiled.
 type process struct {
+	defs         *bpmn.Definitions // the resource the process was deployed from
 	key          int64
 	version      int32
 	resourceName string
@@ -51,6 +52,7 @@ func compile(defs *bpmn.Definitions) ([]*process, error) {
 			continue
 		}
 		c := &compiler{file: defs.Name, proc: &process{
+			defs:            defs,
 			resourceName:    defs.Name,
 			def:             p,
 			conditions:      map[string]*expression{},
@@ -152,6 +154,11 @@ func (c *compiler) compileElement(el *bpmn.Element) {
 		if len(el.Outgoing) == 0 {
 			c.errorf(el.ID, "exclusive gateway without outgoing sequence flows")
 		}
+		for _, id := range el.Outgoing {
+			if len(el.Outgoing) > 1 && id != el.Default && c.proc.def.Flow(id).Condition == "" {
+				c.errorf(id, "a sequence flow out of exclusive gateway %q needs a condition unless it is the default flow", el.ID)
+			}
+		}
 	case bpmn.BoundaryEvent:
 		if el.Event != bpmn.ErrorEvent {
 			c.errorf(el.ID, "%s boundary events are not supported by the dev engine (error only)", kindName(el.Event))
@@ -200,8 +207,8 @@ func (c *compiler) compileTaskDefinition(el *bpmn.Element) {
 	retries := int64(DefaultJobRetries)
 	if r := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(td.Retries), "=")); r != "" {
 		n, err := strconv.ParseInt(r, 10, 32)
-		if err != nil {
-			c.errorf(el.ID, "retries %q is not supported by the dev engine (use a number)", td.Retries)
+		if err != nil || n < 1 {
+			c.errorf(el.ID, "retries %q is not supported by the dev engine (use a number of at least 1)", td.Retries)
 			return
 		}
 		retries = n

@@ -39,8 +39,8 @@ const MaxBodyLength = 1600
 
 // Server is a fake Twilio REST API. All methods are safe for concurrent use.
 type Server struct {
-	// AccountSID and AuthToken are the credentials the server accepts. Read them; set them
-	// only through WithCredentials.
+	// AccountSID and AuthToken are the credentials the server accepts. A test may change them
+	// between requests (to make the client's credentials wrong), never while one is in flight.
 	AccountSID string
 	AuthToken  string
 
@@ -188,7 +188,7 @@ type Failure struct {
 	RetryAfter string
 }
 
-// Fail makes every request to the recipient to ("" for every recipient) fail.
+// Fail makes every request (message or call) to the recipient to ("" for every recipient) fail.
 func (s *Server) Fail(to string, status, code int, msg string) {
 	s.FailWith(to, -1, Failure{Status: status, Code: code, Message: msg})
 }
@@ -203,6 +203,9 @@ func (s *Server) FailTimes(to string, n, status, code int) {
 // every request. Rules for a recipient are checked before rules for everyone, older before
 // newer, and the first one that is not used up decides.
 func (s *Server) FailWith(to string, n int, f Failure) {
+	if f.Status < 100 || f.Status > 599 {
+		panic(fmt.Sprintf("twiliotest: Failure.Status %d is not an HTTP status", f.Status))
+	}
 	if f.Code == 0 {
 		f.Code = defaultCode(f.Status)
 	}
@@ -361,12 +364,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 
+	wait := latency
 	if decided != nil && decided.hang {
-		s.wait(r.Context(), -1)
-		return
+		wait = -1
 	}
-	if !s.wait(r.Context(), latency) {
-		return
+	if !s.wait(r.Context(), wait) {
+		// Drop the connection without an answer; returning would send an empty 200.
+		panic(http.ErrAbortHandler)
 	}
 
 	status, body, header := s.answer(r, authorized, decided)

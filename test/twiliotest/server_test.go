@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -64,14 +65,10 @@ func checkError(t *testing.T, r reply, status, code int) {
 	if r.status != status || r.code() != code {
 		t.Fatalf("got HTTP %d code %d (%v), want HTTP %d code %d", r.status, r.code(), r.body, status, code)
 	}
-	if r.body["status"] != float64(status) || r.body["more_info"] != "https://www.twilio.com/docs/errors/"+itoa(code) || r.body["message"] == "" {
+	if r.body["status"] != float64(status) || r.body["more_info"] != "https://www.twilio.com/docs/errors/"+strconv.Itoa(code) || r.body["message"] == "" {
 		t.Errorf("error body %v is not Twilio's shape", r.body)
 	}
 }
-
-func itoa(i int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + jsonNumber(i)) }
-
-func jsonNumber(i int) string { b, _ := json.Marshal(i); return string(b) }
 
 func TestAuth(t *testing.T) {
 	s := New(t, WithCredentials("AC0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"))
@@ -129,7 +126,7 @@ func TestCreateMessage(t *testing.T) {
 	seen := map[string]bool{}
 	for i := range 3 {
 		form := sms("+15550100")
-		form.Set("Body", "hello "+jsonNumber(i))
+		form.Set("Body", "hello "+strconv.Itoa(i))
 		form.Add("MediaUrl", "https://example.com/a.png")
 		form.Add("MediaUrl", "https://example.com/b.png")
 		form.Set("StatusCallback", "https://connector.example.com/status")
@@ -143,7 +140,7 @@ func TestCreateMessage(t *testing.T) {
 		}
 		seen[sid] = true
 		want := map[string]any{
-			"to": "+15550100", "from": "+15005550006", "body": "hello " + jsonNumber(i), "status": "queued",
+			"to": "+15550100", "from": "+15005550006", "body": "hello " + strconv.Itoa(i), "status": "queued",
 			"account_sid": s.AccountSID, "direction": "outbound-api", "num_media": "2", "error_code": nil,
 			"uri": "/2010-04-01/Accounts/" + s.AccountSID + "/Messages/" + sid + ".json",
 		}
@@ -229,8 +226,10 @@ func TestFailRules(t *testing.T) {
 		attempts []attempt
 	}{
 		{
-			name:  "per recipient, others unaffected",
-			setup: func(s *Server) { s.Fail("+15550101", 400, 21211, "The 'To' number +15550101 is not a valid phone number.") },
+			name: "per recipient, others unaffected",
+			setup: func(s *Server) {
+				s.Fail("+15550101", 400, 21211, "The 'To' number +15550101 is not a valid phone number.")
+			},
 			attempts: []attempt{
 				{"+15550101", 400, 21211}, {"+15550102", 201, 0}, {"+15550101", 400, 21211},
 			},
@@ -407,11 +406,21 @@ func TestCloseReleasesHangingRequests(t *testing.T) {
 		s := New(t)
 		s.Hang("")
 		go func() {
-			_, err := post(t, context.Background(), s.URL(), s.MessagesPath(), s.AccountSID, s.AuthToken, sms("+15550101"))
+			req, _ := http.NewRequest(http.MethodPost, s.URL()+s.MessagesPath(), strings.NewReader(sms("+15550101").Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(s.AccountSID, s.AuthToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
 			done <- err
 		}()
 		for len(s.Requests()) == 0 {
-			time.Sleep(time.Millisecond)
+			select {
+			case err := <-done:
+				t.Fatalf("request ended before reaching the server: %v", err)
+			case <-time.After(time.Millisecond):
+			}
 		}
 	})
 	if err := <-done; err == nil {
@@ -442,7 +451,7 @@ func TestConcurrentSends(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			to := "+1555010" + jsonNumber(i%4)
+			to := "+1555010" + strconv.Itoa(i%4)
 			r, err := post(t, context.Background(), s.URL(), s.MessagesPath(), s.AccountSID, s.AuthToken, sms(to))
 			if err != nil || r.status != 201 {
 				t.Errorf("send %d: %v %d", i, err, r.status)
@@ -458,7 +467,7 @@ func TestConcurrentSends(t *testing.T) {
 		t.Errorf("%d distinct SIDs for %d messages", len(sids), n)
 	}
 	for i := range 4 {
-		if got := s.CountSentTo("+1555010" + jsonNumber(i)); got != n/4 {
+		if got := s.CountSentTo("+1555010" + strconv.Itoa(i)); got != n/4 {
 			t.Errorf("CountSentTo = %d, want %d", got, n/4)
 		}
 	}

@@ -1,0 +1,92 @@
+package engine
+
+import (
+	"encoding/json"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestFEELEval(t *testing.T) {
+	vars := map[string]any{
+		"amount":   json.Number("150"),
+		"name":     "Ada",
+		"paid":     true,
+		"customer": map[string]any{"phone": "+15550100", "tags": []any{"vip", "new"}},
+		"empty":    nil,
+	}
+	lookup := func(name string) (any, bool) { v, ok := vars[name]; return v, ok }
+	tests := []struct {
+		expr string
+		want any
+	}{
+		{"static value", "static value"},
+		{"=42", json.Number("42")},
+		{"=1.50", json.Number("1.5")},
+		{`="a \"quoted\" string"`, `a "quoted" string`},
+		{"=true", true},
+		{"=null", nil},
+		{"=amount", json.Number("150")},
+		{"=customer.phone", "+15550100"},
+		{"=customer.tags[1]", "vip"},
+		{"=customer.tags[-1]", "new"},
+		{"=customer.tags[3]", nil},
+		{"=missing.path", nil},
+		{"=amount > 100", true},
+		{"=amount <= 100", false},
+		{"=amount = 150", true},
+		{"=amount != 150", false},
+		{`=name = "Ada"`, true},
+		{`=name < "Bob"`, true},
+		{"=missing = null", true},
+		{"=empty != null", false},
+		{"=missing > 1", nil},
+		{`=amount = "150"`, nil},
+		{"=paid = true", true},
+		{"=paid and amount > 100", true},
+		{"=paid and missing > 1", nil},
+		{"=not(paid) and missing > 1", false},
+		{"=paid or missing > 1", true},
+		{"=not(paid)", false},
+		{"=not(name)", nil},
+		{"=(amount - 50) * 2 / 4", json.Number("50")},
+		{"=-amount + 1", json.Number("-149")},
+		{`=name + " Lovelace"`, "Ada Lovelace"},
+		{"=amount / 0", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			x, err := compileExpression(tt.expr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := x.eval(lookup); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %#v, want %#v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFEELRejects(t *testing.T) {
+	for _, expr := range []string{
+		"=",
+		"=upper case(name)",
+		"=contains(name, \"a\")",
+		`={"x": 1}`,
+		"=a >",
+		"=(a",
+		`="unterminated`,
+		"=a ? b",
+		"=x in [1,2]",
+		"=if a then b else c",
+	} {
+		t.Run(expr, func(t *testing.T) {
+			if _, err := compileExpression(expr); err == nil {
+				t.Errorf("compiled %q, want an error", expr)
+			} else if !strings.Contains(err.Error(), strconv.Quote(expr)) {
+				t.Errorf("error %q does not quote the expression", err)
+			}
+		})
+	}
+}

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/camunda/zeebe/clients/go/v8/pkg/entities"
 	"github.com/camunda/zeebe/clients/go/v8/pkg/worker"
 	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
 	"google.golang.org/grpc/codes"
@@ -48,11 +50,19 @@ func startEngine(t *testing.T) *testEngine {
 	return &testEngine{Engine: e, client: client, addr: srv.Addr(), srv: srv}
 }
 
-// openWorker opens a job worker closed at the end of the test. The server is stopped first:
-// a worker's Close waits for its in-flight long poll, which the server ends at once.
+// openWorker opens a job worker closed at the end of the test. The handlers still running are
+// awaited first (the engine applies a command before answering it, so a test can end while a
+// handler waits for its response); then the server is stopped, since a worker's Close waits for
+// its in-flight long poll, which the server ends at once.
 func (te *testEngine) openWorker(t *testing.T, jobType string, handler worker.JobHandler) {
-	w := te.client.NewJobWorker().JobType(jobType).Handler(handler).Name("test-worker").Open()
+	var running sync.WaitGroup
+	w := te.client.NewJobWorker().JobType(jobType).Handler(func(c worker.JobClient, job entities.Job) {
+		running.Add(1)
+		defer running.Done()
+		handler(c, job)
+	}).Name("test-worker").Open()
 	t.Cleanup(func() {
+		running.Wait()
 		_ = te.srv.Close()
 		w.Close()
 	})
@@ -105,13 +115,24 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 	}
 }
 
+// waitState returns the instance's snapshot once it is in state: at once for StateActive,
+// else when it ends (failing if it ends in another state).
 func (te *testEngine) waitState(t *testing.T, key int64, state string) InstanceInfo {
 	t.Helper()
-	var info InstanceInfo
-	eventually(t, 5*time.Second, "instance to be "+state, func() bool {
-		info, _ = te.Instance(key)
-		return info.State == state
-	})
+	if state == StateActive {
+		info, _ := te.Instance(key)
+		if info.State != state {
+			t.Fatalf("instance %d is %s, want %s", key, info.State, state)
+		}
+		return info
+	}
+	info, err := te.WaitInstance(ctxFor(t, 5*time.Second), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State != state {
+		t.Fatalf("instance %d ended %s, want %s", key, info.State, state)
+	}
 	return info
 }
 

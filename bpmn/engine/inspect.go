@@ -2,6 +2,8 @@ package engine
 
 import (
 	"cmp"
+	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -71,6 +73,25 @@ func (e *Engine) Instance(key int64) (InstanceInfo, bool) {
 		return InstanceInfo{}, false
 	}
 	return inst.info(), true
+}
+
+// WaitInstance waits until the process instance with the given key has completed or been
+// terminated and returns its final snapshot; it fails if the key is unknown or ctx ends first.
+func (e *Engine) WaitInstance(ctx context.Context, key int64) (InstanceInfo, error) {
+	e.mu.Lock()
+	inst := e.instances[key]
+	e.mu.Unlock()
+	if inst == nil {
+		return InstanceInfo{}, fmt.Errorf("no process instance with key %d", key)
+	}
+	select {
+	case <-inst.done:
+	case <-ctx.Done():
+		info, _ := e.Instance(key)
+		return info, fmt.Errorf("process instance %d still %s (waiting at %v): %w", key, info.State, info.ActiveElements, ctx.Err())
+	}
+	info, _ := e.Instance(key)
+	return info, nil
 }
 
 // Instances returns snapshots of all process instances, oldest first.

@@ -1,0 +1,158 @@
+package test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twilio-connector/twilio-connector/actions"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// connectorEnv is the environment of a connector process talking to the world.
+func (w *world) connectorEnv(t *testing.T, httpAddr string) []string {
+	return []string{
+		"PATH=/usr/bin:/bin",
+		"TWILIO_ACCOUNT=" + w.twilio.AccountSID,
+		"TWILIO_TOKEN=" + w.twilio.AuthToken,
+		"TWILIO_API_BASE_URL=" + w.twilio.URL(),
+		"TWILIO_DEFAULT_FROM=+15005550006",
+		"ZEEBE_ADDRESS=" + w.addr,
+		"ZEEBE_INSECURE_CONNECTION=true",
+		"CONNECTOR_HTTP_ADDR=" + httpAddr,
+		"CONNECTOR_STATE_FILE=" + filepath.Join(t.TempDir(), "state.db"),
+		"CONNECTOR_POLL_INTERVAL=20ms",
+		"CONNECTOR_REQUEST_TIMEOUT=1s",
+		"CONNECTOR_SHUTDOWN_GRACE=10s",
+		"CONNECTOR_LOG_LEVEL=debug",
+	}
+}
+
+func httpGet(url string) (int, string) {
+	res, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// `twilio-connector run` as an operator starts it: it becomes ready, serves jobs, exposes
+// metrics, and stops cleanly on SIGTERM without logging the token.
+func TestRunBinary(t *testing.T) {
+	w := newWorld(t)
+	httpAddr := freeAddr(t)
+	var stderr syncBuffer
+	cmd := exec.Command(binary, "run")
+	cmd.Env = w.connectorEnv(t, httpAddr)
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+
+	eventually(t, 15*time.Second, "/readyz to answer 200", func() bool {
+		code, _ := httpGet("http://" + httpAddr + "/readyz")
+		return code == 200
+	})
+	if code, body := httpGet("http://" + httpAddr + "/healthz"); code != 200 {
+		t.Fatalf("/healthz %d %s", code, body)
+	}
+
+	vars := w.runProcess(t, "notify", map[string]any{"smsTo": []string{alice, "nope"}, "smsBody": "Table for ${n}", "n": 2})
+	res := resultOf(t, vars)
+	if res.TwilioResult[0].SID == nil || len(res.TwilioError) != 1 || res.TwilioError[0].Code != "INVALID_TO_PHONE_NUMBER_ERROR" {
+		t.Fatalf("%+v", res)
+	}
+	if m := w.twilio.Sent(); len(m) != 1 || m[0].Body != "Table for 2" || m[0].From != "+15005550006" {
+		t.Fatalf("sent %+v", m)
+	}
+	_, metrics := httpGet("http://" + httpAddr + "/metrics")
+	for _, want := range []string{
+		`twilio_connector_jobs_total{outcome="completed",type="twilioConnector.send_sms"} 1`,
+		`twilio_connector_sends_total{kind="sms",outcome="sent"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("did not exit within 15s of SIGTERM")
+	}
+	logs := stderr.String()
+	if strings.Contains(logs, w.twilio.AuthToken) || strings.Contains(metrics, w.twilio.AuthToken) {
+		t.Fatal("the auth token appears in the logs or metrics")
+	}
+	if !strings.Contains(logs, `"msg":"stopped"`) {
+		t.Errorf("no clean stop in the logs:\n%s", logs)
+	}
+}
+
+func TestRunBinaryConfigurationErrors(t *testing.T) {
+	for _, c := range []struct {
+		env  []string
+		want string
+	}{
+		{[]string{"ZEEBE_ADDRESS=127.0.0.1:1"}, "configuration: TWILIO_ACCOUNT: is not set"},
+		{[]string{"TWILIO_ACCOUNT=AC0123456789abcdef0123456789abcdef", "TWILIO_TOKEN=abc", "ZEEBE_ADDRESS=127.0.0.1:1", "CONNECTOR_JOB_TIMEOUT=soon"}, "configuration: CONNECTOR_JOB_TIMEOUT:"},
+		{[]string{"TWILIO_ACCOUNT=AC0123456789abcdef0123456789abcdef", "TWILIO_TOKEN=abc"}, "configuration: ZEEBE_ADDRESS: is not set"},
+	} {
+		cmd := exec.Command(binary, "run")
+		cmd.Env = append([]string{"PATH=/usr/bin:/bin"}, c.env...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Errorf("%v: exit %v, want status 1", c.env, err)
+		}
+		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		if len(lines) != 1 || !strings.Contains(lines[0], c.want) {
+			t.Errorf("%v: stderr %q, want one line with %q", c.env, stderr.String(), c.want)
+		}
+	}
+}
+
+// `twilio-connector send` prints the job's result JSON for a real send.
+func TestSendBinary(t *testing.T) {
+	w := newWorld(t)
+	cmd := exec.Command(binary, "send", "--to", alice, "--to", bob, "--body", "Hi ${who}", "--vars", `{"who":"there"}`)
+	cmd.Env = w.connectorEnv(t, "127.0.0.1:0")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	var res actions.Result
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(res.TwilioResult) != 2 || res.TwilioError != nil || w.twilio.CountSentTo(alice) != 1 || w.twilio.CountSentTo(bob) != 1 {
+		t.Fatalf("%s", out)
+	}
+}

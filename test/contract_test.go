@@ -1,0 +1,67 @@
+package test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/twilio-connector/twilio-connector/actions"
+	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/store"
+	"github.com/twilio-connector/twilio-connector/test/prism"
+)
+
+// The requests our Twilio client makes are checked against Twilio's OpenAPI description by
+// the Prism mock, which answers 422 to a request that breaks it.
+func TestTwilioContract(t *testing.T) {
+	base := prism.Shared(t)
+	const account = "AC0123456789abcdef0123456789abcdef"
+	cases := []struct {
+		name     string
+		opts     actions.SMSOptions
+		vars     map[string]any
+		wantCode errs.Code // "" = accepted
+	}{
+		{name: "plain SMS", vars: map[string]any{"smsFrom": "+15005550006", "smsTo": []any{"+14155550101", "+14155550102"}, "smsBody": "Hello ${name} 👍", "name": "Ana"}},
+		{name: "MMS with two media URLs and a status callback",
+			opts: actions.SMSOptions{StatusCallbackURL: "https://connector.example.com/twilio/status"},
+			vars: map[string]any{"smsFrom": "+15005550006", "smsTo": "+14155550101", "smsBody": "pics", "smsMediaUrl": []any{"https://example.com/a.png", "https://example.com/b.png"}}},
+		{name: "messaging service as sender",
+			vars: map[string]any{"smsFrom": "MG0123456789abcdef0123456789abcdef", "smsTo": "+14155550101", "smsBody": "hi"}},
+		{name: "default sender and messaging service together",
+			opts: actions.SMSOptions{DefaultFrom: "ACME", MessagingServiceSID: "MG0123456789abcdef0123456789abcdef"},
+			vars: map[string]any{"smsTo": "+14155550101", "smsBody": "hi"}},
+		// The mock's 422 reaches the action as a rejected request: permanent, not retried.
+		{name: "a request breaking the contract is rejected, not retried",
+			opts:     actions.SMSOptions{StatusCallbackURL: "not a uri"},
+			vars:     map[string]any{"smsFrom": "+15005550006", "smsTo": "+14155550101", "smsBody": "hi"},
+			wantCode: errs.TwilioRequestRejected},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tw, err := actions.NewTwilio(actions.TwilioOptions{AccountSID: account, AuthToken: "0123456789abcdef0123456789abcdef", BaseURL: base, Timeout: 10 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sms := actions.NewSMS(tw, &actions.Delivery{Kind: "sms", Store: store.NewMemory(0), Attempts: 2}, c.opts)
+			res, err := sms.Invoke(context.Background(), actions.Invocation{Vars: c.vars, IdempotencyKey: "contract"})
+			if err != nil {
+				t.Fatalf("transient error from the mock: %v", err)
+			}
+			if c.wantCode == "" {
+				if res.TwilioError != nil {
+					t.Fatalf("the mock rejected our request: %+v", res.TwilioError)
+				}
+				for _, r := range res.TwilioResult {
+					if r.SID == nil || r.Status != "queued" {
+						t.Errorf("%+v", r)
+					}
+				}
+				return
+			}
+			if len(res.TwilioError) != 1 || res.TwilioError[0].Code != c.wantCode {
+				t.Fatalf("twilioError %+v, want %s", res.TwilioError, c.wantCode)
+			}
+		})
+	}
+}

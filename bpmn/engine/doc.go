@@ -9,8 +9,8 @@
 //	srv, err := e.Serve(ctx, "127.0.0.1:0") // srv.Addr() for the client; srv.Close() to stop
 //	_, _, err = e.Deploy(engine.Resource{Name: "order.bpmn", Content: data})
 //
-// and, for assertions, Instance, Instances, Incidents, Jobs, JobStats, PublishedMessages and
-// Definitions (inspect.go).
+// and, for assertions, Instance, Instances, WaitInstance, Incidents, Jobs, JobStats,
+// PublishedMessages and Definitions (inspect.go). Everything else goes through the gateway API.
 //
 // # Supported BPMN
 //
@@ -37,8 +37,14 @@
 // CreateProcessInstanceWithResult times out. As in Zeebe, any client may complete an
 // activatable or activated job, so a worker whose job timed out can still complete it.
 //
-// Differences from Zeebe a test author might trip over: commands take effect before the
-// response is sent (Zeebe is asynchronous), so state can be asserted right after a call; job
+// EvaluateDecision, ModifyProcessInstance, DeleteResource and BroadcastSignal answer
+// UNIMPLEMENTED.
+//
+// Differences from Zeebe a test author might trip over: a command and everything it sets off
+// (the next elements, until the instance waits again) is applied before the response is sent
+// (Zeebe continues asynchronously), so state can be asserted right after a call, and a test
+// can see an instance complete while the worker that completed its job still waits for the
+// response; job
 // deadlines, retry backoffs and message TTLs are exact (Zeebe checks them periodically); an
 // instance cancelled while CreateProcessInstanceWithResult waits answers FAILED_PRECONDITION; a
 // message with an empty name is rejected with INVALID_ARGUMENT rather than buffered.

@@ -9,9 +9,10 @@ import (
 	"unicode"
 )
 
-// The FEEL subset of the dev engine: literals (numbers, "strings", true, false, null), variable
-// paths (a.b.c, list[1] with FEEL's 1-based indexes), comparisons (= != < > <= >=), and, or,
-// not(...), arithmetic (+ - * /, + also concatenates strings) and parentheses. As in FEEL, a
+// The FEEL subset of the dev engine: literals (numbers, "strings", true, false, null, lists
+// [a, b] and contexts {key: value, "other key": value}), variable paths (a.b.c, list[1] with
+// FEEL's 1-based indexes), comparisons (= != < > <= >=), and, or, not(...), arithmetic
+// (+ - * /, + also concatenates strings) and parentheses. As in FEEL, a
 // missing variable or a type mismatch yields null instead of failing; callers decide what null
 // means (a condition that is not a boolean raises an incident, as in Zeebe).
 //
@@ -128,7 +129,7 @@ func (p *feelParser) tokenize() error {
 			i = j
 		default:
 			op := ""
-			for _, cand := range []string{"!=", "<=", ">=", "=", "<", ">", "+", "-", "*", "/", "(", ")", ".", "[", "]"} {
+			for _, cand := range []string{"!=", "<=", ">=", "=", "<", ">", "+", "-", "*", "/", "(", ")", ".", "[", "]", "{", "}", ",", ":"} {
 				if strings.HasPrefix(s[i:], cand) {
 					op = cand
 					break
@@ -320,15 +321,56 @@ func (p *feelParser) parsePrimary() (feelNode, error) {
 		}
 		return varNode{name: t.text}, nil
 	case tokOp:
-		if t.text == "(" {
+		switch t.text {
+		case "(":
 			inner, err := p.parseOr()
 			if err != nil {
 				return nil, err
 			}
 			return inner, p.expectOp(")")
+		case "[":
+			var list listNode
+			err := p.parseSequence("]", func() error {
+				item, err := p.parseOr()
+				list.items = append(list.items, item)
+				return err
+			})
+			return list, err
+		case "{":
+			var ctx contextNode
+			err := p.parseSequence("}", func() error {
+				key, ok := p.peek()
+				if !ok || (key.kind != tokIdent && key.kind != tokString) {
+					return fmt.Errorf("expected a context key")
+				}
+				p.pos++
+				if err := p.expectOp(":"); err != nil {
+					return err
+				}
+				value, err := p.parseOr()
+				ctx.keys = append(ctx.keys, key.text)
+				ctx.values = append(ctx.values, value)
+				return err
+			})
+			return ctx, err
 		}
 	}
 	return nil, fmt.Errorf("unexpected %q at offset %d", t.text, t.at)
+}
+
+// parseSequence parses comma-separated items up to the closing op (already past the opening).
+func (p *feelParser) parseSequence(closing string, item func() error) error {
+	if _, ok := p.acceptOp(closing); ok {
+		return nil
+	}
+	for {
+		if err := item(); err != nil {
+			return err
+		}
+		if _, ok := p.acceptOp(","); !ok {
+			return p.expectOp(closing)
+		}
+	}
 }
 
 type feelNode interface {
@@ -344,6 +386,29 @@ type varNode struct{ name string }
 func (n varNode) eval(vars lookup) any {
 	v, _ := vars(n.name)
 	return v
+}
+
+type listNode struct{ items []feelNode }
+
+func (n listNode) eval(vars lookup) any {
+	out := make([]any, len(n.items))
+	for i, item := range n.items {
+		out[i] = item.eval(vars)
+	}
+	return out
+}
+
+type contextNode struct {
+	keys   []string
+	values []feelNode
+}
+
+func (n contextNode) eval(vars lookup) any {
+	out := make(map[string]any, len(n.keys))
+	for i, k := range n.keys {
+		out[k] = n.values[i].eval(vars)
+	}
+	return out
 }
 
 type pathNode struct {

@@ -54,6 +54,12 @@ func TestFEELEval(t *testing.T) {
 		{"=-amount + 1", json.Number("-149")},
 		{`=name + " Lovelace"`, "Ada Lovelace"},
 		{"=amount / 0", nil},
+		{"=[]", []any{}},
+		{`=[customer.phone, "+15550101"]`, []any{"+15550100", "+15550101"}},
+		{`={to: customer.phone, "the body": "Hi " + name, n: {m: 1}}`, map[string]any{"to": "+15550100", "the body": "Hi Ada", "n": map[string]any{"m": json.Number("1")}}},
+		{"={}", map[string]any{}},
+		{`=[1, 2] = [1, 2]`, true},
+		{"=customer.tags = [\"vip\", \"new\"]", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {
@@ -73,7 +79,9 @@ func TestFEELRejects(t *testing.T) {
 		"=",
 		"=upper case(name)",
 		"=contains(name, \"a\")",
-		`={"x": 1}`,
+		`={"x" 1}`,
+		"=[1, 2",
+		"={1: 2}",
 		"=a >",
 		"=(a",
 		`="unterminated`,

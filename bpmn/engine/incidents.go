@@ -34,10 +34,10 @@ func (e *Engine) raiseIncident(ei *elementInstance, j *job, typ, message string,
 		"processInstanceKey", ei.inst.key, "elementId", ei.el.ID)
 }
 
-// ResolveIncident resolves an incident. A job incident makes its job activatable again, which
+// resolveIncident resolves an incident. A job incident makes its job activatable again, which
 // requires retries left (UpdateJobRetries first); other incidents retry the failed step, which
 // may raise a new incident.
-func (e *Engine) ResolveIncident(key int64) error {
+func (e *Engine) resolveIncident(key int64) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	inc := e.incidents[key]
@@ -45,7 +45,7 @@ func (e *Engine) ResolveIncident(key int64) error {
 		return status.Errorf(codes.NotFound, "Command 'RESOLVE' rejected with code 'NOT_FOUND': Expected to resolve incident with key '%d', but no such incident was found", key)
 	}
 	if j := inc.job; j != nil && j.retries <= 0 {
-		return status.Errorf(codes.FailedPrecondition, "Command 'RESOLVE' rejected with code 'INVALID_STATE': Expected to resolve incident with key '%d', but job with key '%d' has no retries left", key, j.key)
+		return status.Errorf(codes.FailedPrecondition, "Command 'RESOLVE' rejected with code 'INVALID_STATE': Expected to resolve incident with key '%d', but job with key '%d' has no retries left. Please update the job retries and retry resolving the incident", key, j.key)
 	}
 	delete(e.incidents, key)
 	inc.ei.incident = nil

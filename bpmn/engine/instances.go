@@ -8,8 +8,8 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// StartedInstance identifies a created process instance.
-type StartedInstance struct {
+// startedInstance identifies a created process instance.
+type startedInstance struct {
 	ProcessDefinitionKey int64
 	BpmnProcessID        string
 	Version              int32
@@ -44,19 +44,19 @@ func (e *Engine) findProcess(definitionKey int64, bpmnProcessID string, version 
 	return nil, status.Errorf(codes.NotFound, "Command 'CREATE' rejected with code 'NOT_FOUND': Expected to find process definition with process ID '%s' and version '%d', but none found", bpmnProcessID, version)
 }
 
-// CreateInstance starts an instance at the process's none start event with the given root
+// createInstance starts an instance at the process's none start event with the given root
 // variables.
-func (e *Engine) CreateInstance(definitionKey int64, bpmnProcessID string, version int32, vars map[string]any) (StartedInstance, error) {
+func (e *Engine) createInstance(definitionKey int64, bpmnProcessID string, version int32, vars map[string]any) (startedInstance, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	inst, err := e.createInstance(definitionKey, bpmnProcessID, version, vars)
+	inst, err := e.createInstanceLocked(definitionKey, bpmnProcessID, version, vars)
 	if err != nil {
-		return StartedInstance{}, err
+		return startedInstance{}, err
 	}
 	return inst.started(), nil
 }
 
-func (e *Engine) createInstance(definitionKey int64, bpmnProcessID string, version int32, vars map[string]any) (*instance, error) {
+func (e *Engine) createInstanceLocked(definitionKey int64, bpmnProcessID string, version int32, vars map[string]any) (*instance, error) {
 	proc, err := e.findProcess(definitionKey, bpmnProcessID, version)
 	if err != nil {
 		return nil, err
@@ -70,8 +70,8 @@ func (e *Engine) createInstance(definitionKey int64, bpmnProcessID string, versi
 	return inst, nil
 }
 
-func (inst *instance) started() StartedInstance {
-	return StartedInstance{
+func (inst *instance) started() startedInstance {
+	return startedInstance{
 		ProcessDefinitionKey: inst.proc.key,
 		BpmnProcessID:        inst.proc.def.ID,
 		Version:              inst.proc.version,
@@ -79,35 +79,35 @@ func (inst *instance) started() StartedInstance {
 	}
 }
 
-// CreateInstanceWithResult starts an instance and waits until it completes or timeout passes
+// createInstanceWithResult starts an instance and waits until it completes or timeout passes
 // (DEADLINE_EXCEEDED). It returns the root variables named in fetch (all when empty). An
 // instance cancelled meanwhile answers FAILED_PRECONDITION.
-func (e *Engine) CreateInstanceWithResult(ctx context.Context, definitionKey int64, bpmnProcessID string, version int32, vars map[string]any, timeout time.Duration, fetch []string) (StartedInstance, map[string]any, error) {
+func (e *Engine) createInstanceWithResult(ctx context.Context, definitionKey int64, bpmnProcessID string, version int32, vars map[string]any, timeout time.Duration, fetch []string) (startedInstance, map[string]any, error) {
 	e.mu.Lock()
-	inst, err := e.createInstance(definitionKey, bpmnProcessID, version, vars)
+	inst, err := e.createInstanceLocked(definitionKey, bpmnProcessID, version, vars)
 	e.mu.Unlock()
 	if err != nil {
-		return StartedInstance{}, nil, err
+		return startedInstance{}, nil, err
 	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
 	case <-inst.done:
 	case <-timer.C:
-		return StartedInstance{}, nil, status.Errorf(codes.DeadlineExceeded, "Expected process instance '%d' to complete within %s, but it did not", inst.key, timeout)
+		return startedInstance{}, nil, status.Errorf(codes.DeadlineExceeded, "Expected process instance '%d' to complete within %s, but it did not", inst.key, timeout)
 	case <-ctx.Done():
-		return StartedInstance{}, nil, status.FromContextError(ctx.Err()).Err()
+		return startedInstance{}, nil, status.FromContextError(ctx.Err()).Err()
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if inst.state != StateCompleted {
-		return StartedInstance{}, nil, status.Errorf(codes.FailedPrecondition, "Process instance '%d' was terminated before it completed", inst.key)
+		return startedInstance{}, nil, status.Errorf(codes.FailedPrecondition, "Process instance '%d' was terminated before it completed", inst.key)
 	}
 	return inst.started(), copyVars(filterVars(inst.vars, fetch)), nil
 }
 
-// CancelInstance terminates an active process instance, its jobs, subscriptions and incidents.
-func (e *Engine) CancelInstance(key int64) error {
+// cancelInstance terminates an active process instance, its jobs, subscriptions and incidents.
+func (e *Engine) cancelInstance(key int64) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	inst := e.instances[key]
@@ -119,9 +119,9 @@ func (e *Engine) CancelInstance(key int64) error {
 	return nil
 }
 
-// SetVariables merges vars into the scope of an element instance or process instance (key):
+// setVariables merges vars into the scope of an element instance or process instance (key):
 // locally when local is true, else propagated as Zeebe does. It returns the command's key.
-func (e *Engine) SetVariables(key int64, vars map[string]any, local bool) (int64, error) {
+func (e *Engine) setVariables(key int64, vars map[string]any, local bool) (int64, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if inst := e.instances[key]; inst != nil && inst.state == StateActive {

@@ -204,8 +204,8 @@ func commandName(command string) string {
 	return "THROW_ERROR"
 }
 
-// CompleteJob completes a job and continues its process instance.
-func (e *Engine) CompleteJob(key int64, vars map[string]any) error {
+// completeJob completes a job and continues its process instance.
+func (e *Engine) completeJob(key int64, vars map[string]any) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	j, err := e.jobFor(key, "complete")
@@ -219,9 +219,9 @@ func (e *Engine) CompleteJob(key int64, vars map[string]any) error {
 	return nil
 }
 
-// FailJob fails a job: with retries left it becomes activatable again after backoff; with none
+// failJob fails a job: with retries left it becomes activatable again after backoff; with none
 // an incident is raised. vars are set in the task's local scope.
-func (e *Engine) FailJob(key int64, retries int32, errorMessage string, backoff time.Duration, vars map[string]any) error {
+func (e *Engine) failJob(key int64, retries int32, errorMessage string, backoff time.Duration, vars map[string]any) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	j, err := e.jobFor(key, "fail")
@@ -253,10 +253,10 @@ func (e *Engine) FailJob(key int64, retries int32, errorMessage string, backoff 
 	return nil
 }
 
-// ThrowError throws a BPMN error from a job: an error boundary event on the task with the same
+// throwError throws a BPMN error from a job: an error boundary event on the task with the same
 // error code (or a catch-all one) takes over, otherwise an incident is raised. vars are set in
 // the catching event's scope and propagated from there.
-func (e *Engine) ThrowError(key int64, errorCode, errorMessage string, vars map[string]any) error {
+func (e *Engine) throwError(key int64, errorCode, errorMessage string, vars map[string]any) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	j, err := e.jobFor(key, "throw an error for")
@@ -277,8 +277,8 @@ func (e *Engine) ThrowError(key int64, errorCode, errorMessage string, vars map[
 	return nil
 }
 
-// UpdateJobRetries sets a job's retries; an open incident still has to be resolved.
-func (e *Engine) UpdateJobRetries(key int64, retries int32) error {
+// updateJobRetries sets a job's retries; an open incident still has to be resolved.
+func (e *Engine) updateJobRetries(key int64, retries int32) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	j := e.jobs[key]

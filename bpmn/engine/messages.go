@@ -52,8 +52,8 @@ type subscription struct {
 // maxMessageHistory bounds how many expired messages are kept for PublishedMessages.
 const maxMessageHistory = 10000
 
-// PublishMessage publishes a message and correlates it; it returns the message key.
-func (e *Engine) PublishMessage(name, correlationKey, messageID string, ttl time.Duration, vars map[string]any) (int64, error) {
+// publishMessage publishes a message and correlates it; it returns the message key.
+func (e *Engine) publishMessage(name, correlationKey, messageID string, ttl time.Duration, vars map[string]any) (int64, error) {
 	if name == "" {
 		return 0, status.Error(codes.InvalidArgument, "Expected message name to be non-empty")
 	}
@@ -81,9 +81,7 @@ func (e *Engine) PublishMessage(name, correlationKey, messageID string, ttl time
 	e.messages = append(e.messages, m)
 	e.log.Debug("message published", "name", name, "correlationKey", correlationKey, "messageId", messageID, "ttl", ttl)
 
-	for _, pid := range slices.Sorted(maps.Keys(e.versions)) {
-		e.tryStartByMessage(e.latest(pid), m)
-	}
+	// Waiting instances first, then message start events, as Zeebe does.
 	for _, sub := range slices.Clone(e.subscriptions) {
 		if sub.ei.sub != sub || sub.name != name || sub.correlationKey != correlationKey {
 			continue
@@ -92,6 +90,9 @@ func (e *Engine) PublishMessage(name, correlationKey, messageID string, ttl time
 			continue
 		}
 		e.correlate(m, sub.ei)
+	}
+	for _, pid := range slices.Sorted(maps.Keys(e.versions)) {
+		e.tryStartByMessage(e.latest(pid), m)
 	}
 	e.broadcast()
 	return m.key, nil

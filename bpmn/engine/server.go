@@ -106,7 +106,7 @@ func (g *gateway) CompleteJob(_ context.Context, req *pb.CompleteJobRequest) (*p
 	if err != nil {
 		return nil, err
 	}
-	return &pb.CompleteJobResponse{}, g.e.CompleteJob(req.JobKey, vars)
+	return &pb.CompleteJobResponse{}, g.e.completeJob(req.JobKey, vars)
 }
 
 func (g *gateway) FailJob(_ context.Context, req *pb.FailJobRequest) (*pb.FailJobResponse, error) {
@@ -115,7 +115,7 @@ func (g *gateway) FailJob(_ context.Context, req *pb.FailJobRequest) (*pb.FailJo
 		return nil, err
 	}
 	backoff := time.Duration(req.RetryBackOff) * time.Millisecond
-	return &pb.FailJobResponse{}, g.e.FailJob(req.JobKey, req.Retries, req.ErrorMessage, backoff, vars)
+	return &pb.FailJobResponse{}, g.e.failJob(req.JobKey, req.Retries, req.ErrorMessage, backoff, vars)
 }
 
 func (g *gateway) ThrowError(_ context.Context, req *pb.ThrowErrorRequest) (*pb.ThrowErrorResponse, error) {
@@ -123,15 +123,15 @@ func (g *gateway) ThrowError(_ context.Context, req *pb.ThrowErrorRequest) (*pb.
 	if err != nil {
 		return nil, err
 	}
-	return &pb.ThrowErrorResponse{}, g.e.ThrowError(req.JobKey, req.ErrorCode, req.ErrorMessage, vars)
+	return &pb.ThrowErrorResponse{}, g.e.throwError(req.JobKey, req.ErrorCode, req.ErrorMessage, vars)
 }
 
 func (g *gateway) UpdateJobRetries(_ context.Context, req *pb.UpdateJobRetriesRequest) (*pb.UpdateJobRetriesResponse, error) {
-	return &pb.UpdateJobRetriesResponse{}, g.e.UpdateJobRetries(req.JobKey, req.Retries)
+	return &pb.UpdateJobRetriesResponse{}, g.e.updateJobRetries(req.JobKey, req.Retries)
 }
 
 func (g *gateway) ResolveIncident(_ context.Context, req *pb.ResolveIncidentRequest) (*pb.ResolveIncidentResponse, error) {
-	return &pb.ResolveIncidentResponse{}, g.e.ResolveIncident(req.IncidentKey)
+	return &pb.ResolveIncidentResponse{}, g.e.resolveIncident(req.IncidentKey)
 }
 
 func (g *gateway) DeployResource(_ context.Context, req *pb.DeployResourceRequest) (*pb.DeployResourceResponse, error) {
@@ -175,7 +175,7 @@ func (g *gateway) CreateProcessInstance(_ context.Context, req *pb.CreateProcess
 	if err != nil {
 		return nil, err
 	}
-	s, err := g.e.CreateInstance(req.ProcessDefinitionKey, req.BpmnProcessId, req.Version, vars)
+	s, err := g.e.createInstance(req.ProcessDefinitionKey, req.BpmnProcessId, req.Version, vars)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +205,7 @@ func (g *gateway) CreateProcessInstanceWithResult(ctx context.Context, req *pb.C
 		timeout = DefaultRequestTimeout
 	}
 	r := req.Request
-	s, result, err := g.e.CreateInstanceWithResult(ctx, r.ProcessDefinitionKey, r.BpmnProcessId, r.Version, vars, timeout, req.FetchVariables)
+	s, result, err := g.e.createInstanceWithResult(ctx, r.ProcessDefinitionKey, r.BpmnProcessId, r.Version, vars, timeout, req.FetchVariables)
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +216,7 @@ func (g *gateway) CreateProcessInstanceWithResult(ctx context.Context, req *pb.C
 }
 
 func (g *gateway) CancelProcessInstance(_ context.Context, req *pb.CancelProcessInstanceRequest) (*pb.CancelProcessInstanceResponse, error) {
-	return &pb.CancelProcessInstanceResponse{}, g.e.CancelInstance(req.ProcessInstanceKey)
+	return &pb.CancelProcessInstanceResponse{}, g.e.cancelInstance(req.ProcessInstanceKey)
 }
 
 func (g *gateway) SetVariables(_ context.Context, req *pb.SetVariablesRequest) (*pb.SetVariablesResponse, error) {
@@ -224,7 +224,7 @@ func (g *gateway) SetVariables(_ context.Context, req *pb.SetVariablesRequest) (
 	if err != nil {
 		return nil, err
 	}
-	key, err := g.e.SetVariables(req.ElementInstanceKey, vars, req.Local)
+	key, err := g.e.setVariables(req.ElementInstanceKey, vars, req.Local)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +237,7 @@ func (g *gateway) PublishMessage(_ context.Context, req *pb.PublishMessageReques
 		return nil, err
 	}
 	ttl := time.Duration(req.TimeToLive) * time.Millisecond
-	key, err := g.e.PublishMessage(req.Name, req.CorrelationKey, req.MessageId, ttl, vars)
+	key, err := g.e.publishMessage(req.Name, req.CorrelationKey, req.MessageId, ttl, vars)
 	if err != nil {
 		return nil, err
 	}

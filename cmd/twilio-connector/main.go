@@ -23,6 +23,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"dev", "everything on this machine: dev engine, examples, worker, Twilio sandbox", devCommand},
 		{"run", "serve Send SMS jobs from ZEEBE_ADDRESS (production)", runCommand},
 		{"send", "send one SMS now, or render it with --testing", sendCommand},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {

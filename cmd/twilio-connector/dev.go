@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
+
+	"github.com/twilio-connector/twilio-connector/bpmn/engine"
+	"github.com/twilio-connector/twilio-connector/bpmn/examples"
+	"github.com/twilio-connector/twilio-connector/config"
+	"github.com/twilio-connector/twilio-connector/store"
+)
+
+// devCommand runs everything on one machine with nothing installed: the dev engine serving
+// the Zeebe gateway API, the bundled examples deployed, the worker, and (without Twilio
+// credentials) a local Twilio sandbox.
+func devCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fset := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	gateway := fset.String("gateway-addr", "127.0.0.1:26500", "where the dev engine serves the Zeebe gateway API")
+	httpAddr := fset.String("http-addr", "127.0.0.1:8080", "webhooks, health and metrics (CONNECTOR_HTTP_ADDR wins when set)")
+	if err := fset.Parse(args); err != nil {
+		return exitError(2)
+	}
+	cfg, err := config.Load(devEnv, 0)
+	if err != nil {
+		return err
+	}
+	if os.Getenv("CONNECTOR_HTTP_ADDR") == "" {
+		cfg.HTTPAddr = *httpAddr
+	}
+	log := newLogger(cfg, stderr)
+
+	eng := engine.New(engine.Options{Logger: log.With("component", "dev-engine")})
+	// The engine outlives ctx: on Ctrl-C the worker finishes its jobs against it first.
+	srv, err := eng.Serve(context.WithoutCancel(ctx), *gateway)
+	if err != nil {
+		return fmt.Errorf("--gateway-addr: %w", err)
+	}
+	defer srv.Close()
+	ids, err := deployExamples(eng)
+	if err != nil {
+		return err
+	}
+	log.Info("example processes deployed", "processes", strings.Join(ids, ", "))
+
+	client, err := zbc.NewClient(&zbc.ClientConfig{GatewayAddress: srv.Addr(), UsePlaintextConnection: true})
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	cfg.ZeebeAddress = srv.Addr()
+
+	printTryIt(stdout, cfg, srv.Addr())
+	return serve(ctx, cfg, log, client, store.NewMemory(cfg.StoreRetention))
+}
+
+// devEnv is the environment with dev-friendly defaults for what the user left unset.
+func devEnv(name string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	switch name {
+	case "CONNECTOR_LOG_FORMAT":
+		return "text"
+	case "TWILIO_DEFAULT_FROM":
+		return "+15005550006"
+	}
+	return ""
+}
+
+func deployExamples(eng *engine.Engine) ([]string, error) {
+	var ids []string
+	err := fs.WalkDir(examples.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := examples.FS.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		_, deployed, err := eng.Deploy(engine.Resource{Name: path, Content: data})
+		if err != nil {
+			return fmt.Errorf("deploy example %s: %w", path, err)
+		}
+		for _, p := range deployed {
+			ids = append(ids, p.BpmnProcessID)
+		}
+		return nil
+	})
+	return ids, err
+}
+
+func printTryIt(w io.Writer, cfg config.Config, gateway string) {
+	fmt.Fprintf(w, `
+twilio-connector dev is running (development engine: not for production).
+  Zeebe gateway API  %s   (zbctl, the Zeebe Go client, Camunda Modeler "Deploy" all work)
+  HTTP               http://%s   (/healthz /readyz /metrics)
+
+Try it:
+  zbctl --insecure --address %s create instance orderReadyForPickup --withResult \
+    --variables '{"customerName":"Ana","customerPhone":"+14155550100","orderId":"A-1042","store":"Main Street"}'
+`, gateway, cfg.HTTPAddr, gateway)
+}

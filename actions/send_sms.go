@@ -116,73 +116,18 @@ func (s *SMS) Send(ctx context.Context, req SMSRequest) (Result, error) {
 	if err := checkMediaURLs(req.MediaURLs); err != nil {
 		return RequestFailure(errs.As(err)), nil
 	}
-	if len(req.To) > MaxRecipients {
-		return RequestFailure(errs.Invalid(FieldSMSTo, "%s has %d recipients; at most %d per task: split the list", FieldSMSTo, len(req.To), MaxRecipients)), nil
+	if s.twilio == nil && !req.Testing {
+		return RequestFailure(errNoCredentials()), nil
 	}
-
-	// One slot per distinct recipient in input order; invalid numbers fail here, the rest
-	// are sent and fill their slot from the delivery outcome.
-	res := Result{TwilioResult: []RecipientResult{}}
-	var slotErr []*errs.Error
-	var valid []string
-	var validSlot []int
-	seen := map[string]bool{}
-	for _, raw := range req.To {
-		n, err := normalizeNumber(FieldSMSTo, raw, s.opts.DefaultRegion)
-		if err != nil {
-			res.TwilioResult = append(res.TwilioResult, RecipientResult{To: raw, Status: StatusFailed})
-			slotErr = append(slotErr, &errs.Error{Code: errs.InvalidToPhoneNumber, Field: FieldSMSTo, Message: err.Error()})
-			continue
-		}
-		if seen[n] {
-			continue
-		}
-		seen[n] = true
-		valid, validSlot = append(valid, n), append(validSlot, len(res.TwilioResult))
-		res.TwilioResult = append(res.TwilioResult, RecipientResult{To: n})
-		slotErr = append(slotErr, nil)
-	}
-
-	if req.Testing {
-		for _, i := range validSlot {
-			res.TwilioResult[i].Status, res.TwilioResult[i].Body = StatusTesting, body
-		}
-		return finish(res, slotErr), nil
-	}
-	if s.twilio == nil {
-		return RequestFailure(errs.New(errs.Authentication, "TWILIO_ACCOUNT", "no Twilio credentials are configured: set TWILIO_ACCOUNT and TWILIO_TOKEN, or send with smsTesting")), nil
-	}
-
-	outcomes := s.delivery.deliver(ctx, req.IdempotencyKey, valid, func(ctx context.Context, to string) (Sent, error) {
+	return fanOut(ctx, s.delivery, fanOutRequest{
+		field: FieldSMSTo, region: s.opts.DefaultRegion, to: req.To, key: req.IdempotencyKey,
+		testing: req.Testing, preview: body,
+	}, func(ctx context.Context, to string) (Sent, error) {
 		return s.twilio.SendMessage(ctx, Message{
 			To: to, From: from.from, MessagingServiceSID: from.service, Body: body,
 			MediaURLs: req.MediaURLs, StatusCallback: s.opts.StatusCallbackURL,
 		})
 	})
-	var transient error
-	for k, o := range outcomes {
-		r := &res.TwilioResult[validSlot[k]]
-		if o.err != nil {
-			r.Status, slotErr[validSlot[k]] = StatusFailed, o.err
-			if o.err.Retryable() && transient == nil {
-				transient = o.err
-			}
-			continue
-		}
-		sid := o.sent.SID
-		r.SID, r.Status = &sid, o.sent.Status
-	}
-	return finish(res, slotErr), transient
-}
-
-// finish lists the slots' errors in input order; none leaves TwilioError null.
-func finish(res Result, slotErr []*errs.Error) Result {
-	for i, e := range slotErr {
-		if e != nil {
-			res.TwilioError = append(res.TwilioError, newRecipientError(res.TwilioResult[i].To, e))
-		}
-	}
-	return res
 }
 
 func renderBody(req SMSRequest) (string, error) {

@@ -34,15 +34,20 @@ func newActions(cfg config.Config, st store.Store, log *slog.Logger) (map[string
 			return nil, err
 		}
 	}
-	delivery := &actions.Delivery{
-		Kind: "sms", Store: st, Attempts: cfg.SendAttempts, Parallelism: cfg.SendParallelism,
-		Logger: log.With("component", "send_sms"),
+	delivery := func(kind string) *actions.Delivery {
+		return &actions.Delivery{
+			Kind: kind, Store: st, Attempts: cfg.SendAttempts, Parallelism: cfg.SendParallelism,
+			Logger: log.With("component", kind),
+		}
 	}
-	sms := actions.NewSMS(tw, delivery, actions.SMSOptions{
+	sms := actions.NewSMS(tw, delivery("sms"), actions.SMSOptions{
 		DefaultFrom: cfg.DefaultFrom, MessagingServiceSID: cfg.MessagingServiceSID,
 		DefaultRegion: cfg.DefaultRegion, StatusCallbackURL: statusCallbackURL(cfg),
 	})
-	return map[string]worker.Action{"send_sms": sms}, nil
+	calls := actions.NewCalls(tw, delivery("call"), actions.CallOptions{
+		DefaultFrom: cfg.DefaultFrom, DefaultRegion: cfg.DefaultRegion, StatusCallbackURL: statusCallbackURL(cfg),
+	})
+	return map[string]worker.Action{"send_sms": sms, "make_call": calls}, nil
 }
 
 // statusCallbackURL is where Twilio posts delivery status, when the connector is reachable.

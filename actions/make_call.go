@@ -1,0 +1,218 @@
+package actions
+
+import (
+	"context"
+	"encoding/xml"
+	"io"
+	"net/url"
+	"strings"
+
+	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/templates"
+)
+
+// Input names of make_call (DESIGN §3).
+const (
+	FieldCallFrom     = "callFrom"
+	FieldCallTo       = "callTo"
+	FieldCallTwimlURL = "callTwimlUrl"
+	FieldCallTwiml    = "callTwiml"
+	FieldCallMessage  = "callMessage"
+	FieldCallVoice    = "callVoice"
+	FieldCallLanguage = "callLanguage"
+	FieldCallTesting  = "callTesting"
+)
+
+// MaxTwimlChars is Twilio's limit on an inline Twiml parameter.
+const MaxTwimlChars = 4000
+
+// CallRequest is one make_call invocation. Exactly one of TwimlURL, Twiml and Message is set.
+type CallRequest struct {
+	From     string
+	To       []string
+	TwimlURL string
+	Twiml    string
+	// Message is a template rendered against Vars and spoken with <Say>.
+	Message         string
+	Voice, Language string
+	Testing         bool
+	Vars            map[string]any
+	Engine          templates.Engine
+	IdempotencyKey  string
+}
+
+// ParseCallRequest builds a request from input variables: the one request builder of make_call.
+func ParseCallRequest(vars map[string]any) (CallRequest, error) {
+	req := CallRequest{Vars: vars}
+	for _, f := range []struct {
+		dst   *string
+		field string
+	}{{&req.From, FieldCallFrom}, {&req.TwimlURL, FieldCallTwimlURL}, {&req.Twiml, FieldCallTwiml},
+		{&req.Message, FieldCallMessage}, {&req.Voice, FieldCallVoice}, {&req.Language, FieldCallLanguage}} {
+		v, err := optionalString(vars, f.field)
+		if err != nil {
+			return req, err
+		}
+		*f.dst = strings.TrimSpace(v)
+	}
+	var err error
+	if req.To, err = recipientList(FieldCallTo, vars[FieldCallTo]); err != nil {
+		return req, err
+	}
+	if req.Testing, err = optionalBool(vars, FieldCallTesting); err != nil {
+		return req, err
+	}
+	n := 0
+	for _, s := range []string{req.TwimlURL, req.Twiml, req.Message} {
+		if s != "" {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		return req, errs.Missing(FieldCallMessage, "give what the call says: callMessage (text to speak), callTwiml (a TwiML document) or callTwimlUrl (a URL serving TwiML)")
+	case n > 1:
+		return req, errs.Invalid(FieldCallMessage, "give exactly one of callMessage, callTwiml and callTwimlUrl; this task sets %d", n)
+	}
+	return req, nil
+}
+
+// CallOptions are make_call's deploy-time settings.
+type CallOptions struct {
+	DefaultFrom       string
+	DefaultRegion     string
+	StatusCallbackURL string
+}
+
+// Calls is the make_call action.
+type Calls struct {
+	twilio   *Twilio
+	opts     CallOptions
+	delivery *Delivery
+}
+
+// NewCalls returns the action; twilio may be nil when only testing requests are served.
+func NewCalls(twilio *Twilio, delivery *Delivery, opts CallOptions) *Calls {
+	return &Calls{twilio: twilio, opts: opts, delivery: delivery}
+}
+
+// Invoke parses vars and places the calls; errors as for SMS.Invoke.
+func (c *Calls) Invoke(ctx context.Context, inv Invocation) (Result, error) {
+	req, err := ParseCallRequest(inv.Vars)
+	if err != nil {
+		return RequestFailure(errs.As(err)), nil
+	}
+	req.Engine, req.IdempotencyKey = inv.Engine, inv.IdempotencyKey
+	return c.Place(ctx, req)
+}
+
+// Place validates req and places one call per distinct recipient.
+func (c *Calls) Place(ctx context.Context, req CallRequest) (Result, error) {
+	from := req.From
+	if from == "" {
+		from = c.opts.DefaultFrom
+	}
+	if from == "" {
+		return RequestFailure(errs.Missing(FieldCallFrom, "set it on the task or configure TWILIO_DEFAULT_FROM on the connector")), nil
+	}
+	n, err := normalizeNumber(FieldCallFrom, from, c.opts.DefaultRegion)
+	if err != nil {
+		return RequestFailure(&errs.Error{Code: errs.InvalidFromPhone, Field: FieldCallFrom, Message: err.Error() + " (calls need a phone number as caller id)"}), nil
+	}
+	call, preview, err := callContent(req)
+	if err != nil {
+		return RequestFailure(errs.As(err)), nil
+	}
+	call.From, call.StatusCallback = n, c.opts.StatusCallbackURL
+	if c.twilio == nil && !req.Testing {
+		return RequestFailure(errNoCredentials()), nil
+	}
+	return fanOut(ctx, c.delivery, fanOutRequest{
+		field: FieldCallTo, region: c.opts.DefaultRegion, to: req.To, key: req.IdempotencyKey,
+		testing: req.Testing, preview: preview,
+	}, func(ctx context.Context, to string) (Sent, error) {
+		cc := call
+		cc.To = to
+		return c.twilio.PlaceCall(ctx, cc)
+	})
+}
+
+// callContent turns the request's one content input into the Calls API's Url or Twiml, and the
+// text testing mode shows.
+func callContent(req CallRequest) (Call, string, error) {
+	switch {
+	case req.TwimlURL != "":
+		u, err := url.Parse(req.TwimlURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return Call{}, "", errs.Invalid(FieldCallTwimlURL, "%s %q is not a public http(s) URL serving TwiML", FieldCallTwimlURL, req.TwimlURL)
+		}
+		return Call{URL: req.TwimlURL}, req.TwimlURL, nil
+	case req.Twiml != "":
+		if err := checkTwiml(req.Twiml); err != nil {
+			return Call{}, "", err
+		}
+		return Call{Twiml: req.Twiml}, req.Twiml, nil
+	}
+	engine := req.Engine
+	if engine == "" {
+		engine = templates.Freemarker
+	}
+	t, err := templates.Compile(FieldCallMessage, req.Message, engine)
+	if err != nil {
+		return Call{}, "", err
+	}
+	text, err := t.Render(req.Vars)
+	if err != nil {
+		return Call{}, "", err
+	}
+	if strings.TrimSpace(text) == "" {
+		return Call{}, "", errs.Invalid(FieldCallMessage, "the rendered %s is empty: check the template and the variables it uses", FieldCallMessage)
+	}
+	twiml := sayTwiml(text, req.Voice, req.Language)
+	if len(twiml) > MaxTwimlChars {
+		return Call{}, "", errs.Invalid(FieldCallMessage, "the spoken text makes a TwiML document of %d characters; Twilio accepts at most %d: shorten it or serve TwiML from callTwimlUrl", len(twiml), MaxTwimlChars)
+	}
+	return Call{Twiml: twiml}, twiml, nil
+}
+
+// sayTwiml speaks text with <Say>; every value is XML-escaped.
+func sayTwiml(text, voice, language string) string {
+	var b strings.Builder
+	b.WriteString("<Response><Say")
+	for _, a := range []struct{ name, value string }{{"voice", voice}, {"language", language}} {
+		if a.value != "" {
+			b.WriteString(" " + a.name + `="`)
+			xml.EscapeText(&b, []byte(a.value))
+			b.WriteString(`"`)
+		}
+	}
+	b.WriteString(">")
+	xml.EscapeText(&b, []byte(text))
+	b.WriteString("</Say></Response>")
+	return b.String()
+}
+
+// checkTwiml accepts a well-formed XML document whose root is <Response>.
+func checkTwiml(doc string) error {
+	if len(doc) > MaxTwimlChars {
+		return errs.Invalid(FieldCallTwiml, "%s has %d characters; Twilio accepts at most %d: serve it from callTwimlUrl instead", FieldCallTwiml, len(doc), MaxTwimlChars)
+	}
+	dec := xml.NewDecoder(strings.NewReader(doc))
+	root := ""
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return errs.Invalid(FieldCallTwiml, "%s is not well-formed XML: %v", FieldCallTwiml, err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && root == "" {
+			root = se.Name.Local
+		}
+	}
+	if root != "Response" {
+		return errs.Invalid(FieldCallTwiml, "%s must be a TwiML document with <Response> as its root element, such as <Response><Say>Hello</Say></Response>", FieldCallTwiml)
+	}
+	return nil
+}

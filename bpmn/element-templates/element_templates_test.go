@@ -1,0 +1,287 @@
+package elementtemplates
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/twilio-connector/twilio-connector/actions"
+	"github.com/twilio-connector/twilio-connector/config"
+	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/templates"
+	"github.com/twilio-connector/twilio-connector/triggers"
+	"github.com/twilio-connector/twilio-connector/worker"
+)
+
+// schemaPath is where test/setup.sh installs Camunda's element template schema
+// (npm package @camunda/zeebe-element-templates-json-schema).
+var schemaPath = filepath.Join("..", "..", "test", "node_modules", "@camunda", "zeebe-element-templates-json-schema", "resources", "schema.json")
+
+func loadSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	f, err := os.Open(schemaPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is missing: test/setup.sh must install the npm packages of test/package.json", schemaPath)
+		}
+		t.Skipf("%s is missing: run bash test/setup.sh", schemaPath)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatalf("%s: %v", schemaPath, err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("schema.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("schema.json")
+	if err != nil {
+		t.Fatalf("compile %s: %v", schemaPath, err)
+	}
+	return sch
+}
+
+func TestTemplatesMatchCamundaSchema(t *testing.T) {
+	sch := loadSchema(t)
+	names, err := fs.Glob(FS(), "*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) < 3 {
+		t.Fatalf("found %d templates: %v", len(names), names)
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			data, err := fs.ReadFile(FS(), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+			if err != nil {
+				t.Fatalf("not JSON: %v", err)
+			}
+			if err := sch.Validate(inst); err != nil {
+				t.Errorf("does not match Camunda's element template schema:\n%v", err)
+			}
+		})
+	}
+}
+
+// The schema accepts a template without version; the Modeler then cannot tell an upgraded
+// template from the old one, so every template here carries id and version.
+func TestTemplatesHaveUniqueIDAndVersion(t *testing.T) {
+	all, err := All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	for _, tm := range all {
+		if tm.ID == "" || tm.Version < 1 {
+			t.Errorf("%s: id %q version %d: both are required", tm.File, tm.ID, tm.Version)
+		}
+		key := fmt.Sprintf("%s@%d", tm.ID, tm.Version)
+		if other, ok := seen[key]; ok {
+			t.Errorf("%s and %s both are %s version %d", other, tm.File, tm.ID, tm.Version)
+		}
+		seen[key] = tm.File
+	}
+}
+
+func byID(t *testing.T, id string) Template {
+	t.Helper()
+	all, err := All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found *Template
+	for i := range all {
+		if all[i].ID == id && (found == nil || all[i].Version > found.Version) {
+			found = &all[i]
+		}
+	}
+	if found == nil {
+		t.Fatalf("no template with id %s", id)
+	}
+	return *found
+}
+
+func TestSendSMSTemplateMatchesWorker(t *testing.T) {
+	tm := byID(t, SendSMSID)
+
+	var taskType string
+	for _, p := range tm.Bindings(BindingTaskDefinition) {
+		if p.Binding.Property == "type" {
+			taskType, _ = p.Value.(string)
+			if p.Type != "Hidden" {
+				t.Errorf("task type is a %s property; keep it Hidden so modelers cannot break it", p.Type)
+			}
+		}
+	}
+	if want := worker.JobType(config.DefaultJobTypePrefix, "send_sms"); taskType != want {
+		t.Errorf("task type = %q, the worker serves %q", taskType, want)
+	}
+
+	headers := map[string]Property{}
+	for _, p := range tm.Bindings(BindingTaskHeader) {
+		headers[p.Binding.Key] = p
+	}
+	wantHeaders := []string{worker.HeaderErrorMode, worker.HeaderRetryBackoff, worker.HeaderTemplateEngine}
+	if got := sortedKeys(headers); !slices.Equal(got, wantHeaders) {
+		t.Errorf("task header bindings = %v, the worker reads %v", got, wantHeaders)
+	}
+	if got := choiceValues(headers[worker.HeaderErrorMode]); !slices.Equal(got, []string{"", worker.ErrorModeBPMN}) {
+		t.Errorf("errorMode choices = %q, the worker accepts \"\" and %q", got, worker.ErrorModeBPMN)
+	}
+	engines := choiceValues(headers[worker.HeaderTemplateEngine])
+	if len(engines) == 0 {
+		t.Errorf("templateEngine has no choices")
+	}
+	for _, v := range engines {
+		if _, err := templates.ParseEngine(worker.HeaderTemplateEngine, v); err != nil {
+			t.Errorf("templateEngine choice %q: %v", v, err)
+		}
+	}
+
+	outputs := map[string]string{}
+	for _, p := range tm.Bindings(BindingOutput) {
+		target, _ := p.Value.(string)
+		outputs[p.Binding.Source] = target
+	}
+	rt := reflect.TypeFor[actions.Result]()
+	wantOutputs := map[string]string{}
+	for i := range rt.NumField() {
+		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		wantOutputs["="+name] = name
+	}
+	if !reflect.DeepEqual(outputs, wantOutputs) {
+		t.Errorf("output bindings (source: default target) = %v, the job completes with %v", outputs, wantOutputs)
+	}
+}
+
+// The input bindings must be exactly send_sms's fields, and the ones the template insists on
+// (notEmpty, not optional) exactly the ones actions.ParseSMSRequest rejects when absent.
+func TestSendSMSTemplateInputsMatchAction(t *testing.T) {
+	tm := byID(t, SendSMSID)
+	inputs := map[string]Property{}
+	for _, p := range tm.Bindings(BindingInput) {
+		inputs[p.Binding.Name] = p
+	}
+	wantInputs := []string{actions.FieldSMSBody, actions.FieldSMSFrom, actions.FieldSMSMediaURL, actions.FieldSMSTesting, actions.FieldSMSTo}
+	if got := sortedKeys(inputs); !slices.Equal(got, wantInputs) {
+		t.Fatalf("input bindings = %v, send_sms reads %v", got, wantInputs)
+	}
+
+	sample := map[string]any{
+		actions.FieldSMSFrom:     "+15005550006",
+		actions.FieldSMSTo:       []any{"+14155550100"},
+		actions.FieldSMSBody:     "Hello",
+		actions.FieldSMSMediaURL: []any{"https://example.com/a.png"},
+		actions.FieldSMSTesting:  true,
+	}
+	required := map[string]bool{}
+	for name, p := range inputs {
+		required[name] = p.Constraints.NotEmpty && !p.Optional
+	}
+	vars := map[string]any{}
+	for name, req := range required {
+		if req {
+			vars[name] = sample[name]
+		}
+	}
+	if _, err := actions.ParseSMSRequest(vars); err != nil {
+		t.Fatalf("with only the template's required inputs %v, send_sms fails: %v", sortedKeys(vars), err)
+	}
+	for name, req := range required {
+		without := map[string]any{}
+		for k, v := range vars {
+			if k != name {
+				without[k] = v
+			}
+		}
+		_, err := actions.ParseSMSRequest(without)
+		missing := err != nil && errs.As(err).Code == errs.MissingInput && errs.As(err).Field == name
+		if missing != req {
+			t.Errorf("%s: template required=%v, but without it send_sms returns %v", name, req, err)
+		}
+	}
+	if p := inputs[actions.FieldSMSTo]; p.Feel != "required" {
+		t.Errorf("smsTo feel = %q: it is a list, so the field must be a FEEL expression", p.Feel)
+	}
+}
+
+// The property names the SMS-received templates write are the ones the trigger loader reads.
+var triggerProperties = []string{triggers.PropertyType, triggers.PropertyPattern, triggers.PropertyEcho, triggers.PropertyEchoError, triggers.PropertyTo}
+
+func TestSMSReceivedTemplatesMatchTrigger(t *testing.T) {
+	for _, tc := range []struct {
+		id, element      string
+		correlationKeyed bool
+	}{
+		{SMSReceivedStartID, "bpmn:StartEvent", false},
+		{SMSReceivedCatchID, "bpmn:IntermediateCatchEvent", true},
+	} {
+		t.Run(tc.id, func(t *testing.T) {
+			tm := byID(t, tc.id)
+			if tm.ElementType.Value != tc.element || tm.ElementType.EventDefinition != "bpmn:MessageEventDefinition" {
+				t.Errorf("elementType = %+v, want %s with a message event definition", tm.ElementType, tc.element)
+			}
+			props := map[string]Property{}
+			for _, p := range tm.Bindings(BindingProperty) {
+				props[p.Binding.Name] = p
+			}
+			want := slices.Sorted(slices.Values(triggerProperties))
+			if got := sortedKeys(props); !slices.Equal(got, want) {
+				t.Errorf("zeebe:property bindings = %v, the trigger reads %v", got, want)
+			}
+			if p := props[triggers.PropertyType]; p.Type != "Hidden" || p.Value != triggers.TypeSMSReceived {
+				t.Errorf("%s = %s %v, want Hidden %s", triggers.PropertyType, p.Type, p.Value, triggers.TypeSMSReceived)
+			}
+			if p := props[triggers.PropertyPattern]; !p.Constraints.NotEmpty {
+				t.Errorf("%s is not required", triggers.PropertyPattern)
+			}
+			var name, key bool
+			for _, p := range tm.Bindings(BindingMessage) {
+				name = name || (p.Binding.Name == "name" && p.Constraints.NotEmpty)
+			}
+			for _, p := range tm.Bindings(BindingSubscription) {
+				key = key || (p.Binding.Name == "correlationKey" && p.Constraints.NotEmpty && p.Feel == "required")
+			}
+			if !name {
+				t.Errorf("no required message name binding: the connector publishes under the message's name")
+			}
+			if key != tc.correlationKeyed {
+				t.Errorf("required correlation key binding = %v, want %v", key, tc.correlationKeyed)
+			}
+		})
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func choiceValues(p Property) []string {
+	var out []string
+	for _, c := range p.Choices {
+		out = append(out, c.Value)
+	}
+	return out
+}

@@ -1,0 +1,148 @@
+package lint
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/twilio-connector/twilio-connector/actions"
+	"github.com/twilio-connector/twilio-connector/bpmn"
+	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/templates"
+	"github.com/twilio-connector/twilio-connector/worker"
+)
+
+var smsFields = []string{actions.FieldSMSFrom, actions.FieldSMSTo, actions.FieldSMSBody, actions.FieldSMSMediaURL, actions.FieldSMSTesting}
+
+var workerHeaders = []string{worker.HeaderErrorMode, worker.HeaderRetryBackoff, worker.HeaderTemplateEngine}
+
+func (l *linter) sendSMS(el *bpmn.Element) {
+	engine := l.headers(el)
+
+	inputs := map[string]string{}
+	for _, m := range el.Inputs {
+		inputs[m.Target] = m.Source
+		for _, f := range smsFields {
+			if m.Target != f && strings.EqualFold(m.Target, f) {
+				l.add(el, m.Target, Warning, "input %q is not read by send_sms; did you mean %q? Names are case-sensitive", m.Target, f)
+			}
+		}
+	}
+
+	for _, field := range smsFields {
+		source, mapped := inputs[field]
+		if mapped && strings.TrimSpace(source) == "" {
+			l.add(el, field, Error, "%s is mapped to nothing: give a value or remove the mapping", field)
+			continue
+		}
+		if !mapped {
+			l.unmapped(el, field, inputs)
+			continue
+		}
+		v, ok := literal(source)
+		if !ok {
+			continue // an expression over process variables: only the running job can tell
+		}
+		if field == actions.FieldSMSBody {
+			l.smsBody(el, v, engine)
+			continue
+		}
+		for _, msg := range l.sendSMSTesting(field, v) {
+			l.add(el, field, Error, "%s", msg)
+		}
+		if field == actions.FieldSMSTesting && (v == true || v == "true") {
+			l.add(el, field, Warning, "smsTesting is true: this task renders the message but sends nothing; remove it before going live")
+		}
+	}
+}
+
+func (l *linter) unmapped(el *bpmn.Element, field string, inputs map[string]string) {
+	switch field {
+	case actions.FieldSMSTo:
+		l.add(el, field, Warning, "smsTo is not mapped: the task works only if a process variable smsTo holds the recipients; map it, e.g. =[customer.phone]")
+	case actions.FieldSMSBody:
+		if _, media := inputs[actions.FieldSMSMediaURL]; !media {
+			l.add(el, field, Warning, "smsBody is not mapped: the task works only if a process variable smsBody holds the text; map it, e.g. Order ${orderId} is ready")
+		}
+	}
+}
+
+func (l *linter) smsBody(el *bpmn.Element, v any, engine templates.Engine) {
+	body, ok := v.(string)
+	if !ok {
+		l.add(el, actions.FieldSMSBody, Error, "smsBody is a %T literal: give the text as a string", v)
+		return
+	}
+	if _, err := templates.Compile(actions.FieldSMSBody, body, engine); err != nil {
+		l.add(el, actions.FieldSMSBody, Error, "%s", message(err))
+	}
+}
+
+// sendSMSTesting runs send_sms in testing mode with v as field and valid stand-ins for the other
+// inputs, and returns what the action says about field: a literal is judged by the code that
+// will send it.
+func (l *linter) sendSMSTesting(field string, v any) []string {
+	vars := map[string]any{actions.FieldSMSTo: "+14155550100", actions.FieldSMSBody: "lint"}
+	vars[field] = v
+	var out []string
+	req, err := actions.ParseSMSRequest(vars)
+	if err != nil {
+		if e := errs.As(err); e.Field == field {
+			out = append(out, e.Message)
+		}
+		return out
+	}
+	if field != actions.FieldSMSFrom {
+		req.From = "Lint"
+	}
+	req.Testing = true
+	sms := actions.NewSMS(nil, nil, actions.SMSOptions{DefaultRegion: l.opts.DefaultRegion})
+	res, _ := sms.Send(context.Background(), req)
+	for _, e := range res.TwilioError {
+		if e.Field == field {
+			out = append(out, e.Message)
+		}
+	}
+	return out
+}
+
+// headers checks the task headers as the worker reads them and returns the template engine
+// smsBody is compiled with.
+func (l *linter) headers(el *bpmn.Element) templates.Engine {
+	engine := templates.Freemarker
+	for _, h := range el.TaskHeaders {
+		switch h.Key {
+		case worker.HeaderErrorMode:
+			if h.Value != "" && h.Value != worker.ErrorModeBPMN {
+				l.add(el, h.Key, Error, "task header errorMode is %q: every job fails with INVALID_INPUT; remove the header (errors in twilioError) or set it to %q", h.Value, worker.ErrorModeBPMN)
+			}
+		case worker.HeaderTemplateEngine:
+			e, err := templates.ParseEngine(h.Key, h.Value)
+			if err != nil {
+				l.add(el, h.Key, Error, "task header %s", message(err))
+				continue
+			}
+			engine = e
+		case worker.HeaderRetryBackoff:
+			if _, err := worker.ParseDuration(h.Value); err != nil {
+				l.add(el, h.Key, Error, "task header retryBackoff is %q: every job fails with INVALID_INPUT; write an ISO 8601 duration such as PT30S", h.Value)
+			}
+		default:
+			hint := ""
+			if i := slices.IndexFunc(workerHeaders, func(k string) bool { return strings.EqualFold(k, h.Key) }); i >= 0 {
+				hint = "; did you mean " + workerHeaders[i] + "?"
+			}
+			l.add(el, h.Key, Warning, "task header %q is not read by the worker (it reads %s)%s", h.Key, strings.Join(workerHeaders, ", "), hint)
+		}
+	}
+	return engine
+}
+
+// message is an error's text for a finding: the taxonomy message without code and field, which
+// the finding already shows.
+func message(err error) string {
+	if e := errs.As(err); e != nil && e.Message != "" {
+		return e.Message
+	}
+	return err.Error()
+}

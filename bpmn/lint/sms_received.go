@@ -1,0 +1,98 @@
+package lint
+
+import (
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+
+	"github.com/twilio-connector/twilio-connector/bpmn"
+	elementtemplates "github.com/twilio-connector/twilio-connector/bpmn/element-templates"
+	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/triggers"
+)
+
+func (l *linter) trigger(el *bpmn.Element) {
+	typ, _ := el.Property(triggers.PropertyType)
+	templated := el.ModelerTemplate == elementtemplates.SMSReceivedStartID || el.ModelerTemplate == elementtemplates.SMSReceivedCatchID
+	if typ != triggers.TypeSMSReceived {
+		if templated {
+			l.add(el, triggers.PropertyType, Error, "the SMS received template is applied but %s is %q, so the connector ignores this event: re-apply the template (%s must be %s)", triggers.PropertyType, typ, triggers.PropertyType, triggers.TypeSMSReceived)
+		}
+		return
+	}
+
+	if el.Event != bpmn.MessageEvent || (el.Type != bpmn.StartEvent && el.Type != bpmn.IntermediateCatchEvent) {
+		l.add(el, triggers.PropertyType, Error, "SMS_RECEIVED triggers are read only from message start events and intermediate message catch events, and this is a %s: change the element type or remove the trigger properties", describe(el))
+		return
+	}
+	l.compileTrigger(el)
+	l.correlationKey(el)
+
+	if to, _ := el.Property(triggers.PropertyTo); to != "" {
+		if n, err := phonenumbers.Parse(to, l.opts.DefaultRegion); err != nil || !phonenumbers.IsValidNumber(n) {
+			l.add(el, triggers.PropertyTo, Warning, "receiving number %q is not a phone number in E.164 form (+15005550006): unless it is a short code, no SMS will match this filter", to)
+		}
+	}
+}
+
+// correlationKey checks what the trigger cannot see: the subscription of a catch event.
+func (l *linter) correlationKey(el *bpmn.Element) {
+	if el.Type != bpmn.IntermediateCatchEvent || el.Message == nil {
+		return
+	}
+	key := strings.TrimSpace(el.Message.CorrelationKey)
+	switch {
+	case key == "":
+		l.add(el, "correlationKey", Error, "no correlation key: Zeebe rejects a catch event without one; set it to the phone number this process texted, e.g. =phoneNumber (the connector correlates each SMS on its sender's number)")
+	case !strings.HasPrefix(key, "="):
+		l.add(el, "correlationKey", Warning, "correlation key %q is not a FEEL expression: write =variable for the phone number this process texted (the connector correlates each SMS on its sender's number)", key)
+	}
+}
+
+// compileTrigger validates the element's trigger definition with the trigger loader's own
+// Compile, and reports each problem on the property it came from.
+func (l *linter) compileTrigger(el *bpmn.Element) {
+	d := triggers.Definition{Kind: triggers.StartEvent}
+	if el.Type == bpmn.IntermediateCatchEvent {
+		d.Kind = triggers.CatchEvent
+	}
+	if el.Message != nil {
+		d.MessageName = el.Message.Name
+	}
+	d.Pattern, _ = el.Property(triggers.PropertyPattern)
+	d.Echo, _ = el.Property(triggers.PropertyEcho)
+	d.EchoError, _ = el.Property(triggers.PropertyEchoError)
+	d.To, _ = el.Property(triggers.PropertyTo)
+	_, err := triggers.Compile(d, 0)
+	if err == nil {
+		return
+	}
+	problems := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		problems = j.Unwrap()
+	}
+	for _, p := range problems {
+		e := errs.As(p)
+		field := e.Field
+		if prop, ok := triggerProperties[e.Field]; ok {
+			field = prop
+		}
+		// The finding names file, element and field already.
+		l.add(el, field, Error, "%s", strings.TrimPrefix(e.Message, d.Where()+": "+e.Field+": "))
+	}
+}
+
+// triggerProperties maps the trigger's field names to the BPMN properties they come from.
+var triggerProperties = map[string]string{
+	triggers.FieldPattern:   triggers.PropertyPattern,
+	triggers.FieldEcho:      triggers.PropertyEcho,
+	triggers.FieldEchoError: triggers.PropertyEchoError,
+	triggers.FieldTo:        triggers.PropertyTo,
+}
+
+func describe(el *bpmn.Element) string {
+	if el.Event != bpmn.NoneEvent {
+		return string(el.Event) + " " + string(el.Type)
+	}
+	return string(el.Type)
+}

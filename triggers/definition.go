@@ -1,0 +1,189 @@
+package triggers
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/templates"
+)
+
+// zeebe:property names the SMS received element templates write (bpmn/element-templates), in
+// the style of Camunda's inbound connector templates (inbound.type, inbound.…).
+const (
+	PropertyType      = "inbound.type"      // must be TypeSMSReceived
+	PropertyPattern   = "inbound.pattern"   // required: Java regular expression
+	PropertyEcho      = "inbound.echo"      // optional: reply template when published
+	PropertyEchoError = "inbound.echoError" // optional: reply template when publishing failed
+	PropertyTo        = "inbound.to"        // optional: receiving number filter (E.164)
+
+	// TypeSMSReceived is the value of PropertyType that marks an SMS_RECEIVED trigger.
+	TypeSMSReceived = "SMS_RECEIVED"
+)
+
+// Template field names, as errors and logs name them.
+const (
+	FieldPattern   = "pattern"
+	FieldEcho      = "echo"
+	FieldEchoError = "echoError"
+	FieldTo        = "to"
+	FieldMessage   = "message"
+)
+
+// Kind says how the published message is correlated.
+type Kind string
+
+const (
+	// StartEvent triggers start a process: the message is published with an empty correlation key.
+	StartEvent Kind = "start"
+	// CatchEvent triggers continue a waiting process: the correlation key is the sender's number
+	// (From), so a process waits for the reply of the number it texted.
+	CatchEvent Kind = "catch"
+)
+
+// Definition is one SMS_RECEIVED trigger as written, from a BPMN element or the YAML file.
+type Definition struct {
+	// Source is the file it came from; Element the BPMN element id (or YAML trigger id);
+	// Process the BPMN process id ("" for YAML). They name the trigger in errors and logs.
+	Source  string
+	Process string
+	Element string
+
+	Kind Kind
+	// MessageName is the name of the Zeebe message published for each matching SMS.
+	MessageName string
+	Pattern     string
+	Echo        string
+	EchoError   string
+	// To, when set, restricts the trigger to SMS sent to this number.
+	To string
+}
+
+// Where names the definition for an error message: "file: process/element".
+func (d Definition) Where() string {
+	s := d.Source
+	el := d.Element
+	if d.Process != "" {
+		el = d.Process + "/" + el
+	}
+	if el != "" {
+		if s != "" {
+			s += ": "
+		}
+		s += el
+	}
+	return s
+}
+
+// Trigger is a validated definition with its pattern and templates compiled.
+type Trigger struct {
+	Definition
+	pattern   *Pattern
+	echo      *templates.Template
+	echoError *templates.Template
+}
+
+// reserved variables of the echo templates; a named group may not shadow them.
+var reserved = map[string]bool{"matchGroups": true, "originalMessage": true, "from": true, "to": true, "messageSid": true, "receivedAt": true}
+
+// Compile validates d and compiles its pattern (with the given match timeout, 0 for
+// DefaultMatchTimeout) and templates. Every problem is reported, each naming the trigger and
+// the field.
+func Compile(d Definition, matchTimeout time.Duration) (*Trigger, error) {
+	d.MessageName = strings.TrimSpace(d.MessageName)
+	d.To = strings.TrimSpace(d.To)
+	if d.Kind == "" {
+		d.Kind = StartEvent
+	}
+	t := &Trigger{Definition: d}
+	var problems []error
+	bad := func(field, format string, args ...any) {
+		problems = append(problems, &errs.Error{Code: errs.InvalidInput, Field: field,
+			Message: d.Where() + ": " + field + ": " + fmt.Sprintf(format, args...)})
+	}
+	switch {
+	case d.MessageName == "":
+		bad(FieldMessage, "the trigger has no message name: give the event a message with a name (the connector publishes each matching SMS under it)")
+	case strings.HasPrefix(d.MessageName, "="):
+		bad(FieldMessage, "message name %q is an expression: write a fixed name", d.MessageName)
+	}
+	if d.Kind != StartEvent && d.Kind != CatchEvent {
+		bad("kind", "kind is %q: use %q (start a process) or %q (continue a process waiting for a reply)", d.Kind, StartEvent, CatchEvent)
+	}
+	if p, err := CompilePattern(d.Pattern, matchTimeout); err != nil {
+		bad(FieldPattern, "%v", err)
+	} else {
+		t.pattern = p
+		for _, g := range p.Groups {
+			if reserved[g] {
+				bad(FieldPattern, "the group name %q is also a reply variable: rename the group", g)
+			}
+		}
+	}
+	for _, f := range []struct {
+		field, src string
+		dst        **templates.Template
+	}{{FieldEcho, d.Echo, &t.echo}, {FieldEchoError, d.EchoError, &t.echoError}} {
+		if strings.TrimSpace(f.src) == "" {
+			continue
+		}
+		tpl, err := templates.Compile(f.field, f.src, templates.Freemarker)
+		if err != nil {
+			bad(f.field, "%s", errs.As(err).Message)
+			continue
+		}
+		*f.dst = tpl
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	return t, nil
+}
+
+// Pattern returns the compiled pattern.
+func (t *Trigger) Pattern() *Pattern { return t.pattern }
+
+// accepts reports whether the trigger listens on the receiving number to.
+func (t *Trigger) accepts(to string) bool {
+	return t.To == "" || normalizeNumber(t.To) == normalizeNumber(to)
+}
+
+func normalizeNumber(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '-', '(', ')', '.':
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(s))
+}
+
+// replyVars are the variables of the echo templates: the named groups at top level, then
+// matchGroups, originalMessage, from, to.
+func replyVars(groups map[string]any, in Inbound) map[string]any {
+	vars := make(map[string]any, len(groups)+6)
+	for k, v := range groups {
+		vars[k] = v
+	}
+	vars["matchGroups"] = groups
+	vars["originalMessage"] = in.Body
+	vars["from"] = in.From
+	vars["to"] = in.To
+	vars["messageSid"] = in.MessageSid
+	return vars
+}
+
+// Render renders the echo (or, with failed, the echoError) template of t for a match. An
+// absent template renders "".
+func (t *Trigger) Render(failed bool, groups map[string]any, in Inbound) (string, error) {
+	tpl := t.echo
+	if failed {
+		tpl = t.echoError
+	}
+	if tpl == nil {
+		return "", nil
+	}
+	return tpl.Render(replyVars(groups, in))
+}

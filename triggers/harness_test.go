@@ -1,0 +1,220 @@
+package triggers
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/twilio-connector/twilio-connector/metrics"
+	"github.com/twilio-connector/twilio-connector/store"
+	"github.com/twilio-connector/twilio-connector/test/twiliotest"
+)
+
+const (
+	testToken   = "0123456789abcdef0123456789abcdef"
+	testAccount = "AC0123456789abcdef0123456789abcdef"
+	customer    = "+15005550101"
+	ourNumber   = "+15005550006"
+	otherNumber = "+15005550007"
+)
+
+// fakePublisher records every publish call; the first failures calls fail with a temporary
+// error. Like Zeebe, a message id it already holds is not stored twice.
+type fakePublisher struct {
+	mu       sync.Mutex
+	failures int
+	calls    []Message
+	held     map[string]Message
+}
+
+func (p *fakePublisher) Publish(_ context.Context, m Message) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls = append(p.calls, m)
+	if p.failures > 0 {
+		p.failures--
+		return &PublishError{Temporary: true, Err: errors.New("UNAVAILABLE: engine down")}
+	}
+	if p.held == nil {
+		p.held = map[string]Message{}
+	}
+	p.held[m.MessageID] = m
+	return nil
+}
+
+func (p *fakePublisher) callCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.calls)
+}
+
+func (p *fakePublisher) messages() []Message {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Message(nil), p.calls...)
+}
+
+// flakyStore fails every operation while down is set.
+type flakyStore struct {
+	store.Store
+	mu   sync.Mutex
+	down bool
+}
+
+func (s *flakyStore) setDown(d bool) { s.mu.Lock(); s.down = d; s.mu.Unlock() }
+func (s *flakyStore) err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		return errors.New("store: disk full")
+	}
+	return nil
+}
+func (s *flakyStore) PutIfAbsent(ctx context.Context, b, k string, v []byte, ttl time.Duration) (bool, error) {
+	if err := s.err(); err != nil {
+		return false, err
+	}
+	return s.Store.PutIfAbsent(ctx, b, k, v, ttl)
+}
+func (s *flakyStore) Put(ctx context.Context, b, k string, v []byte, ttl time.Duration) error {
+	if err := s.err(); err != nil {
+		return err
+	}
+	return s.Store.Put(ctx, b, k, v, ttl)
+}
+
+// harness is the SMS_RECEIVED and status webhooks served over loopback with a fake publisher
+// and an in-memory store.
+type harness struct {
+	t      *testing.T
+	srv    *httptest.Server
+	pub    *fakePublisher
+	store  *flakyStore
+	outbox *Outbox
+	logs   *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+type harnessOptions struct {
+	publicURL string
+	optOut    bool
+	maxBody   int64
+}
+
+func newHarness(t *testing.T, defs []Definition, ho harnessOptions) *harness {
+	t.Helper()
+	var ts []*Trigger
+	for _, d := range defs {
+		tr, err := Compile(d, 0)
+		if err != nil {
+			t.Fatalf("compile %s: %v", d.Where(), err)
+		}
+		ts = append(ts, tr)
+	}
+	h := &harness{t: t, pub: &fakePublisher{}, store: &flakyStore{Store: store.NewMemory(0)}, logs: &syncBuffer{}}
+	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h.outbox = NewOutbox(h.store, h.pub, OutboxOptions{Logger: log})
+	v := Verifier{AuthToken: testToken, PublicURL: ho.publicURL}
+	mux := http.NewServeMux()
+	mux.Handle("/twilio/sms", NewSMSReceived(Options{
+		Triggers: NewRegistry(ts...), Publisher: h.pub, Store: h.store, Outbox: h.outbox, Verifier: v,
+		MatchOptOutKeywords: ho.optOut, MaxBodyBytes: ho.maxBody, Logger: log,
+	}))
+	mux.Handle("/twilio/status", NewStatusCallback(StatusOptions{Publisher: h.pub, Store: h.store, Outbox: h.outbox, Verifier: v, Logger: log}))
+	h.srv = httptest.NewServer(mux)
+	t.Cleanup(h.srv.Close)
+	t.Cleanup(func() {
+		// No secret reaches the logs, whatever the test did.
+		if strings.Contains(h.logs.String(), testToken) {
+			t.Errorf("the auth token appears in the logs")
+		}
+	})
+	return h
+}
+
+type response struct {
+	status      int
+	body        string
+	contentType string
+}
+
+// post sends form to path, signed for signURL (the harness URL of path when "") with token.
+func (h *harness) post(path string, form url.Values, signURL, token string, mutate func(*http.Request)) response {
+	h.t.Helper()
+	target := h.srv.URL + path
+	if signURL == "" {
+		signURL = target
+	}
+	req, err := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set(twiliotest.SignatureHeader, twiliotest.Sign(token, signURL, form))
+	if mutate != nil {
+		mutate(req)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{resp.StatusCode, string(b), resp.Header.Get("Content-Type")}
+}
+
+// send posts a correctly signed inbound SMS.
+func (h *harness) send(form url.Values) response {
+	h.t.Helper()
+	return h.post("/twilio/sms", form, "", testToken, nil)
+}
+
+func inbound(from, to, body string) url.Values {
+	return twiliotest.InboundForm(testAccount, from, to, body)
+}
+
+// outcomeDelta returns a function reporting how much the outcome counter grew since.
+func outcomeDelta(outcome string) func() float64 {
+	before := counterValue(outcome)
+	return func() float64 { return counterValue(outcome) - before }
+}
+
+func counterValue(outcome string) float64 {
+	var m dto.Metric
+	if err := metrics.Webhooks.WithLabelValues(outcome).Write(&m); err != nil {
+		panic(err)
+	}
+	return m.GetCounter().GetValue()
+}
+
+const emptyReply = `<?xml version="1.0" encoding="UTF-8"?><Response/>`
+
+func reply(msgs ...string) string {
+	s := `<?xml version="1.0" encoding="UTF-8"?><Response>`
+	for _, m := range msgs {
+		s += "<Message>" + m + "</Message>"
+	}
+	return s + "</Response>"
+}

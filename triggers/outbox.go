@@ -1,0 +1,199 @@
+package triggers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/twilio-connector/twilio-connector/store"
+)
+
+// OutboxBucket is the store bucket of unpublished messages, keyed by message id.
+const OutboxBucket = "outbox"
+
+// Outbox defaults.
+const (
+	// DefaultOutboxInterval is how often Run looks for due entries.
+	DefaultOutboxInterval = 5 * time.Second
+	// DefaultOutboxMinBackoff is the wait after the first failed attempt; it doubles with each
+	// further failure up to DefaultOutboxMaxBackoff.
+	DefaultOutboxMinBackoff = 5 * time.Second
+	DefaultOutboxMaxBackoff = 5 * time.Minute
+	// DefaultPublishTimeout bounds one publish attempt.
+	DefaultPublishTimeout = 5 * time.Second
+)
+
+// OutboxOptions configure an Outbox; zero values take the defaults above.
+type OutboxOptions struct {
+	Interval       time.Duration
+	MinBackoff     time.Duration
+	MaxBackoff     time.Duration
+	PublishTimeout time.Duration
+	Logger         *slog.Logger
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+// Outbox keeps messages that are not yet published in the store and publishes them until the
+// engine takes them, so an inbound SMS is never lost. The webhook writes every message here
+// before publishing it (and removes it once published); Run retries what is left, also after a
+// restart. Replicas sharing a store may publish the same entry concurrently; that is harmless
+// because publishing is idempotent on the message id.
+type Outbox struct {
+	st   store.Store
+	pub  Publisher
+	opts OutboxOptions
+	log  *slog.Logger
+}
+
+type outboxEntry struct {
+	Message     Message   `json:"message"`
+	Attempts    int       `json:"attempts"`
+	NextAttempt time.Time `json:"nextAttempt"`
+	LastError   string    `json:"lastError,omitempty"`
+	Created     time.Time `json:"created"`
+}
+
+// NewOutbox returns an outbox over st publishing with pub.
+func NewOutbox(st store.Store, pub Publisher, opts OutboxOptions) *Outbox {
+	if opts.Interval <= 0 {
+		opts.Interval = DefaultOutboxInterval
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = DefaultOutboxMinBackoff
+	}
+	if opts.MaxBackoff < opts.MinBackoff {
+		opts.MaxBackoff = max(DefaultOutboxMaxBackoff, opts.MinBackoff)
+	}
+	if opts.PublishTimeout <= 0 {
+		opts.PublishTimeout = DefaultPublishTimeout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Outbox{st: st, pub: pub, opts: opts, log: log.With("component", "outbox")}
+}
+
+func (o *Outbox) put(ctx context.Context, e outboxEntry) error {
+	data, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("outbox: encode message %s: %w", e.Message.MessageID, err)
+	}
+	// 0: the store's retention; an entry older than that is dropped with the rest of the state.
+	return o.st.Put(ctx, OutboxBucket, e.Message.MessageID, data, 0)
+}
+
+// hold records m before it is published; the retry loop leaves it alone until notBefore, so it
+// does not race the publish under way.
+func (o *Outbox) hold(ctx context.Context, m Message, notBefore time.Time) error {
+	now := o.opts.Now()
+	return o.put(ctx, outboxEntry{Message: m, NextAttempt: notBefore, Created: now})
+}
+
+// done removes a published message.
+func (o *Outbox) done(ctx context.Context, id string) error {
+	return o.st.Delete(ctx, OutboxBucket, id)
+}
+
+// failed records a failed attempt and schedules the next one.
+func (o *Outbox) failed(ctx context.Context, e outboxEntry, cause error) error {
+	e.Attempts++
+	e.LastError = cause.Error()
+	e.NextAttempt = o.opts.Now().Add(o.backoff(e.Attempts))
+	return o.put(ctx, e)
+}
+
+func (o *Outbox) backoff(attempts int) time.Duration {
+	d := o.opts.MinBackoff
+	for i := 1; i < attempts && d < o.opts.MaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, o.opts.MaxBackoff)
+}
+
+// publish makes one attempt at m.
+func (o *Outbox) publish(ctx context.Context, m Message) error {
+	pctx, cancel := context.WithTimeout(ctx, o.opts.PublishTimeout)
+	defer cancel()
+	return o.pub.Publish(pctx, m)
+}
+
+// Flush makes one attempt at every entry that is due (every entry when all is true) and
+// reports how many were published and how many remain.
+func (o *Outbox) Flush(ctx context.Context, all bool) (published, pending int, err error) {
+	var entries []outboxEntry
+	err = o.st.Scan(ctx, OutboxBucket, func(key string, value []byte) error {
+		var e outboxEntry
+		if err := json.Unmarshal(value, &e); err != nil {
+			o.log.Error("outbox entry is not readable; skipping it", "messageId", key, "err", err)
+			return nil
+		}
+		entries = append(entries, e)
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("outbox: scan: %w", err)
+	}
+	now := o.opts.Now()
+	for _, e := range entries {
+		if ctx.Err() != nil {
+			return published, len(entries) - published, ctx.Err()
+		}
+		if !all && now.Before(e.NextAttempt) {
+			continue
+		}
+		m := e.Message
+		if perr := o.publish(ctx, m); perr != nil {
+			level := slog.LevelWarn
+			if !IsTemporary(perr) {
+				level = slog.LevelError
+			}
+			o.log.Log(ctx, level, "publishing a kept message failed; retrying later", "messageName", m.Name,
+				"messageId", m.MessageID, "attempts", e.Attempts+1, "temporary", IsTemporary(perr), "err", perr)
+			if err := o.failed(ctx, e, perr); err != nil {
+				o.log.Error("outbox: cannot record the failed attempt", "messageId", m.MessageID, "err", err)
+			}
+			continue
+		}
+		published++
+		o.log.Info("published a kept message", "messageName", m.Name, "messageId", m.MessageID, "attempts", e.Attempts+1)
+		if err := o.done(ctx, m.MessageID); err != nil {
+			o.log.Error("outbox: cannot remove a published message; it will be published again (idempotent)", "messageId", m.MessageID, "err", err)
+		}
+	}
+	return published, len(entries) - published, nil
+}
+
+// Pending returns the number of messages waiting in the outbox.
+func (o *Outbox) Pending(ctx context.Context) (int, error) {
+	n := 0
+	err := o.st.Scan(ctx, OutboxBucket, func(string, []byte) error { n++; return nil })
+	return n, err
+}
+
+// Run retries pending messages until ctx ends: first every entry left from before (a restart),
+// then the due ones every Interval. It returns nil when ctx ends.
+func (o *Outbox) Run(ctx context.Context) error {
+	all := true
+	t := time.NewTicker(o.opts.Interval)
+	defer t.Stop()
+	for {
+		if _, pending, err := o.Flush(ctx, all); err != nil && ctx.Err() == nil {
+			o.log.Error("outbox pass failed", "err", err)
+		} else if all && pending > 0 {
+			o.log.Info("outbox: messages still waiting for the engine", "pending", pending)
+		}
+		all = false
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,108 @@
+package triggers
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// SignatureHeader carries Twilio's request signature.
+const SignatureHeader = "X-Twilio-Signature"
+
+// Signature computes Twilio's X-Twilio-Signature for a form-encoded webhook posted to rawURL:
+// base64(HMAC-SHA1(authToken, rawURL + k1 + v1 + k2 + v2 …)) with the keys sorted and, for a
+// key sent several times, each distinct value, sorted (as Twilio's helper libraries do).
+// twilio-go's RequestValidator uses only the first value of a repeated key, so it is not used.
+func Signature(authToken, rawURL string, form url.Values) string {
+	mac := hmac.New(sha1.New, []byte(authToken))
+	mac.Write([]byte(rawURL))
+	for _, k := range slices.Sorted(maps.Keys(form)) {
+		vs := slices.Clone(form[k])
+		slices.Sort(vs)
+		for _, v := range slices.Compact(vs) {
+			mac.Write([]byte(k))
+			mac.Write([]byte(v))
+		}
+	}
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// Verifier checks X-Twilio-Signature. Twilio signs the URL it was configured with, so behind
+// a proxy or load balancer the connector must be told its public URL: the expected URL is
+// PublicURL (scheme, host and any path prefix the proxy strips) + the request path + query.
+type Verifier struct {
+	// AuthToken is the account's auth token (secret: never logged).
+	AuthToken string
+	// PublicURL is the connector's base URL as Twilio sees it, e.g.
+	// https://connector.example.com or https://example.com/twilio-connector. Empty: the
+	// request's own scheme and Host header (only right without a proxy in front).
+	PublicURL string
+	// Skip turns verification off (local experiments only).
+	Skip bool
+}
+
+// ExpectedURL is the URL Twilio signed for r.
+func (v *Verifier) ExpectedURL(r *http.Request) string {
+	base := strings.TrimSuffix(v.PublicURL, "/")
+	if base == "" {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		base = scheme + "://" + r.Host
+	}
+	if bu, err := url.Parse(base); err == nil && bu.User != nil {
+		// Twilio signs the URL without the basic-auth credentials it may carry.
+		bu.User = nil
+		base = bu.String()
+	}
+	u := base + r.URL.EscapedPath()
+	if r.URL.RawQuery != "" {
+		u += "?" + r.URL.RawQuery
+	}
+	return u
+}
+
+// Verify reports whether r's signature matches form. It also accepts the URL with the
+// scheme's default port added or removed, since Twilio signs the URL as configured.
+func (v *Verifier) Verify(r *http.Request, form url.Values) bool {
+	if v.Skip {
+		return true
+	}
+	got := r.Header.Get(SignatureHeader)
+	if got == "" || v.AuthToken == "" {
+		return false
+	}
+	for _, u := range urlVariants(v.ExpectedURL(r)) {
+		if hmac.Equal([]byte(got), []byte(Signature(v.AuthToken, u, form))) {
+			return true
+		}
+	}
+	return false
+}
+
+func urlVariants(raw string) []string {
+	out := []string{raw}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return out
+	}
+	def := map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	if def == "" {
+		return out
+	}
+	switch u.Port() {
+	case "":
+		u.Host += ":" + def
+		out = append(out, u.String())
+	case def:
+		u.Host = u.Hostname()
+		out = append(out, u.String())
+	}
+	return out
+}

@@ -1,0 +1,319 @@
+package triggers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/twilio-connector/twilio-connector/metrics"
+	"github.com/twilio-connector/twilio-connector/store"
+)
+
+// InboundBucket is the store bucket of inbound MessageSids with the reply they got.
+const InboundBucket = "inbound"
+
+// DefaultMessageTTL is how long Zeebe buffers a published message nothing waits for yet: a
+// reply may arrive before the process reaches its catch event.
+const DefaultMessageTTL = time.Hour
+
+// Inbound is the part of Twilio's inbound SMS webhook the trigger uses.
+type Inbound struct {
+	MessageSid string
+	AccountSid string
+	From       string
+	To         string
+	Body       string
+	ReceivedAt time.Time
+}
+
+// Options configure the SMS_RECEIVED webhook.
+type Options struct {
+	// Triggers are matched against every inbound SMS.
+	Triggers *Registry
+	// Publisher hands messages to the engine; Store keeps seen MessageSids and the outbox.
+	Publisher Publisher
+	Store     store.Store
+	// Outbox, if nil, is NewOutbox(Store, Publisher, OutboxOptions{Logger: Logger}); give the
+	// one whose Run loop is running.
+	Outbox *Outbox
+	// Verifier checks X-Twilio-Signature.
+	Verifier Verifier
+	// MessageTTL is the Zeebe message time to live; 0 means DefaultMessageTTL.
+	MessageTTL time.Duration
+	// MaxBodyBytes limits the request body; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// MatchOptOutKeywords lets STOP, HELP, … start processes. By default they only reach catch
+	// events (a process waiting for the sender's reply); Twilio answers them itself.
+	MatchOptOutKeywords bool
+	// PublishTimeout bounds each publish while Twilio waits for the answer (Twilio gives up
+	// after 15 s); 0 means DefaultPublishTimeout.
+	PublishTimeout time.Duration
+	Logger         *slog.Logger
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+// SMSReceived is the webhook Twilio posts inbound SMS to. It runs, in this order: method,
+// size limit (413), form decoding (400), signature (403), required fields (400), dedupe on
+// MessageSid, opt-out keywords, matching, publishing, TwiML reply. Opt-out keywords (see
+// OptOutKeywords) never start a process unless MatchOptOutKeywords is set; they do reach
+// catch events, i.e. processes already in a conversation with the sender. Answers:
+//
+//   - 200 with <Response/>: no trigger matched, an opt-out keyword, or nothing to say;
+//   - 200 with one <Message> per matching trigger: its echo when the message was published,
+//     its echoError when the engine did not take it (the message is kept in the outbox and
+//     retried, so it is not lost, and Twilio must not redeliver: it treats non-2xx as failure);
+//   - 200 with the first answer again for a MessageSid seen before; nothing is published;
+//   - 503 when the store fails before anything was recorded, so Twilio may deliver again.
+type SMSReceived struct {
+	opts   Options
+	outbox *Outbox
+	log    *slog.Logger
+}
+
+var _ http.Handler = (*SMSReceived)(nil)
+
+// NewSMSReceived returns the webhook handler. It logs a warning when signature verification
+// is off or the public URL is not configured.
+func NewSMSReceived(opts Options) *SMSReceived {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("component", "sms-received")
+	if opts.Triggers == nil {
+		opts.Triggers = NewRegistry()
+	}
+	if opts.MessageTTL <= 0 {
+		opts.MessageTTL = DefaultMessageTTL
+	}
+	if opts.PublishTimeout <= 0 {
+		opts.PublishTimeout = DefaultPublishTimeout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	ob := opts.Outbox
+	if ob == nil {
+		ob = NewOutbox(opts.Store, opts.Publisher, OutboxOptions{Logger: opts.Logger, PublishTimeout: opts.PublishTimeout, Now: opts.Now})
+	}
+	warnVerifier(log, &opts.Verifier)
+	return &SMSReceived{opts: opts, outbox: ob, log: log}
+}
+
+func warnVerifier(log *slog.Logger, v *Verifier) {
+	switch {
+	case v.Skip:
+		log.Warn("webhook signature verification is OFF (CONNECTOR_WEBHOOK_SKIP_SIGNATURE): anyone who can reach this endpoint can start processes; never use this in production")
+	case v.PublicURL == "":
+		log.Warn("CONNECTOR_PUBLIC_URL is not set: webhook signatures are checked against the request's Host header, which fails behind a proxy")
+	}
+}
+
+type inboundRecord struct {
+	State   string `json:"state"` // "pending" while the first delivery is handled, then "done"
+	Reply   []byte `json:"reply,omitempty"`
+	Outcome string `json:"outcome,omitempty"`
+}
+
+// fired is one matching trigger of one inbound SMS.
+type fired struct {
+	t      *Trigger
+	groups map[string]any
+	msg    Message
+	ok     bool // published
+}
+
+func (h *SMSReceived) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	form, ok := readForm(w, r, h.opts.MaxBodyBytes, &h.opts.Verifier, h.log)
+	if !ok {
+		return
+	}
+	in := Inbound{
+		MessageSid: form.Get("MessageSid"), AccountSid: form.Get("AccountSid"),
+		From: form.Get("From"), To: form.Get("To"), Body: form.Get("Body"),
+		ReceivedAt: h.opts.Now().UTC(),
+	}
+	if in.MessageSid == "" {
+		in.MessageSid = form.Get("SmsSid")
+	}
+	for _, f := range []struct{ name, value string }{{"MessageSid", in.MessageSid}, {"From", in.From}, {"To", in.To}} {
+		if f.value == "" {
+			reject(w, http.StatusBadRequest, OutcomeBadRequest, "missing form field "+f.name+": this endpoint takes Twilio's inbound SMS webhook")
+			return
+		}
+	}
+	log := h.log.With("messageSid", in.MessageSid)
+	ctx := r.Context()
+
+	// Dedupe: claim the MessageSid. PutIfAbsent is atomic across replicas sharing the store.
+	pending, _ := json.Marshal(inboundRecord{State: "pending"})
+	claimed, err := h.opts.Store.PutIfAbsent(ctx, InboundBucket, in.MessageSid, pending, 0)
+	if err != nil {
+		log.Error("state store failed; answering 503 so Twilio may deliver again", "err", err)
+		reject(w, http.StatusServiceUnavailable, OutcomeStoreFailed, "state store unavailable")
+		return
+	}
+	if !claimed {
+		h.duplicate(ctx, w, log, in)
+		return
+	}
+
+	reply, outcome, err := h.handle(ctx, log, in)
+	if err != nil {
+		// Nothing was published: forget the claim so a redelivery is handled afresh.
+		if derr := h.opts.Store.Delete(context.WithoutCancel(ctx), InboundBucket, in.MessageSid); derr != nil {
+			log.Error("cannot release the MessageSid after a store failure; a redelivery will get an empty reply", "err", derr)
+		}
+		log.Error("state store failed; answering 503 so Twilio may deliver again", "err", err)
+		reject(w, http.StatusServiceUnavailable, OutcomeStoreFailed, "state store unavailable")
+		return
+	}
+	done, _ := json.Marshal(inboundRecord{State: "done", Reply: reply, Outcome: outcome})
+	if err := h.opts.Store.Put(context.WithoutCancel(ctx), InboundBucket, in.MessageSid, done, 0); err != nil {
+		log.Error("cannot record the reply; a redelivery of this SMS will get an empty reply (and publish nothing)", "err", err)
+	}
+	metrics.Webhooks.WithLabelValues(outcome).Inc()
+	writeTwiML(w, reply)
+}
+
+func (h *SMSReceived) duplicate(ctx context.Context, w http.ResponseWriter, log *slog.Logger, in Inbound) {
+	var rec inboundRecord
+	data, found, err := h.opts.Store.Get(ctx, InboundBucket, in.MessageSid)
+	if err == nil && found {
+		err = json.Unmarshal(data, &rec)
+	}
+	if err != nil {
+		log.Warn("redelivered SMS: cannot read the first reply; answering empty", "err", err)
+	}
+	reply := rec.Reply
+	if rec.State != "done" {
+		// The first delivery is still being handled (or failed to record its reply): it answers
+		// the sender; this one must not publish again.
+		reply = twiml(nil)
+	}
+	log.Info("redelivered SMS: same reply, nothing published", "firstOutcome", rec.Outcome)
+	metrics.Webhooks.WithLabelValues(OutcomeDuplicate).Inc()
+	writeTwiML(w, reply)
+}
+
+// handle matches, publishes and builds the reply of a claimed inbound SMS. An error means a
+// store failure before anything was published.
+func (h *SMSReceived) handle(ctx context.Context, log *slog.Logger, in Inbound) ([]byte, string, error) {
+	keyword := !h.opts.MatchOptOutKeywords && IsOptOutKeyword(in.Body)
+	matches := h.match(log, in, keyword)
+	if len(matches) == 0 {
+		if keyword {
+			log.Info("opt-out keyword: it starts no process (Twilio answers it)")
+			return twiml(nil), OutcomeOptOut, nil
+		}
+		log.Info("no trigger matched", "to", in.To)
+		return twiml(nil), OutcomeNoMatch, nil
+	}
+
+	// Write ahead: every message is in the outbox before it is published, so a crash or a failed
+	// publish cannot lose it. The retry loop leaves it alone while this request publishes it.
+	hold := h.opts.Now().Add(h.opts.PublishTimeout + h.outbox.opts.MinBackoff)
+	publish := map[string]*fired{} // by message id: two triggers with one message publish it once
+	var order []string
+	for _, f := range matches {
+		if _, dup := publish[f.msg.MessageID]; dup {
+			continue
+		}
+		if err := h.outbox.hold(ctx, f.msg, hold); err != nil {
+			for _, id := range order {
+				_ = h.outbox.done(context.WithoutCancel(ctx), id)
+			}
+			return nil, "", fmt.Errorf("outbox: %w", err)
+		}
+		publish[f.msg.MessageID] = f
+		order = append(order, f.msg.MessageID)
+	}
+	outcome := OutcomePublished
+	for _, id := range order {
+		f := publish[id]
+		err := h.outbox.publish(ctx, f.msg)
+		if err != nil {
+			outcome = OutcomeEngineFailed
+			log.Warn("publishing failed; the message is kept in the outbox and retried", "trigger", f.t.Where(),
+				"messageName", f.msg.Name, "messageId", id, "temporary", IsTemporary(err), "err", err)
+			if err := h.outbox.failed(context.WithoutCancel(ctx), outboxEntry{Message: f.msg, Created: in.ReceivedAt}, err); err != nil {
+				log.Error("cannot record the failed attempt; the outbox retries it after its hold time", "messageId", id, "err", err)
+			}
+			continue
+		}
+		f.ok = true
+		log.Info("published", "trigger", f.t.Where(), "messageName", f.msg.Name, "messageId", id, "correlationKey", f.msg.CorrelationKey)
+		if err := h.outbox.done(context.WithoutCancel(ctx), id); err != nil {
+			log.Error("cannot remove a published message from the outbox; it will be published again (idempotent)", "messageId", id, "err", err)
+		}
+	}
+	for _, f := range matches {
+		if p, ok := publish[f.msg.MessageID]; ok {
+			f.ok = p.ok
+		}
+	}
+
+	var texts []string
+	for _, f := range matches {
+		text, err := f.t.Render(!f.ok, f.groups, in)
+		if err != nil {
+			field := FieldEcho
+			if !f.ok {
+				field = FieldEchoError
+			}
+			log.Warn("reply template failed; replying without it (the message was handled)", "trigger", f.t.Where(), "field", field, "err", err)
+			continue
+		}
+		texts = append(texts, text)
+	}
+	return twiml(texts), outcome, nil
+}
+
+// match returns every trigger that accepts the SMS, in registry order. An opt-out keyword
+// (keyword true) reaches only catch events: it never starts a process, but a process that
+// asked "reply YES to confirm" or waits for a STOP still gets it.
+func (h *SMSReceived) match(log *slog.Logger, in Inbound, keyword bool) []*fired {
+	var out []*fired
+	for _, t := range h.opts.Triggers.Triggers() {
+		if !t.accepts(in.To) || (keyword && t.Kind == StartEvent) {
+			continue
+		}
+		groups, ok, err := t.pattern.Match(in.Body)
+		if err != nil {
+			log.Warn("pattern failed on this message; treating it as no match", "trigger", t.Where(), "err", err)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		out = append(out, &fired{t: t, groups: groups, msg: h.message(t, groups, in)})
+	}
+	return out
+}
+
+// message builds the Zeebe message of a match. Its id is derived from the MessageSid, the kind
+// and the message name, so publishing it again (a retry, another replica) is idempotent.
+func (h *SMSReceived) message(t *Trigger, groups map[string]any, in Inbound) Message {
+	key := ""
+	if t.Kind == CatchEvent {
+		key = in.From
+	}
+	return Message{
+		Name:           t.MessageName,
+		CorrelationKey: key,
+		MessageID:      in.MessageSid + ":" + string(t.Kind) + ":" + t.MessageName,
+		TTL:            h.opts.MessageTTL,
+		Variables: map[string]any{
+			"matchGroups":     groups,
+			"originalMessage": in.Body,
+			"to":              in.To,
+			"from":            in.From,
+			"messageSid":      in.MessageSid,
+			"receivedAt":      in.ReceivedAt.Format(time.RFC3339Nano),
+		},
+	}
+}

@@ -1,0 +1,138 @@
+package triggers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/twilio-connector/twilio-connector/metrics"
+	"github.com/twilio-connector/twilio-connector/store"
+)
+
+// DefaultStatusMessageName is the name of the message published for each delivery status
+// callback; a process waits for it with a catch event correlated on the message SID
+// (twilioResult[0].sid).
+const DefaultStatusMessageName = "twilioMessageStatus"
+
+// StatusBucket records the (MessageSid, MessageStatus) pairs already published.
+const StatusBucket = "status"
+
+// StatusOptions configure the delivery status callback endpoint.
+type StatusOptions struct {
+	Publisher Publisher
+	Store     store.Store
+	// Outbox, if nil, is NewOutbox(Store, Publisher, …).
+	Outbox   *Outbox
+	Verifier Verifier
+	// MessageName defaults to DefaultStatusMessageName; MessageTTL to DefaultMessageTTL.
+	MessageName    string
+	MessageTTL     time.Duration
+	MaxBodyBytes   int64
+	PublishTimeout time.Duration
+	Logger         *slog.Logger
+}
+
+// StatusCallback receives Twilio's message status callbacks (the StatusCallback URL the
+// send_sms action sets) and publishes each as a message named MessageName, correlation key the
+// MessageSid, id MessageSid:MessageStatus, variables messageSid, messageStatus, errorCode (a
+// number, or null), to, from. It answers 204 once the callback is published or kept in the
+// outbox, 503 when the store fails first, and the readForm errors (405, 413, 400, 403).
+type StatusCallback struct {
+	opts   StatusOptions
+	outbox *Outbox
+	log    *slog.Logger
+}
+
+var _ http.Handler = (*StatusCallback)(nil)
+
+// NewStatusCallback returns the status callback handler.
+func NewStatusCallback(opts StatusOptions) *StatusCallback {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("component", "status-callback")
+	if opts.MessageName == "" {
+		opts.MessageName = DefaultStatusMessageName
+	}
+	if opts.MessageTTL <= 0 {
+		opts.MessageTTL = DefaultMessageTTL
+	}
+	if opts.PublishTimeout <= 0 {
+		opts.PublishTimeout = DefaultPublishTimeout
+	}
+	ob := opts.Outbox
+	if ob == nil {
+		ob = NewOutbox(opts.Store, opts.Publisher, OutboxOptions{Logger: opts.Logger, PublishTimeout: opts.PublishTimeout})
+	}
+	warnVerifier(log, &opts.Verifier)
+	return &StatusCallback{opts: opts, outbox: ob, log: log}
+}
+
+func (h *StatusCallback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	form, ok := readForm(w, r, h.opts.MaxBodyBytes, &h.opts.Verifier, h.log)
+	if !ok {
+		return
+	}
+	sid, status := form.Get("MessageSid"), form.Get("MessageStatus")
+	if sid == "" {
+		sid = form.Get("SmsSid")
+	}
+	if status == "" {
+		status = form.Get("SmsStatus")
+	}
+	if sid == "" || status == "" {
+		reject(w, http.StatusBadRequest, OutcomeBadRequest, "missing form field MessageSid or MessageStatus: this endpoint takes Twilio's message status callbacks")
+		return
+	}
+	var errorCode any
+	if ec := form.Get("ErrorCode"); ec != "" {
+		if n, err := strconv.Atoi(ec); err == nil {
+			errorCode = n
+		} else {
+			errorCode = ec
+		}
+	}
+	m := Message{
+		Name: h.opts.MessageName, CorrelationKey: sid, MessageID: sid + ":" + status, TTL: h.opts.MessageTTL,
+		Variables: map[string]any{"messageSid": sid, "messageStatus": status, "errorCode": errorCode,
+			"to": form.Get("To"), "from": form.Get("From")},
+	}
+	log := h.log.With("messageSid", sid, "messageStatus", status)
+	ctx := r.Context()
+
+	claimed, err := h.opts.Store.PutIfAbsent(ctx, StatusBucket, m.MessageID, []byte("1"), 0)
+	if err != nil {
+		log.Error("state store failed; answering 503 so Twilio may deliver again", "err", err)
+		reject(w, http.StatusServiceUnavailable, OutcomeStoreFailed, "state store unavailable")
+		return
+	}
+	if !claimed {
+		metrics.Webhooks.WithLabelValues(OutcomeStatusDuplicate).Inc()
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if err := h.outbox.hold(ctx, m, time.Now().Add(h.opts.PublishTimeout+h.outbox.opts.MinBackoff)); err != nil {
+		_ = h.opts.Store.Delete(context.WithoutCancel(ctx), StatusBucket, m.MessageID)
+		log.Error("state store failed; answering 503 so Twilio may deliver again", "err", err)
+		reject(w, http.StatusServiceUnavailable, OutcomeStoreFailed, "state store unavailable")
+		return
+	}
+	if err := h.outbox.publish(ctx, m); err != nil {
+		log.Warn("publishing the status failed; kept in the outbox and retried", "temporary", IsTemporary(err), "err", err)
+		if err := h.outbox.failed(context.WithoutCancel(ctx), outboxEntry{Message: m, Created: time.Now()}, err); err != nil {
+			log.Error("cannot record the failed attempt; the outbox retries it after its hold time", "err", err)
+		}
+		metrics.Webhooks.WithLabelValues(OutcomeStatusEngineFailed).Inc()
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if err := h.outbox.done(context.WithoutCancel(ctx), m.MessageID); err != nil {
+		log.Error("cannot remove a published status from the outbox; it will be published again (idempotent)", "err", err)
+	}
+	log.Info("status published", "messageName", m.Name)
+	metrics.Webhooks.WithLabelValues(OutcomeStatusPublished).Inc()
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -54,6 +54,16 @@ type Config struct {
 	BPMNDir           string        // CONNECTOR_BPMN_DIR
 	TriggersFile      string        // CONNECTOR_TRIGGERS_FILE
 	SkipSignatureTest bool          // CONNECTOR_WEBHOOK_SKIP_SIGNATURE: only for local experiments
+
+	// SMS_RECEIVED triggers and delivery status
+	MessageTTL            time.Duration // CONNECTOR_MESSAGE_TTL: how long Zeebe buffers a published message
+	MatchTimeout          time.Duration // CONNECTOR_MATCH_TIMEOUT: per pattern and message
+	StatusMessageName     string        // CONNECTOR_STATUS_MESSAGE_NAME
+	OptOutStartsProcesses bool          // CONNECTOR_OPT_OUT_STARTS_PROCESSES
+	PublishTimeout        time.Duration // CONNECTOR_PUBLISH_TIMEOUT
+	OutboxInterval        time.Duration // CONNECTOR_OUTBOX_INTERVAL
+	OutboxMaxBackoff      time.Duration // CONNECTOR_OUTBOX_MAX_BACKOFF
+	WebhookMaxBody        int           // CONNECTOR_WEBHOOK_MAX_BODY: bytes
 }
 
 // Defaults. The worker ones match the Zeebe Go client's own defaults except the job timeout,
@@ -72,6 +82,13 @@ const (
 	DefaultPollInterval    = 100 * time.Millisecond
 	DefaultRequestTimeout  = 10 * time.Second
 	DefaultRetryBackoff    = 10 * time.Second
+	DefaultMessageTTL      = time.Hour
+	DefaultMatchTimeout    = 100 * time.Millisecond
+	DefaultStatusMessage   = "twilioMessageStatus"
+	DefaultPublishTimeout  = 5 * time.Second
+	DefaultOutboxInterval  = 5 * time.Second
+	DefaultOutboxBackoff   = 5 * time.Minute
+	DefaultWebhookMaxBody  = 64 << 10
 )
 
 // Default returns a Config holding only defaults.
@@ -93,6 +110,14 @@ func Default() Config {
 		RequestTimeout:  DefaultRequestTimeout,
 		RetryBackoff:    DefaultRetryBackoff,
 		WorkerName:      "twilio-connector",
+
+		MessageTTL:        DefaultMessageTTL,
+		MatchTimeout:      DefaultMatchTimeout,
+		StatusMessageName: DefaultStatusMessage,
+		PublishTimeout:    DefaultPublishTimeout,
+		OutboxInterval:    DefaultOutboxInterval,
+		OutboxMaxBackoff:  DefaultOutboxBackoff,
+		WebhookMaxBody:    DefaultWebhookMaxBody,
 	}
 }
 
@@ -161,6 +186,14 @@ func Load(getenv func(string) string, need Requirement) (Config, error) {
 	l.str(&c.BPMNDir, "CONNECTOR_BPMN_DIR")
 	l.str(&c.TriggersFile, "CONNECTOR_TRIGGERS_FILE")
 	l.boolean(&c.SkipSignatureTest, "CONNECTOR_WEBHOOK_SKIP_SIGNATURE")
+	l.duration(&c.MessageTTL, "CONNECTOR_MESSAGE_TTL")
+	l.duration(&c.MatchTimeout, "CONNECTOR_MATCH_TIMEOUT")
+	l.str(&c.StatusMessageName, "CONNECTOR_STATUS_MESSAGE_NAME")
+	l.boolean(&c.OptOutStartsProcesses, "CONNECTOR_OPT_OUT_STARTS_PROCESSES")
+	l.duration(&c.PublishTimeout, "CONNECTOR_PUBLISH_TIMEOUT")
+	l.duration(&c.OutboxInterval, "CONNECTOR_OUTBOX_INTERVAL")
+	l.duration(&c.OutboxMaxBackoff, "CONNECTOR_OUTBOX_MAX_BACKOFF")
+	l.integer(&c.WebhookMaxBody, "CONNECTOR_WEBHOOK_MAX_BODY")
 	if l.err != nil {
 		return Config{}, l.err
 	}
@@ -219,7 +252,7 @@ func (c *Config) validate(need Requirement) error {
 	for _, n := range []struct {
 		name  string
 		value int
-	}{{"CONNECTOR_SEND_ATTEMPTS", c.SendAttempts}, {"CONNECTOR_SEND_PARALLELISM", c.SendParallelism}, {"CONNECTOR_MAX_JOBS_ACTIVE", c.MaxJobsActive}, {"CONNECTOR_CONCURRENCY", c.Concurrency}} {
+	}{{"CONNECTOR_SEND_ATTEMPTS", c.SendAttempts}, {"CONNECTOR_SEND_PARALLELISM", c.SendParallelism}, {"CONNECTOR_MAX_JOBS_ACTIVE", c.MaxJobsActive}, {"CONNECTOR_CONCURRENCY", c.Concurrency}, {"CONNECTOR_WEBHOOK_MAX_BODY", c.WebhookMaxBody}} {
 		if n.value < 1 {
 			return &Error{n.name, "must be at least 1"}
 		}
@@ -227,10 +260,15 @@ func (c *Config) validate(need Requirement) error {
 	for _, d := range []struct {
 		name  string
 		value time.Duration
-	}{{"TWILIO_TIMEOUT", c.TwilioTimeout}, {"CONNECTOR_JOB_TIMEOUT", c.JobTimeout}, {"CONNECTOR_POLL_INTERVAL", c.PollInterval}, {"CONNECTOR_REQUEST_TIMEOUT", c.RequestTimeout}, {"CONNECTOR_SHUTDOWN_GRACE", c.ShutdownGrace}} {
+	}{{"TWILIO_TIMEOUT", c.TwilioTimeout}, {"CONNECTOR_JOB_TIMEOUT", c.JobTimeout}, {"CONNECTOR_POLL_INTERVAL", c.PollInterval}, {"CONNECTOR_REQUEST_TIMEOUT", c.RequestTimeout}, {"CONNECTOR_SHUTDOWN_GRACE", c.ShutdownGrace},
+		{"CONNECTOR_MESSAGE_TTL", c.MessageTTL}, {"CONNECTOR_MATCH_TIMEOUT", c.MatchTimeout}, {"CONNECTOR_PUBLISH_TIMEOUT", c.PublishTimeout},
+		{"CONNECTOR_OUTBOX_INTERVAL", c.OutboxInterval}, {"CONNECTOR_OUTBOX_MAX_BACKOFF", c.OutboxMaxBackoff}} {
 		if d.value <= 0 {
 			return &Error{d.name, "must be a positive duration such as 30s or 2m"}
 		}
+	}
+	if c.StatusMessageName == "" {
+		return &Error{"CONNECTOR_STATUS_MESSAGE_NAME", "must not be empty (default " + DefaultStatusMessage + ")"}
 	}
 	if need&NeedZeebe != 0 && c.ZeebeAddress == "" && os.Getenv("ZEEBE_HOST") == "" {
 		return &Error{"ZEEBE_ADDRESS", "is not set: give the gateway address, e.g. 127.0.0.1:26500 or your Camunda SaaS cluster's address"}
@@ -249,7 +287,9 @@ func init() {
 		CONNECTOR_SEND_ATTEMPTS CONNECTOR_SEND_PARALLELISM CONNECTOR_SHUTDOWN_GRACE ZEEBE_ADDRESS
 		CONNECTOR_WORKER_NAME CONNECTOR_MAX_JOBS_ACTIVE CONNECTOR_CONCURRENCY CONNECTOR_JOB_TIMEOUT
 		CONNECTOR_POLL_INTERVAL CONNECTOR_REQUEST_TIMEOUT CONNECTOR_RETRY_BACKOFF CONNECTOR_BPMN_DIR
-		CONNECTOR_TRIGGERS_FILE CONNECTOR_WEBHOOK_SKIP_SIGNATURE`) {
+		CONNECTOR_TRIGGERS_FILE CONNECTOR_WEBHOOK_SKIP_SIGNATURE CONNECTOR_MESSAGE_TTL CONNECTOR_MATCH_TIMEOUT
+		CONNECTOR_STATUS_MESSAGE_NAME CONNECTOR_OPT_OUT_STARTS_PROCESSES CONNECTOR_PUBLISH_TIMEOUT
+		CONNECTOR_OUTBOX_INTERVAL CONNECTOR_OUTBOX_MAX_BACKOFF CONNECTOR_WEBHOOK_MAX_BODY`) {
 		known[k] = true
 	}
 }

@@ -77,6 +77,25 @@ func (d Definition) Where() string {
 	return s
 }
 
+// DefinitionError is one problem of a trigger definition. It reads
+// "file: process/element: field: problem" and unwraps to an INVALID_INPUT *errs.Error.
+type DefinitionError struct {
+	Where   string
+	Field   string
+	Problem string
+}
+
+func (e *DefinitionError) Error() string {
+	if e.Where == "" {
+		return e.Field + ": " + e.Problem
+	}
+	return e.Where + ": " + e.Field + ": " + e.Problem
+}
+
+func (e *DefinitionError) Unwrap() error {
+	return &errs.Error{Code: errs.InvalidInput, Field: e.Field, Message: e.Problem}
+}
+
 // Trigger is a validated definition with its pattern and templates compiled.
 type Trigger struct {
 	Definition
@@ -100,8 +119,7 @@ func Compile(d Definition, matchTimeout time.Duration) (*Trigger, error) {
 	t := &Trigger{Definition: d}
 	var problems []error
 	bad := func(field, format string, args ...any) {
-		problems = append(problems, &errs.Error{Code: errs.InvalidInput, Field: field,
-			Message: d.Where() + ": " + field + ": " + fmt.Sprintf(format, args...)})
+		problems = append(problems, &DefinitionError{Where: d.Where(), Field: field, Problem: fmt.Sprintf(format, args...)})
 	}
 	switch {
 	case d.MessageName == "":

@@ -168,6 +168,20 @@ func translateJava(src string) (string, []string, error) {
 				out.WriteString("[^" + javaVertical + "]")
 			case 'R':
 				out.WriteString(`(?:\r\n|[` + javaVertical + `])`)
+			case 'p', 'P', 'x', 'k', 'N':
+				// \p{Lu}, \x{1F600}, \k<name>: copy the braces along, they are not a quantifier.
+				out.WriteRune('\\')
+				out.WriteRune(e)
+				if i+1 < len(rs) && (rs[i+1] == '{' || rs[i+1] == '<') {
+					closer := "}"
+					if rs[i+1] == '<' {
+						closer = ">"
+					}
+					if end := indexFrom(rs, i+1, closer); end >= 0 {
+						out.WriteString(string(rs[i+1 : end+1]))
+						i = end
+					}
+				}
 			default:
 				out.WriteRune('\\')
 				out.WriteRune(e)

@@ -106,6 +106,10 @@ func NewSMSReceived(opts Options) *SMSReceived {
 
 func warnVerifier(log *slog.Logger, v *Verifier) {
 	switch {
+	case v.Skip && v.AuthToken == "":
+		log.Warn("webhook signature verification is OFF (CONNECTOR_WEBHOOK_SKIP_SIGNATURE) and TWILIO_TOKEN is not set: anyone who can reach this endpoint can start processes; never use this in production")
+	case v.AuthToken == "":
+		log.Error("TWILIO_TOKEN is not set: every webhook request will be rejected with 403 (set it, or CONNECTOR_WEBHOOK_SKIP_SIGNATURE=true for local experiments)")
 	case v.Skip:
 		log.Warn("webhook signature verification is OFF (CONNECTOR_WEBHOOK_SKIP_SIGNATURE): anyone who can reach this endpoint can start processes; never use this in production")
 	case v.PublicURL == "":
@@ -232,10 +236,13 @@ func (h *SMSReceived) handle(ctx context.Context, log *slog.Logger, in Inbound) 
 		publish[f.msg.MessageID] = f
 		order = append(order, f.msg.MessageID)
 	}
+	// One deadline for all publishes: Twilio waits 15 s for the whole answer.
+	pctx, cancel := context.WithTimeout(ctx, h.opts.PublishTimeout)
+	defer cancel()
 	outcome := OutcomePublished
 	for _, id := range order {
 		f := publish[id]
-		err := h.outbox.publish(ctx, f.msg)
+		err := h.outbox.publish(pctx, f.msg)
 		if err != nil {
 			outcome = OutcomeEngineFailed
 			log.Warn("publishing failed; the message is kept in the outbox and retried", "trigger", f.t.Where(),

@@ -2,11 +2,18 @@ package triggers
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/twilio-connector/twilio-connector/test/twiliotest"
 )
 
 var (
@@ -110,6 +117,9 @@ func TestSMSReceivedWebhook(t *testing.T) {
 			mutate: signFirstValues, status: 403, outcome: OutcomeBadSignature},
 		{name: "oversize body", opts: harnessOptions{maxBody: 512}, form: inbound(customer, ourNumber, "Order Number "+strings.Repeat("9", 600)),
 			status: 413, outcome: OutcomeTooLarge},
+		{name: "oversize body without Content-Length (chunked)", opts: harnessOptions{maxBody: 512},
+			form:   inbound(customer, ourNumber, "Order Number "+strings.Repeat("9", 600)),
+			mutate: func(r *http.Request) { r.ContentLength = -1 }, status: 413, outcome: OutcomeTooLarge},
 		{name: "not a form", form: inbound(customer, ourNumber, "x"), mutate: func(r *http.Request) { r.Header.Set("Content-Type", "application/json") },
 			status: 400, outcome: OutcomeBadRequest},
 		{name: "malformed form encoding", form: inbound(customer, ourNumber, "x"),
@@ -349,4 +359,43 @@ func signFirstValues(r *http.Request) {
 	}
 	r.Header.Set("X-Twilio-Signature", Signature(testToken, r.URL.String(), first))
 	r.Body = ioNopCloser(body)
+}
+
+// Two replicas sharing a store get the same SMS at the same time (Twilio redelivering to
+// another instance behind the load balancer): it is published once.
+func TestSMSReceivedTwoReplicasShareStore(t *testing.T) {
+	a := newHarness(t, allTriggers(), harnessOptions{})
+	tr, err := Compile(orderTrigger, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replicaB := NewSMSReceived(Options{Triggers: NewRegistry(tr), Publisher: a.pub, Store: a.store,
+		Verifier: Verifier{AuthToken: testToken}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	b := httptest.NewServer(replicaB)
+	defer b.Close()
+
+	const n = 50
+	var wg sync.WaitGroup
+	for i := range n {
+		form := inbound(customer, ourNumber, fmt.Sprintf("Order Number %d", i))
+		for _, base := range []string{a.srv.URL, b.URL} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, err := twiliotest.PostForm(context.Background(), base+"/twilio/sms", testToken, form)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					t.Errorf("status %d", resp.StatusCode)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if got := a.pub.callCount(); got != n {
+		t.Errorf("published %d times for %d SMS", got, n)
+	}
 }

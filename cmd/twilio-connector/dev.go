@@ -11,10 +11,12 @@ import (
 
 	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
 
+	"github.com/twilio-connector/twilio-connector/bpmn"
 	"github.com/twilio-connector/twilio-connector/bpmn/engine"
 	"github.com/twilio-connector/twilio-connector/bpmn/examples"
 	"github.com/twilio-connector/twilio-connector/config"
 	"github.com/twilio-connector/twilio-connector/store"
+	"github.com/twilio-connector/twilio-connector/triggers"
 )
 
 // devCommand runs everything on one machine with nothing installed: the dev engine serving
@@ -37,7 +39,19 @@ func devCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	log := newLogger(cfg, stderr)
 
-	eng := engine.New(engine.Options{Logger: log.With("component", "dev-engine")})
+	// Processes deployed to the engine (the examples, or yours from Camunda Modeler or zbctl)
+	// bring their SMS_RECEIVED triggers with them.
+	reg := triggers.NewRegistry()
+	if err := loadTriggers(cfg, reg); err != nil {
+		return err
+	}
+	eng := engine.New(engine.Options{Logger: log.With("component", "dev-engine"), OnDeploy: func(defs *bpmn.Definitions) {
+		ts, err := triggers.FromDefinitions(defs, cfg.MatchTimeout)
+		if err != nil {
+			log.Error("invalid SMS_RECEIVED triggers in a deployment; the valid ones are active", "resource", defs.Name, "err", err)
+		}
+		reg.Set(defs.Name, ts)
+	}})
 	// The engine outlives ctx: on Ctrl-C the worker finishes its jobs against it first.
 	srv, err := eng.Serve(context.WithoutCancel(ctx), *gateway)
 	if err != nil {
@@ -58,7 +72,7 @@ func devCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cfg.ZeebeAddress = srv.Addr()
 
 	printTryIt(stdout, cfg, srv.Addr())
-	return serve(ctx, cfg, log, client, store.NewMemory(cfg.StoreRetention))
+	return serve(ctx, cfg, log, client, store.NewMemory(cfg.StoreRetention), reg)
 }
 
 // devEnv is the environment with dev-friendly defaults for what the user left unset.

@@ -26,6 +26,7 @@ func commands() []command {
 		{"dev", "everything on this machine: dev engine, examples, worker, Twilio sandbox", devCommand},
 		{"run", "serve Send SMS jobs from ZEEBE_ADDRESS (production)", runCommand},
 		{"send", "send one SMS now, or render it with --testing", sendCommand},
+		{"match", "try an SMS_RECEIVED pattern and echo on a message, offline", matchCommand},
 		{"lint", "check BPMN models that use the connector (task types, inputs, headers, SMS triggers)", lintCommand},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			fmt.Fprintf(stdout, "twilio-connector %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)

@@ -17,6 +17,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/config"
 	"github.com/twilio-connector/twilio-connector/metrics"
 	"github.com/twilio-connector/twilio-connector/store"
+	"github.com/twilio-connector/twilio-connector/triggers"
 	"github.com/twilio-connector/twilio-connector/worker"
 )
 
@@ -40,11 +41,35 @@ func runCommand(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return fmt.Errorf("ZEEBE_ADDRESS: cannot create the Zeebe client: %w", err)
 	}
 	defer client.Close()
-	return serve(ctx, cfg, log, client, st)
+	reg := triggers.NewRegistry()
+	if err := loadTriggers(cfg, reg); err != nil {
+		return err
+	}
+	return serve(ctx, cfg, log, client, st, reg)
 }
 
-// serve runs the worker and the HTTP endpoints until ctx ends, then shuts down gracefully.
-func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.Client, st store.Store) error {
+// loadTriggers reads SMS_RECEIVED triggers from CONNECTOR_BPMN_DIR and CONNECTOR_TRIGGERS_FILE.
+func loadTriggers(cfg config.Config, reg *triggers.Registry) error {
+	if cfg.BPMNDir != "" {
+		ts, err := triggers.LoadDir(cfg.BPMNDir, cfg.MatchTimeout)
+		if err != nil {
+			return fmt.Errorf("CONNECTOR_BPMN_DIR: %w", err)
+		}
+		reg.Set("CONNECTOR_BPMN_DIR", ts)
+	}
+	if cfg.TriggersFile != "" {
+		ts, err := triggers.LoadFile(cfg.TriggersFile, cfg.MatchTimeout)
+		if err != nil {
+			return fmt.Errorf("CONNECTOR_TRIGGERS_FILE: %w", err)
+		}
+		reg.Set("CONNECTOR_TRIGGERS_FILE", ts)
+	}
+	return nil
+}
+
+// serve runs the worker, the webhooks and the outbox until ctx ends, then shuts down
+// gracefully: stop taking work, finish in-flight jobs, stop the HTTP server.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.Client, st store.Store, reg *triggers.Registry) error {
 	acts, err := newActions(cfg, st, log)
 	if err != nil {
 		return err
@@ -66,13 +91,32 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 		fmt.Fprintln(rw, "ready")
 	})
 	mux.Handle("GET /metrics", metrics.Handler())
+
+	// Inbound: routes without a method so the handlers answer 405 themselves (and count it).
+	pub := worker.NewPublisher(client)
+	outbox := triggers.NewOutbox(st, pub, triggers.OutboxOptions{
+		Interval: cfg.OutboxInterval, MaxBackoff: cfg.OutboxMaxBackoff, PublishTimeout: cfg.PublishTimeout, Logger: log,
+	})
+	verifier := triggers.Verifier{AuthToken: cfg.AuthToken, PublicURL: cfg.PublicURL, Skip: cfg.SkipSignatureTest}
+	mux.Handle("/twilio/sms", triggers.NewSMSReceived(triggers.Options{
+		Triggers: reg, Publisher: pub, Store: st, Outbox: outbox, Verifier: verifier, MessageTTL: cfg.MessageTTL,
+		MaxBodyBytes: int64(cfg.WebhookMaxBody), MatchOptOutKeywords: cfg.OptOutStartsProcesses,
+		PublishTimeout: cfg.PublishTimeout, Logger: log,
+	}))
+	mux.Handle("/twilio/status", triggers.NewStatusCallback(triggers.StatusOptions{
+		Publisher: pub, Store: st, Outbox: outbox, Verifier: verifier, MessageName: cfg.StatusMessageName,
+		MessageTTL: cfg.MessageTTL, MaxBodyBytes: int64(cfg.WebhookMaxBody), PublishTimeout: cfg.PublishTimeout, Logger: log,
+	}))
+	outboxDone := make(chan struct{})
+	go func() { defer close(outboxDone); outbox.Run(ctx) }()
+	log.Info("SMS_RECEIVED triggers loaded", "count", len(reg.Triggers()))
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("CONNECTOR_HTTP_ADDR: cannot listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
-	log.Info("http listening", "addr", ln.Addr().String(), "endpoints", "/healthz /readyz /metrics")
+	log.Info("http listening", "addr", ln.Addr().String(), "endpoints", "/twilio/sms /twilio/status /healthz /readyz /metrics")
 
 	go watchReadiness(ctx, client, &ready, log)
 	w.Start()
@@ -86,6 +130,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("http shutdown", "err", err)
 	}
+	<-outboxDone // whatever it has not published stays in the store for the next start
 	if werr != nil {
 		return werr
 	}

@@ -1,0 +1,42 @@
+// Package triggers is the SMS_RECEIVED trigger (DESIGN §4): Twilio posts every inbound SMS to
+// the connector's webhook; the connector matches it against the trigger definitions, publishes
+// a Zeebe message per matching trigger and answers the sender with TwiML. It also receives
+// Twilio's delivery status callbacks. It never imports the Zeebe client: publishing goes
+// through the Publisher interface (worker.Publisher is the Zeebe implementation).
+//
+// # Trigger definitions
+//
+// From BPMN (LoadDir, FromDefinitions): message start events and intermediate message catch
+// events with these zeebe:properties, as the "Twilio: SMS received" element templates write
+// them:
+//
+//	inbound.type       SMS_RECEIVED (required; marks the event as a trigger)
+//	inbound.pattern    Java regular expression the whole trimmed message must match (required)
+//	inbound.echo       reply template when the message was published (optional)
+//	inbound.echoError  reply template when publishing failed (optional)
+//	inbound.to         only SMS sent to this number, E.164 (optional)
+//
+// The message name is the event's bpmn:message name. Start events publish with an empty
+// correlation key; catch events with the sender's number (From), so their
+// zeebe:subscription correlationKey must evaluate to the number the process texted, in E.164.
+//
+// From YAML (LoadFile, ParseYAML): the same fields, with kind start|catch; see ParseYAML.
+// Both give the same Definition, compiled by Compile; every problem is reported as
+// "file: process/element: field: problem".
+//
+// # Matching and replies
+//
+// Patterns have Java's Matcher.matches() semantics (see Pattern) with a match timeout. The echo
+// templates see the named groups as top-level variables plus matchGroups, originalMessage,
+// from, to and messageSid. The message variables are matchGroups, originalMessage, to, from,
+// messageSid and receivedAt (RFC 3339, UTC).
+//
+// # Delivery guarantees
+//
+// Each MessageSid is claimed once in the store (PutIfAbsent, so replicas sharing a store agree):
+// a redelivered SMS gets the first reply and publishes nothing. Every message is written to the
+// outbox before it is published and removed once Zeebe took it; what the engine refused stays
+// there and Outbox.Run retries it with backoff, also after a restart. Message ids are derived
+// from the MessageSid, so a message published twice (a retry, two replicas) is one message in
+// Zeebe while it is buffered (its TTL).
+package triggers

@@ -1,0 +1,69 @@
+package triggers
+
+import (
+	"context"
+	"net/http"
+	"reflect"
+	"testing"
+
+	"github.com/twilio-connector/twilio-connector/test/twiliotest"
+)
+
+func statusForm(sid, status string, errorCode int) map[string][]string {
+	return twiliotest.StatusForm(twiliotest.Message{SID: sid, AccountSID: testAccount, To: customer, From: ourNumber}, status, errorCode)
+}
+
+func TestStatusCallback(t *testing.T) {
+	h := newHarness(t, nil, harnessOptions{})
+	published := outcomeDelta(OutcomeStatusPublished)
+	r := h.post("/twilio/status", statusForm("SM0001", "undelivered", 30003), "", testToken, nil)
+	if r.status != http.StatusNoContent {
+		t.Fatalf("status %d %q", r.status, r.body)
+	}
+	msgs := h.pub.messages()
+	if len(msgs) != 1 {
+		t.Fatalf("published %d, want 1", len(msgs))
+	}
+	m := msgs[0]
+	if m.Name != DefaultStatusMessageName || m.CorrelationKey != "SM0001" || m.MessageID != "SM0001:undelivered" {
+		t.Errorf("message %+v", m)
+	}
+	want := map[string]any{"messageSid": "SM0001", "messageStatus": "undelivered", "errorCode": 30003, "to": customer, "from": ourNumber}
+	if !reflect.DeepEqual(m.Variables, want) {
+		t.Errorf("variables %v, want %v", m.Variables, want)
+	}
+	if published() != 1 {
+		t.Errorf("outcome not counted")
+	}
+
+	// Redelivered: nothing new. Next status: published. No error code: errorCode null.
+	h.post("/twilio/status", statusForm("SM0001", "undelivered", 30003), "", testToken, nil)
+	h.post("/twilio/status", statusForm("SM0002", "delivered", 0), "", testToken, nil)
+	msgs = h.pub.messages()
+	if len(msgs) != 2 || msgs[1].MessageID != "SM0002:delivered" || msgs[1].Variables["errorCode"] != nil {
+		t.Errorf("messages %+v", msgs)
+	}
+
+	// Bad signature and bad request.
+	if r := h.post("/twilio/status", statusForm("SM0003", "sent", 0), "", "wrongtoken0000000000000000000000", nil); r.status != 403 {
+		t.Errorf("bad signature: %d", r.status)
+	}
+	if r := h.post("/twilio/status", map[string][]string{"To": {customer}}, "", testToken, nil); r.status != 400 {
+		t.Errorf("no MessageSid: %d", r.status)
+	}
+}
+
+func TestStatusCallbackEngineDown(t *testing.T) {
+	h := newHarness(t, nil, harnessOptions{})
+	h.pub.failures = 1
+	if r := h.post("/twilio/status", statusForm("SM0009", "failed", 30008), "", testToken, nil); r.status != http.StatusNoContent {
+		t.Fatalf("status %d", r.status)
+	}
+	ctx := context.Background()
+	if pub, pending, err := h.outbox.Flush(ctx, true); pub != 1 || pending != 0 || err != nil {
+		t.Fatalf("Flush = %d %d %v", pub, pending, err)
+	}
+	if n := h.pub.callCount(); n != 2 {
+		t.Errorf("publish calls %d, want 2", n)
+	}
+}

@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
+	"net/url"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
@@ -36,6 +41,9 @@ func devCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if os.Getenv("CONNECTOR_HTTP_ADDR") == "" {
 		cfg.HTTPAddr = *httpAddr
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + cfg.HTTPAddr
 	}
 	log := newLogger(cfg, stderr)
 
@@ -111,14 +119,38 @@ func deployExamples(eng *engine.Engine) ([]string, error) {
 	return ids, err
 }
 
+// printTryIt shows a zbctl line that runs the outbound example and a curl line that plays
+// Twilio posting an inbound SMS (signed as Twilio signs it) to the inbound example.
 func printTryIt(w io.Writer, cfg config.Config, gateway string) {
+	webhook := strings.TrimRight(cfg.PublicURL, "/") + "/twilio/sms"
+	form := url.Values{
+		"AccountSid": {cfg.AccountSID}, "MessageSid": {"SM" + randomHex(16)}, "From": {"+14155550100"},
+		"To": {cfg.DefaultFrom}, "Body": {"status A-1042"}, "NumMedia": {"0"}, "ApiVersion": {"2010-04-01"},
+	}
+	var curl strings.Builder
+	fmt.Fprintf(&curl, "curl -s %s -H 'X-Twilio-Signature: %s'", webhook, triggers.Signature(cfg.AuthToken, webhook, form))
+	for _, k := range slices.Sorted(maps.Keys(form)) {
+		fmt.Fprintf(&curl, " \\\n    --data-urlencode '%s=%s'", k, form.Get(k))
+	}
 	fmt.Fprintf(w, `
 twilio-connector dev is running (development engine: not for production).
   Zeebe gateway API  %s   (zbctl, the Zeebe Go client, Camunda Modeler "Deploy" all work)
+  Webhooks           %s   (point a Twilio number here through a tunnel)
   HTTP               http://%s   (/healthz /readyz /metrics)
 
 Try it:
+  # a process that texts a customer (outbound)
   zbctl --insecure --address %s create instance orderReadyForPickup --withResult \
     --variables '{"customerName":"Ana","customerPhone":"+14155550100","orderId":"A-1042","store":"Main Street"}'
-`, gateway, cfg.HTTPAddr, gateway)
+
+  # an inbound SMS, as Twilio would post it, starting the "order status by SMS" process
+  %s
+
+`, gateway, webhook, cfg.HTTPAddr, gateway, curl.String())
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -1,0 +1,230 @@
+package test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
+
+	"github.com/twilio-connector/twilio-connector/test/twiliotest"
+)
+
+// devRun is a `twilio-connector dev` process.
+type devRun struct {
+	gateway, http string
+	stdout        *syncBuffer
+	client        zbc.Client
+}
+
+// startDev runs `twilio-connector dev` on free ports with env added to a clean environment,
+// waits until it is ready and stops it (SIGTERM) at the end of the test.
+func startDev(t *testing.T, env ...string) *devRun {
+	t.Helper()
+	d := &devRun{gateway: freeAddr(t), http: freeAddr(t), stdout: &syncBuffer{}}
+	cmd := exec.Command(binary, "dev", "--gateway-addr", d.gateway, "--http-addr", d.http)
+	cmd.Env = append([]string{"PATH=/usr/bin:/bin", "CONNECTOR_POLL_INTERVAL=20ms", "CONNECTOR_REQUEST_TIMEOUT=1s"}, env...)
+	var stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = d.stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("dev exited with %v after Ctrl-C\n%s", err, stderr.String())
+			}
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			t.Errorf("dev did not stop within 15s of Ctrl-C")
+		}
+		if t.Failed() {
+			t.Logf("dev stderr:\n%s", stderr.String())
+		}
+	})
+	eventually(t, 20*time.Second, "dev to be ready", func() bool {
+		code, _ := httpGet("http://" + d.http + "/readyz")
+		return code == 200 && strings.Contains(d.stdout.String(), "Try it:")
+	})
+	client, err := zbc.NewClient(&zbc.ClientConfig{GatewayAddress: d.gateway, UsePlaintextConnection: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	d.client = client
+	return d
+}
+
+func twilioEnv(fake *twiliotest.Server) []string {
+	return []string{"TWILIO_ACCOUNT=" + fake.AccountSID, "TWILIO_TOKEN=" + fake.AuthToken, "TWILIO_API_BASE_URL=" + fake.URL()}
+}
+
+// printedCommand returns the shell command printed after the comment line containing marker,
+// continuation lines included.
+func printedCommand(t *testing.T, out, marker string) string {
+	t.Helper()
+	i := strings.Index(out, marker)
+	if i < 0 {
+		t.Fatalf("dev did not print %q:\n%s", marker, out)
+	}
+	rest := out[i:]
+	rest = rest[strings.Index(rest, "\n")+1:]
+	var cmd []string
+	for _, line := range strings.Split(rest, "\n") {
+		cmd = append(cmd, line)
+		if !strings.HasSuffix(line, "\\") {
+			break
+		}
+	}
+	return strings.Join(cmd, "\n")
+}
+
+// runShell runs a printed command as a user pastes it into a shell, with zbctl on the PATH.
+func runShell(t *testing.T, command string) string {
+	t.Helper()
+	zbctlDir, _ := filepath.Abs("bin")
+	if _, err := os.Stat(filepath.Join(zbctlDir, "zbctl")); err != nil {
+		t.Fatalf("zbctl is not installed: run bash test/setup.sh")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-c", command)
+	cmd.Env = []string{"PATH=" + zbctlDir + ":/usr/bin:/bin", "HOME=" + t.TempDir()}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s\nfailed: %v\n%s", command, err, out)
+	}
+	return string(out)
+}
+
+// The README's main job: `dev` starts everything, and the two lines it prints work as printed.
+func TestDevPrintedCommandsWork(t *testing.T) {
+	fake := twiliotest.New(t)
+	d := startDev(t, twilioEnv(fake)...)
+	out := d.stdout.String()
+
+	zb := runShell(t, printedCommand(t, out, "# a process that texts a customer"))
+	var created struct{ Variables string }
+	if err := json.Unmarshal([]byte(zb), &created); err != nil {
+		t.Fatalf("zbctl output: %v\n%s", err, zb)
+	}
+	if !strings.Contains(created.Variables, `"twilioError":null`) || !regexp.MustCompile(`"sid":"SM[0-9a-f]{32}"`).MatchString(created.Variables) {
+		t.Fatalf("order ready example: %s", created.Variables)
+	}
+	if m := fake.Sent(); len(m) != 1 || m[0].To != "+14155550100" || m[0].Body != "Hi Ana, your order A-1042 is ready for pickup at Main Street." {
+		t.Fatalf("sent %+v", m)
+	}
+
+	reply := runShell(t, printedCommand(t, out, "# an inbound SMS"))
+	if !strings.Contains(reply, "<Message>Looking up order A-1042...</Message>") {
+		t.Fatalf("webhook answered %q", reply)
+	}
+	eventually(t, 10*time.Second, "the status reply", func() bool { return fake.CountSentTo("+14155550100") == 2 })
+	last := fake.Sent()[1]
+	if last.Body != "Order A-1042 is being prepared. We will text you when it is ready." || last.From != "+15005550006" {
+		t.Fatalf("status reply %+v", last)
+	}
+	// Twilio redelivering the same SMS publishes nothing new: no second status reply.
+	if again := runShell(t, printedCommand(t, out, "# an inbound SMS")); again != reply {
+		t.Fatalf("a redelivery got another answer: %q", again)
+	}
+	_, metrics := httpGet("http://" + d.http + "/metrics")
+	for _, want := range []string{`twilio_connector_webhook_requests_total{outcome="duplicate"} 1`, `twilio_connector_webhook_requests_total{outcome="published"} 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if n := fake.CountSentTo("+14155550100"); n != 2 {
+		t.Fatalf("a redelivered SMS started another process: %d messages", n)
+	}
+}
+
+// The appointment reminder waits for the patient's own reply and branches on it; a reminder
+// that cannot be sent takes the error boundary event.
+func TestAppointmentReminderExample(t *testing.T) {
+	fake := twiliotest.New(t)
+	fake.Fail("+14155550199", 400, 21610, "Attempt to send to unsubscribed recipient")
+	d := startDev(t, twilioEnv(fake)...)
+
+	cases := []struct {
+		phone, reply, wantGroup string
+	}{
+		{"+14155550124", "Yes", "confirmed"},
+		{"+14155550125", " no ", "cancelled"},
+		{"+14155550199", "", ""}, // opted out: no reminder, no wait
+	}
+	results := make(chan map[string]any, len(cases))
+	for _, c := range cases {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd, _ := d.client.NewCreateInstanceCommand().BPMNProcessId("appointmentReminder").LatestVersion().
+				VariablesFromMap(map[string]any{"patientName": "Sam", "patientPhone": c.phone, "appointmentTime": "Monday 9:30"})
+			res, err := cmd.WithResult().Send(ctx)
+			vars := map[string]any{"$phone": c.phone}
+			if err != nil {
+				vars["$err"] = err.Error()
+			} else {
+				json.Unmarshal([]byte(res.GetVariables()), &vars)
+			}
+			results <- vars
+		}()
+	}
+	for _, c := range cases[:2] {
+		eventually(t, 10*time.Second, "the reminder to "+c.phone, func() bool { return fake.CountSentTo(c.phone) == 1 })
+		if body := lastBodyTo(fake, c.phone); !strings.Contains(body, "Hi Sam, this is a reminder of your appointment on Monday 9:30.") {
+			t.Fatalf("reminder %q", body)
+		}
+		res, err := twiliotest.PostForm(context.Background(), "http://"+d.http+"/twilio/sms", fake.AuthToken,
+			twiliotest.InboundForm(fake.AccountSID, c.phone, "+15005550006", c.reply))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if !strings.Contains(string(body), "Thank you, we have your answer.") {
+			t.Fatalf("reply to %s answered %d %s", c.phone, res.StatusCode, body)
+		}
+	}
+	got := map[string]map[string]any{}
+	for range cases {
+		select {
+		case v := <-results:
+			got[v["$phone"].(string)] = v
+		case <-time.After(30 * time.Second):
+			t.Fatal("instances did not finish")
+		}
+	}
+	for _, c := range cases[:2] {
+		v := got[c.phone]
+		groups, _ := v["matchGroups"].(map[string]any)
+		if v["$err"] != nil || groups[c.wantGroup] == nil || v["from"] != c.phone {
+			t.Errorf("%s: %v", c.phone, v)
+		}
+	}
+	opted := got["+14155550199"]
+	if !strings.Contains(jsonOf(opted["twilioError"]), "SMS_RECIPIENT_OPTED_OUT") || opted["matchGroups"] != nil {
+		t.Errorf("opted-out patient: %v", opted)
+	}
+}
+
+func lastBodyTo(fake *twiliotest.Server, to string) string {
+	body := ""
+	for _, m := range fake.Sent() {
+		if m.To == to {
+			body = m.Body
+		}
+	}
+	return body
+}

@@ -2,6 +2,8 @@ package actions
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/twilio-connector/twilio-connector/errs"
 )
@@ -14,6 +16,43 @@ type fanOutRequest struct {
 	key     string // idempotency key
 	testing bool
 	preview string // what testing mode reports as the body
+	// whatsApp is whether the sender is a WhatsApp address: recipients must be on the same
+	// channel, as Twilio requires. Calls have no WhatsApp sender and take no WhatsApp recipient.
+	whatsApp  bool
+	directory Directory // resolves user: recipients; nil means none is configured
+}
+
+// resolve turns one raw recipient into an E.164 number (or whatsapp: address), resolving
+// user: names through the directory. user is the name when the recipient was one.
+func (r fanOutRequest) resolve(ctx context.Context, raw string) (number, user string, e *errs.Error) {
+	bad := func(format string, args ...any) (string, string, *errs.Error) {
+		return "", user, &errs.Error{Code: errs.InvalidToPhoneNumber, Field: r.field, Message: fmt.Sprintf(format, args...)}
+	}
+	if name, ok := strings.CutPrefix(raw, UserPrefix); ok {
+		user = strings.TrimSpace(name)
+		if r.directory == nil {
+			return bad("%s %q names a user, but no recipient directory is configured: set CONNECTOR_DIRECTORY_FILE or give a phone number", r.field, raw)
+		}
+		phone, found, err := r.directory.Phone(ctx, user)
+		if err != nil {
+			return "", user, &errs.Error{Code: errs.Internal, Field: r.field, Message: "recipient directory unavailable: " + err.Error(), Err: err}
+		}
+		if !found {
+			return bad("%s %q: user %q is not in the recipient directory: add them, or give a phone number", r.field, raw, user)
+		}
+		raw = phone
+	}
+	n, err := normalizeNumber(r.field, raw, r.region)
+	if err != nil {
+		return bad("%s", err.Error())
+	}
+	if isWA := strings.HasPrefix(n, WhatsAppPrefix); isWA != r.whatsApp {
+		if r.whatsApp {
+			return bad("%s %q is not a WhatsApp address but the sender is: write it as whatsapp:%s", r.field, raw, n)
+		}
+		return bad("%s %q is a WhatsApp address: send from a whatsapp: sender (smsFrom), or drop the prefix for SMS", r.field, raw)
+	}
+	return n, user, nil
 }
 
 // fanOut validates the recipients and runs send once per distinct valid recipient through the
@@ -30,10 +69,10 @@ func fanOut(ctx context.Context, d *Delivery, r fanOutRequest, send sendFunc) (R
 	var validSlot []int
 	seen := map[string]bool{}
 	for _, raw := range r.to {
-		n, err := normalizeNumber(r.field, raw, r.region)
+		n, user, err := r.resolve(ctx, raw)
 		if err != nil {
-			res.TwilioResult = append(res.TwilioResult, RecipientResult{To: raw, Status: StatusFailed})
-			slotErr = append(slotErr, &errs.Error{Code: errs.InvalidToPhoneNumber, Field: r.field, Message: err.Error()})
+			res.TwilioResult = append(res.TwilioResult, RecipientResult{To: raw, User: user, Status: StatusFailed})
+			slotErr = append(slotErr, err)
 			continue
 		}
 		if seen[n] {
@@ -41,7 +80,7 @@ func fanOut(ctx context.Context, d *Delivery, r fanOutRequest, send sendFunc) (R
 		}
 		seen[n] = true
 		valid, validSlot = append(valid, n), append(validSlot, len(res.TwilioResult))
-		res.TwilioResult = append(res.TwilioResult, RecipientResult{To: n})
+		res.TwilioResult = append(res.TwilioResult, RecipientResult{To: n, User: user})
 		slotErr = append(slotErr, nil)
 	}
 

@@ -3,6 +3,7 @@ package actions
 import (
 	"context"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"net/url"
 	"strings"
@@ -82,6 +83,7 @@ type CallOptions struct {
 	DefaultFrom       string
 	DefaultRegion     string
 	StatusCallbackURL string
+	Directory         Directory
 }
 
 // Calls is the make_call action.
@@ -116,6 +118,9 @@ func (c *Calls) Place(ctx context.Context, req CallRequest) (Result, error) {
 		return RequestFailure(errs.Missing(FieldCallFrom, "set it on the task or configure TWILIO_DEFAULT_FROM on the connector")), nil
 	}
 	n, err := normalizeNumber(FieldCallFrom, from, c.opts.DefaultRegion)
+	if err == nil && strings.HasPrefix(n, WhatsAppPrefix) {
+		err = fmt.Errorf("%s %q is a WhatsApp address; WhatsApp cannot place voice calls", FieldCallFrom, from)
+	}
 	if err != nil {
 		return RequestFailure(&errs.Error{Code: errs.InvalidFromPhone, Field: FieldCallFrom, Message: err.Error() + " (calls need a phone number as caller id)"}), nil
 	}
@@ -129,7 +134,7 @@ func (c *Calls) Place(ctx context.Context, req CallRequest) (Result, error) {
 	}
 	return fanOut(ctx, c.delivery, fanOutRequest{
 		field: FieldCallTo, region: c.opts.DefaultRegion, to: req.To, key: req.IdempotencyKey,
-		testing: req.Testing, preview: preview,
+		testing: req.Testing, preview: preview, directory: c.opts.Directory,
 	}, func(ctx context.Context, to string) (Sent, error) {
 		cc := call
 		cc.To = to

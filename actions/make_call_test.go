@@ -76,6 +76,8 @@ func TestMakeCall(t *testing.T) {
 		{name: "malformed TwiML", vars: vars("callFrom", fromNumber, "callTo", alice, "callTwiml", "<Response><Say>hi</Response>"), wantErrs: []string{"-:INVALID_INPUT"}},
 		{name: "TwiML without Response root", vars: vars("callFrom", fromNumber, "callTo", alice, "callTwiml", "<Say>hi</Say>"), wantErrs: []string{"-:INVALID_INPUT"}},
 		{name: "alphanumeric caller id", vars: vars("callFrom", "ACME", "callTo", alice, "callMessage", "hi"), wantErrs: []string{"-:INVALID_FROM_PHONE_NUMBER_ERROR"}},
+		{name: "WhatsApp cannot call", vars: vars("callFrom", "whatsapp:"+fromNumber, "callTo", alice, "callMessage", "hi"), wantErrs: []string{"-:INVALID_FROM_PHONE_NUMBER_ERROR"}},
+		{name: "no call to a WhatsApp address", vars: vars("callFrom", fromNumber, "callTo", "whatsapp:"+alice, "callMessage", "hi"), wantErrs: []string{"whatsapp:" + alice + ":INVALID_TO_PHONE_NUMBER_ERROR"}},
 		{name: "missing caller id", vars: vars("callTo", alice, "callMessage", "hi"), wantErrs: []string{"-:MISSING_INPUT"}},
 		{
 			name: "bad and refused recipients", vars: vars("callFrom", fromNumber, "callTo", list("+1", alice, carol), "callMessage", "hi"),

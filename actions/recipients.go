@@ -52,9 +52,21 @@ func recipientList(field string, v any) ([]string, error) {
 	return out, nil
 }
 
-// normalizeNumber checks a phone number with libphonenumber and returns its E.164 form.
-// Without a default region only international numbers (+country code) are accepted.
+// WhatsAppPrefix marks a WhatsApp address ("whatsapp:+14155550100"), sent through the same
+// Messages API as SMS.
+const WhatsAppPrefix = "whatsapp:"
+
+// normalizeNumber checks a phone number with libphonenumber and returns its E.164 form,
+// keeping a whatsapp: prefix. Without a default region only international numbers (+country
+// code) are accepted.
 func normalizeNumber(field, number, region string) (string, error) {
+	if rest, ok := strings.CutPrefix(number, WhatsAppPrefix); ok {
+		n, err := normalizeNumber(field, strings.TrimSpace(rest), region)
+		if err != nil {
+			return "", err
+		}
+		return WhatsAppPrefix + n, nil
+	}
 	n, err := phonenumbers.Parse(number, region)
 	if err != nil || !phonenumbers.IsValidNumber(n) {
 		fix := "write it in E.164 form with the country code, such as +14155550100"
@@ -94,7 +106,7 @@ func resolveSender(field, given, defaultFrom, defaultService, region string) (se
 	switch {
 	case messagingServicePattern.MatchString(given):
 		return sender{service: given}, nil
-	case strings.HasPrefix(given, "+") || !hasLetter.MatchString(given):
+	case strings.HasPrefix(given, "+") || strings.HasPrefix(given, WhatsAppPrefix) || !hasLetter.MatchString(given):
 		n, err := normalizeNumber(field, given, region)
 		if err != nil {
 			return sender{}, &errs.Error{Code: errs.InvalidFromPhone, Field: field, Message: err.Error()}

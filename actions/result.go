@@ -15,7 +15,9 @@ type Result struct {
 
 // RecipientResult is one recipient's outcome; SID is null when nothing was sent.
 type RecipientResult struct {
-	To     string  `json:"to"`
+	To string `json:"to"`
+	// User is the directory name the recipient was given as (user:NAME), if any.
+	User   string  `json:"user,omitempty"`
 	SID    *string `json:"sid"`
 	Status string  `json:"status"`
 	// Body is the rendered message, reported only in testing (dry-run) mode.

@@ -77,6 +77,8 @@ type SMSOptions struct {
 	DefaultRegion string
 	// StatusCallbackURL, when set, is given to Twilio for delivery status callbacks.
 	StatusCallbackURL string
+	// Directory resolves user:NAME recipients; nil means none is configured.
+	Directory Directory
 }
 
 // SMS is the send_sms action.
@@ -122,6 +124,7 @@ func (s *SMS) Send(ctx context.Context, req SMSRequest) (Result, error) {
 	return fanOut(ctx, s.delivery, fanOutRequest{
 		field: FieldSMSTo, region: s.opts.DefaultRegion, to: req.To, key: req.IdempotencyKey,
 		testing: req.Testing, preview: body,
+		whatsApp: strings.HasPrefix(from.from, WhatsAppPrefix), directory: s.opts.Directory,
 	}, func(ctx context.Context, to string) (Sent, error) {
 		return s.twilio.SendMessage(ctx, Message{
 			To: to, From: from.from, MessagingServiceSID: from.service, Body: body,

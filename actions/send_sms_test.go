@@ -243,6 +243,61 @@ func TestSendSMS(t *testing.T) {
 			wantTo:   []string{alice},
 			wantSent: []bool{true},
 		},
+		{
+			name:     "WhatsApp sender and recipients",
+			vars:     vars("smsFrom", "whatsapp:"+fromNumber, "smsTo", list("whatsapp:"+alice, "whatsapp: +1 415 555 0102"), "smsBody", "hi"),
+			wantTo:   []string{"whatsapp:" + alice, "whatsapp:" + bob},
+			wantSent: []bool{true, true},
+			check: func(t *testing.T, f fixture, r Result) {
+				if m := f.fake.Sent()[0]; m.From != "whatsapp:"+fromNumber || !strings.HasPrefix(m.To, "whatsapp:+1415") {
+					t.Errorf("sent %+v", m)
+				}
+			},
+		},
+		{
+			name:     "WhatsApp and SMS are not mixed",
+			vars:     vars("smsFrom", "whatsapp:"+fromNumber, "smsTo", list(alice, "whatsapp:+1555"), "smsBody", "hi"),
+			wantTo:   []string{alice, "whatsapp:+1555"},
+			wantSent: []bool{false, false},
+			wantErrs: []string{alice + ":INVALID_TO_PHONE_NUMBER_ERROR", "whatsapp:+1555:INVALID_TO_PHONE_NUMBER_ERROR"},
+			check: func(t *testing.T, f fixture, r Result) {
+				if !strings.Contains(r.TwilioError[0].Message, "write it as whatsapp:"+alice) || len(f.fake.Requests()) != 0 {
+					t.Errorf("%+v", r.TwilioError[0])
+				}
+			},
+		},
+		{
+			name:     "a WhatsApp recipient needs a WhatsApp sender",
+			vars:     vars("smsFrom", fromNumber, "smsTo", "whatsapp:"+alice, "smsBody", "hi"),
+			wantTo:   []string{"whatsapp:" + alice},
+			wantSent: []bool{false},
+			wantErrs: []string{"whatsapp:" + alice + ":INVALID_TO_PHONE_NUMBER_ERROR"},
+		},
+		{
+			name:     "recipients named through the directory",
+			opts:     SMSOptions{Directory: FileDirectory{"mary.major": alice}},
+			vars:     vars("smsFrom", fromNumber, "smsTo", list("user:mary.major", "user:nobody", alice), "smsBody", "hi"),
+			wantTo:   []string{alice, "user:nobody"},
+			wantSent: []bool{true, false},
+			wantErrs: []string{"user:nobody:INVALID_TO_PHONE_NUMBER_ERROR"},
+			check: func(t *testing.T, f fixture, r Result) {
+				if r.TwilioResult[0].User != "mary.major" || !strings.Contains(r.TwilioError[0].Message, `user "nobody"`) || f.fake.CountTo(alice) != 1 {
+					t.Errorf("%+v %+v", r.TwilioResult, r.TwilioError)
+				}
+			},
+		},
+		{
+			name:     "a user recipient without a directory",
+			vars:     vars("smsFrom", fromNumber, "smsTo", "user:mary", "smsBody", "hi"),
+			wantTo:   []string{"user:mary"},
+			wantSent: []bool{false},
+			wantErrs: []string{"user:mary:INVALID_TO_PHONE_NUMBER_ERROR"},
+			check: func(t *testing.T, f fixture, r Result) {
+				if !strings.Contains(r.TwilioError[0].Message, "CONNECTOR_DIRECTORY_FILE") {
+					t.Errorf("%+v", r.TwilioError[0])
+				}
+			},
+		},
 		{name: "missing smsTo", vars: vars("smsFrom", fromNumber, "smsBody", "hi"), wantTo: []string{}, wantErrs: []string{"-:MISSING_INPUT"}},
 		{name: "missing smsBody", vars: vars("smsFrom", fromNumber, "smsTo", alice), wantTo: []string{}, wantErrs: []string{"-:MISSING_INPUT"}},
 		{name: "missing fromNumber", vars: vars("smsTo", alice, "smsBody", "hi"), wantTo: []string{}, wantErrs: []string{"-:MISSING_INPUT"}},

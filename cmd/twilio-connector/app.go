@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -34,6 +35,14 @@ func newActions(cfg config.Config, st store.Store, log *slog.Logger) (map[string
 			return nil, err
 		}
 	}
+	var dir actions.Directory
+	if cfg.DirectoryFile != "" {
+		d, err := actions.LoadDirectoryFile(cfg.DirectoryFile)
+		if err != nil {
+			return nil, fmt.Errorf("CONNECTOR_DIRECTORY_FILE: %w", err)
+		}
+		dir = d
+	}
 	delivery := func(kind string) *actions.Delivery {
 		return &actions.Delivery{
 			Kind: kind, Store: st, Attempts: cfg.SendAttempts, Parallelism: cfg.SendParallelism,
@@ -42,10 +51,10 @@ func newActions(cfg config.Config, st store.Store, log *slog.Logger) (map[string
 	}
 	sms := actions.NewSMS(tw, delivery("sms"), actions.SMSOptions{
 		DefaultFrom: cfg.DefaultFrom, MessagingServiceSID: cfg.MessagingServiceSID,
-		DefaultRegion: cfg.DefaultRegion, StatusCallbackURL: statusCallbackURL(cfg),
+		DefaultRegion: cfg.DefaultRegion, StatusCallbackURL: statusCallbackURL(cfg), Directory: dir,
 	})
 	calls := actions.NewCalls(tw, delivery("call"), actions.CallOptions{
-		DefaultFrom: cfg.DefaultFrom, DefaultRegion: cfg.DefaultRegion, StatusCallbackURL: statusCallbackURL(cfg),
+		DefaultFrom: cfg.DefaultFrom, DefaultRegion: cfg.DefaultRegion, StatusCallbackURL: statusCallbackURL(cfg), Directory: dir,
 	})
 	return map[string]worker.Action{"send_sms": sms, "make_call": calls}, nil
 }

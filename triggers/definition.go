@@ -105,7 +105,7 @@ type Trigger struct {
 }
 
 // reserved variables of the echo templates; a named group may not shadow them.
-var reserved = map[string]bool{"matchGroups": true, "originalMessage": true, "from": true, "to": true, "messageSid": true, "receivedAt": true}
+var reserved = map[string]bool{"matchGroups": true, "originalMessage": true, "from": true, "to": true, "messageSid": true, "receivedAt": true, "channel": true}
 
 // Compile validates d and compiles its pattern (with the given match timeout, 0 for
 // DefaultMatchTimeout) and templates. Every problem is reported, each naming the trigger and
@@ -190,6 +190,7 @@ func replyVars(groups map[string]any, in Inbound) map[string]any {
 	vars["from"] = in.From
 	vars["to"] = in.To
 	vars["messageSid"] = in.MessageSid
+	vars["channel"] = in.Channel()
 	return vars
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/twilio-connector/twilio-connector/metrics"
@@ -27,6 +28,14 @@ type Inbound struct {
 	To         string
 	Body       string
 	ReceivedAt time.Time
+}
+
+// Channel is "whatsapp" for a message from a whatsapp: address, else "sms".
+func (in Inbound) Channel() string {
+	if strings.HasPrefix(in.From, "whatsapp:") {
+		return "whatsapp"
+	}
+	return "sms"
 }
 
 // Options configure the SMS_RECEIVED webhook.
@@ -321,6 +330,7 @@ func (h *SMSReceived) message(t *Trigger, groups map[string]any, in Inbound) Mes
 			"from":            in.From,
 			"messageSid":      in.MessageSid,
 			"receivedAt":      in.ReceivedAt.Format(time.RFC3339Nano),
+			"channel":         in.Channel(),
 		},
 	}
 }

@@ -190,7 +190,7 @@ func TestSMSReceivedMessage(t *testing.T) {
 	}
 	want := map[string]any{
 		"matchGroups": map[string]any{"orderNumber": "42"}, "originalMessage": " Order Number 42 ",
-		"to": ourNumber, "from": customer, "messageSid": sid,
+		"to": ourNumber, "from": customer, "messageSid": sid, "channel": "sms",
 	}
 	received, _ := m.Variables["receivedAt"].(string)
 	delete(m.Variables, "receivedAt")
@@ -199,6 +199,16 @@ func TestSMSReceivedMessage(t *testing.T) {
 	}
 	if len(received) < 20 || !strings.HasSuffix(received, "Z") {
 		t.Errorf("receivedAt = %q, want an RFC 3339 UTC time", received)
+	}
+}
+
+// WhatsApp messages reach the same triggers; the channel variable tells them apart.
+func TestWhatsAppMessageHasItsChannel(t *testing.T) {
+	h := newHarness(t, allTriggers(), harnessOptions{})
+	h.send(inbound("whatsapp:"+customer, "whatsapp:"+ourNumber, "Order Number 7"))
+	msgs := h.pub.messages()
+	if len(msgs) != 1 || msgs[0].Variables["channel"] != "whatsapp" || msgs[0].Variables["from"] != "whatsapp:"+customer {
+		t.Fatalf("published %+v", msgs)
 	}
 }
 

@@ -30,11 +30,28 @@ type Delivery struct {
 	Logger                  *slog.Logger
 }
 
-// sendsBucket holds, per idempotency key and recipient, what Twilio accepted.
+// sendsBucket holds, per idempotency key and recipient, a sendRecord.
 const sendsBucket = "sends"
+
+// sendRecord is what the store knows of one recipient of one request. Pending is set before a
+// send is attempted and SID once Twilio accepted it; a record that is pending without a SID
+// means an earlier attempt was cut off (a crash, a timeout) and may have reached Twilio.
+type sendRecord struct {
+	SID     string    `json:"sid,omitempty"`
+	Status  string    `json:"status,omitempty"`
+	Pending time.Time `json:"pending,omitzero"`
+}
+
+// lookupSkew widens lookups for earlier attempts by the clock difference we tolerate between
+// this host and Twilio.
+const lookupSkew = 2 * time.Minute
 
 // sendFunc performs one attempt for one recipient.
 type sendFunc func(ctx context.Context, to string) (Sent, error)
+
+// findFunc looks at Twilio for a send to the recipient, with the request's content, created at
+// or after since: how an attempt whose outcome is unknown is settled before sending again.
+type findFunc func(ctx context.Context, to string, since time.Time) (Sent, bool, error)
 
 // outcome is one recipient's result: sent or err is set.
 type outcome struct {
@@ -44,40 +61,57 @@ type outcome struct {
 
 // deliver runs send for each recipient. key is the idempotency key of the whole request (the
 // job key, an Idempotency-Key header, an MQTT id); empty means no idempotency (one-off sends).
-func (d *Delivery) deliver(ctx context.Context, key string, recipients []string, send sendFunc) []outcome {
+func (d *Delivery) deliver(ctx context.Context, key string, recipients []string, send sendFunc, find findFunc) []outcome {
 	out := make([]outcome, len(recipients))
-	par := max(d.Parallelism, 1)
-	sem := make(chan struct{}, par)
+	sem := make(chan struct{}, max(d.Parallelism, 1))
 	var wg sync.WaitGroup
 	for i, to := range recipients {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out[i] = d.one(ctx, key, to, send)
+			out[i] = d.one(ctx, key, to, send, find)
 		}()
 	}
 	wg.Wait()
 	return out
 }
 
-func (d *Delivery) one(ctx context.Context, key, to string, send sendFunc) outcome {
+func storeError(err error) *errs.Error {
+	return &errs.Error{Code: errs.StoreUnavailable, Message: "state store unavailable, nothing sent: " + err.Error(), Err: err}
+}
+
+// one delivers to one recipient: at most one accepted send per (key, recipient). The record
+// is marked pending before the first attempt; whenever an earlier attempt may have reached
+// Twilio (a pending record from a previous run, or an attempt that got no answer) Twilio is
+// asked before sending again.
+func (d *Delivery) one(ctx context.Context, key, to string, send sendFunc, find findFunc) outcome {
+	tracked := key != "" && d.Store != nil
 	storeKey := key + "\x00" + to
-	if key != "" && d.Store != nil {
+	var rec sendRecord
+	if tracked {
 		raw, ok, err := d.Store.Get(ctx, sendsBucket, storeKey)
 		if err != nil {
-			return outcome{err: &errs.Error{Code: errs.Internal, Message: "state store unavailable, nothing sent: " + err.Error(), Err: err}}
+			return outcome{err: storeError(err)}
 		}
-		if ok {
-			var s Sent
-			if json.Unmarshal(raw, &s) == nil && s.SID != "" {
-				return outcome{sent: s}
-			}
+		if ok && json.Unmarshal(raw, &rec) == nil && rec.SID != "" {
+			return outcome{sent: Sent{SID: rec.SID, Status: rec.Status}}
+		}
+	}
+	save := func(r sendRecord) error {
+		raw, _ := json.Marshal(r)
+		return d.Store.Put(ctx, sendsBucket, storeKey, raw, 0)
+	}
+	uncertain := tracked && !rec.Pending.IsZero()
+	everUncertain := uncertain
+	if !uncertain && tracked {
+		rec.Pending = time.Now()
+		if err := save(rec); err != nil {
+			return outcome{err: storeError(err)}
 		}
 	}
 	var last *errs.Error
-	attempts := max(d.Attempts, 1)
-	for attempt := 0; attempt < attempts; attempt++ {
+	for attempt := 0; attempt < max(d.Attempts, 1); attempt++ {
 		if attempt > 0 {
 			wait := d.backoff(attempt, last.RetryAfter)
 			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
@@ -89,27 +123,54 @@ func (d *Delivery) one(ctx context.Context, key, to string, send sendFunc) outco
 			case <-time.After(wait):
 			}
 		}
+		if uncertain && find != nil {
+			s, found, err := find(ctx, to, rec.Pending.Add(-lookupSkew))
+			if err != nil {
+				last = errs.As(err)
+				if !last.Retryable() {
+					break
+				}
+				continue
+			}
+			if found {
+				d.logger().Info("an earlier attempt had reached Twilio; not sending again", "recipient", to, "sid", s.SID)
+				return d.accepted(tracked, save, to, s)
+			}
+		}
 		s, err := send(ctx, to)
 		if err == nil {
 			metrics.Sends.WithLabelValues(d.Kind, "sent").Inc()
-			if key != "" && d.Store != nil {
-				raw, _ := json.Marshal(s)
-				if perr := d.Store.Put(ctx, sendsBucket, storeKey, raw, 0); perr != nil {
-					// Twilio accepted it; failing now would resend it. Report success and log.
-					d.logger().Error("state store write failed after a send; a retry of this request may send again",
-						"recipient", to, "sid", s.SID, "err", perr)
-				}
-			}
-			return outcome{sent: s}
+			return d.accepted(tracked, save, to, s)
 		}
 		last = errs.As(err)
 		metrics.Sends.WithLabelValues(d.Kind, string(last.Code)).Inc()
+		uncertain = tracked && last.Uncertain
+		everUncertain = everUncertain || uncertain
 		if !last.Retryable() {
 			break
 		}
 		d.logger().Warn("transient Twilio failure", "recipient", to, "attempt", attempt+1, "code", last.Code, "twilioCode", last.TwilioCode)
 	}
+	if tracked && !everUncertain {
+		// Twilio answered every attempt with a failure: nothing went out, nothing to look up
+		// next time.
+		if err := d.Store.Delete(ctx, sendsBucket, storeKey); err != nil {
+			d.logger().Warn("could not clear a pending send record; the next attempt will look it up at Twilio first", "recipient", to, "err", err)
+		}
+	}
 	return outcome{err: last}
+}
+
+// accepted records what Twilio accepted. Failing to record it is logged, not returned: the
+// message went out, and a failed request would make the caller repeat it.
+func (d *Delivery) accepted(tracked bool, save func(sendRecord) error, to string, s Sent) outcome {
+	if tracked {
+		if err := save(sendRecord{SID: s.SID, Status: s.Status}); err != nil {
+			d.logger().Error("state store write failed after a send; a repeat of this request will look the send up at Twilio first",
+				"recipient", to, "sid", s.SID, "err", err)
+		}
+	}
+	return outcome{sent: s}
 }
 
 // backoff is the wait before the given retry: the server's Retry-After when it asked for one,

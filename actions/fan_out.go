@@ -59,7 +59,7 @@ func (r fanOutRequest) resolve(ctx context.Context, raw string) (number, user st
 // Delivery. The result has one slot per distinct recipient in input order; invalid numbers fail
 // their slot without reaching Twilio. The error is the first transient failure, if any, so the
 // transport can retry the request later.
-func fanOut(ctx context.Context, d *Delivery, r fanOutRequest, send sendFunc) (Result, error) {
+func fanOut(ctx context.Context, d *Delivery, r fanOutRequest, send sendFunc, find findFunc) (Result, error) {
 	if len(r.to) > MaxRecipients {
 		return RequestFailure(errs.Invalid(r.field, "%s has %d recipients; at most %d per task: split the list", r.field, len(r.to), MaxRecipients)), nil
 	}
@@ -90,7 +90,7 @@ func fanOut(ctx context.Context, d *Delivery, r fanOutRequest, send sendFunc) (R
 			res.TwilioResult[i].Status, res.TwilioResult[i].Body = StatusTesting, r.preview
 		}
 	} else {
-		for k, o := range d.deliver(ctx, r.key, valid, send) {
+		for k, o := range d.deliver(ctx, r.key, valid, send, find) {
 			slot := &res.TwilioResult[validSlot[k]]
 			if o.err != nil {
 				slot.Status, slotErr[validSlot[k]] = StatusFailed, o.err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/twilio-connector/twilio-connector/errs"
 	"github.com/twilio-connector/twilio-connector/templates"
@@ -139,6 +140,10 @@ func (c *Calls) Place(ctx context.Context, req CallRequest) (Result, error) {
 		cc := call
 		cc.To = to
 		return c.twilio.PlaceCall(ctx, cc)
+	}, func(ctx context.Context, to string, since time.Time) (Sent, bool, error) {
+		cc := call
+		cc.To = to
+		return c.twilio.FindCall(ctx, cc, since)
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/url"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/twilio-connector/twilio-connector/errs"
@@ -121,15 +122,18 @@ func (s *SMS) Send(ctx context.Context, req SMSRequest) (Result, error) {
 	if s.twilio == nil && !req.Testing {
 		return RequestFailure(errNoCredentials()), nil
 	}
+	message := func(to string) Message {
+		return Message{To: to, From: from.from, MessagingServiceSID: from.service, Body: body,
+			MediaURLs: req.MediaURLs, StatusCallback: s.opts.StatusCallbackURL}
+	}
 	return fanOut(ctx, s.delivery, fanOutRequest{
 		field: FieldSMSTo, region: s.opts.DefaultRegion, to: req.To, key: req.IdempotencyKey,
 		testing: req.Testing, preview: body,
 		whatsApp: strings.HasPrefix(from.from, WhatsAppPrefix), directory: s.opts.Directory,
 	}, func(ctx context.Context, to string) (Sent, error) {
-		return s.twilio.SendMessage(ctx, Message{
-			To: to, From: from.from, MessagingServiceSID: from.service, Body: body,
-			MediaURLs: req.MediaURLs, StatusCallback: s.opts.StatusCallbackURL,
-		})
+		return s.twilio.SendMessage(ctx, message(to))
+	}, func(ctx context.Context, to string, since time.Time) (Sent, bool, error) {
+		return s.twilio.FindMessage(ctx, message(to), since)
 	})
 }
 

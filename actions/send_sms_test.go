@@ -445,3 +445,71 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// Twilio accepted a message but the answer was lost: the retry finds it instead of sending
+// again, and reports the SID Twilio gave it.
+func TestLostAnswerIsLookedUpNotResent(t *testing.T) {
+	f := newFixture(t, SMSOptions{}, func(d *Delivery, _ *TwilioOptions) { d.Attempts = 3 })
+	f.fake.AcceptThenDrop(alice, 1)
+	res, err := f.sms.Invoke(context.Background(), Invocation{Vars: vars("smsFrom", fromNumber, "smsTo", alice, "smsBody", "hi"), IdempotencyKey: "job:1"})
+	if err != nil || res.TwilioError != nil {
+		t.Fatalf("err=%v errors=%+v", err, res.TwilioError)
+	}
+	sent := f.fake.Sent()
+	if len(sent) != 1 || *res.TwilioResult[0].SID != sent[0].SID {
+		t.Fatalf("Twilio holds %d messages; result sid %s", len(sent), *res.TwilioResult[0].SID)
+	}
+}
+
+// A crash between Twilio's answer and the store write leaves a pending record; the next run of
+// the request (the job re-activated) finds the message at Twilio and sends nothing.
+func TestPendingRecordFromACrashIsSettled(t *testing.T) {
+	f := newFixture(t, SMSOptions{}, nil)
+	inv := Invocation{Vars: vars("smsFrom", fromNumber, "smsTo", list(alice, bob), "smsBody", "hi"), IdempotencyKey: "job:5"}
+	// The crashed run: alice was sent, but only the pending marker reached the store.
+	crashed := *f.sms.delivery
+	crashed.Store = store.NewMemory(0)
+	first, _ := NewSMS(f.sms.twilio, &crashed, SMSOptions{}).Send(context.Background(), mustParse(t, inv))
+	raw, _ := json.Marshal(sendRecord{Pending: time.Now().Add(-time.Second)})
+	f.sms.delivery.Store.Put(context.Background(), sendsBucket, "job:5\x00"+alice, raw, 0)
+	f.fake.ClearRules()
+
+	res, err := f.sms.Invoke(context.Background(), inv)
+	if err != nil || res.TwilioError != nil {
+		t.Fatalf("err=%v errors=%+v", err, res.TwilioError)
+	}
+	if *res.TwilioResult[0].SID != *first.TwilioResult[0].SID {
+		t.Errorf("alice: sid %s, want the crashed run's %s", *res.TwilioResult[0].SID, *first.TwilioResult[0].SID)
+	}
+	// bob had no record in the real store, so he is sent (again, since the crashed run used
+	// another store); alice is not.
+	if a := f.fake.CountSentTo(alice); a != 1 {
+		t.Fatalf("alice got %d messages", a)
+	}
+}
+
+// A definitive failure leaves no pending record, so the next run does not ask Twilio first.
+func TestDefinitiveFailureLeavesNoPendingRecord(t *testing.T) {
+	f := newFixture(t, SMSOptions{}, func(d *Delivery, _ *TwilioOptions) { d.Attempts = 1 })
+	f.fake.FailTimes(alice, 1, 500, 0)
+	inv := Invocation{Vars: vars("smsFrom", fromNumber, "smsTo", alice, "smsBody", "hi"), IdempotencyKey: "job:6"}
+	f.sms.Invoke(context.Background(), inv)
+	if _, ok, _ := f.sms.delivery.Store.Get(context.Background(), sendsBucket, "job:6\x00"+alice); ok {
+		t.Fatal("a pending record survived a failure Twilio answered")
+	}
+	f.sms.Invoke(context.Background(), inv)
+	for _, rq := range f.fake.Requests() {
+		if rq.Method == "GET" {
+			t.Fatal("the second run looked up a send that cannot have happened")
+		}
+	}
+}
+
+func mustParse(t *testing.T, inv Invocation) SMSRequest {
+	req, err := ParseSMSRequest(inv.Vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.IdempotencyKey = inv.IdempotencyKey
+	return req
+}

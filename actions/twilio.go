@@ -196,6 +196,62 @@ func (t *Twilio) PlaceCall(ctx context.Context, c Call) (Sent, error) {
 	return Sent{SID: *res.Sid, Status: deref(res.Status)}, nil
 }
 
+// lookupPageSize bounds how many recent messages or calls to a recipient a lookup reads.
+const lookupPageSize = 20
+
+// FindMessage looks for a message like m that Twilio created at or after since: same To,
+// same From (or any sender when m has none, as with a Messaging Service) and same body. It
+// settles whether an attempt that was cut off (a crash, a timeout) reached Twilio.
+func (t *Twilio) FindMessage(ctx context.Context, m Message, since time.Time) (Sent, bool, error) {
+	svc, ct := t.service(ctx)
+	p := &api.ListMessageParams{}
+	p.SetTo(m.To)
+	if m.From != "" {
+		p.SetFrom(m.From)
+	}
+	p.SetPageSize(lookupPageSize)
+	p.SetLimit(lookupPageSize)
+	list, err := svc.ListMessage(p)
+	if err != nil {
+		return Sent{}, false, classify(ctx, err, ct)
+	}
+	for _, x := range list {
+		if x.Sid != nil && deref(x.Body) == m.Body && createdSince(x.DateCreated, since) {
+			return Sent{SID: *x.Sid, Status: deref(x.Status)}, true, nil
+		}
+	}
+	return Sent{}, false, nil
+}
+
+// FindCall looks for a call like c (same To and From) that Twilio created at or after since.
+func (t *Twilio) FindCall(ctx context.Context, c Call, since time.Time) (Sent, bool, error) {
+	svc, ct := t.service(ctx)
+	p := &api.ListCallParams{}
+	p.SetTo(c.To)
+	p.SetFrom(c.From)
+	p.SetPageSize(lookupPageSize)
+	p.SetLimit(lookupPageSize)
+	list, err := svc.ListCall(p)
+	if err != nil {
+		return Sent{}, false, classify(ctx, err, ct)
+	}
+	for _, x := range list {
+		if x.Sid != nil && createdSince(x.DateCreated, since) {
+			return Sent{SID: *x.Sid, Status: deref(x.Status)}, true, nil
+		}
+	}
+	return Sent{}, false, nil
+}
+
+// createdSince reads Twilio's date_created (RFC 1123 with a numeric zone).
+func createdSince(created *string, since time.Time) bool {
+	if created == nil {
+		return false
+	}
+	t, err := time.Parse(time.RFC1123Z, *created)
+	return err == nil && !t.Before(since)
+}
+
 func deref(s *string) string {
 	if s == nil {
 		return ""
@@ -228,7 +284,7 @@ func classify(ctx context.Context, err error, ct *callTransport) *errs.Error {
 	if ctx.Err() != nil {
 		msg = "gave up waiting for Twilio: " + ctx.Err().Error()
 	}
-	return &errs.Error{Code: errs.Connection, Message: msg, Err: err}
+	return &errs.Error{Code: errs.Connection, Message: msg, Err: err, Uncertain: true}
 }
 
 // redactURL drops the URL from a *url.Error: the message keeps the operation and cause only.

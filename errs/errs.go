@@ -27,10 +27,11 @@ const (
 	RateLimited           Code = "TWILIO_RATE_LIMITED"
 	Connection            Code = "TWILIO_CONNECTION_ERROR"
 	TwilioRequestRejected Code = "TWILIO_REQUEST_REJECTED"
+	StoreUnavailable      Code = "STATE_STORE_UNAVAILABLE"
 	Internal              Code = "INTERNAL_ERROR"
 )
 
-var retryable = map[Code]bool{RateLimited: true, Connection: true}
+var retryable = map[Code]bool{RateLimited: true, Connection: true, StoreUnavailable: true}
 
 // Retryable reports whether an error of this code may succeed when tried again unchanged.
 func (c Code) Retryable() bool { return retryable[c] }
@@ -46,6 +47,9 @@ type Error struct {
 	Message string
 	// RetryAfter is the server's requested wait (HTTP 429 Retry-After), zero when not given.
 	RetryAfter time.Duration
+	// Uncertain means the request may have taken effect although it failed (it got no
+	// answer): check before repeating it.
+	Uncertain bool
 	// Err is the underlying cause, kept for errors.Is/As; it is not part of Error().
 	Err error
 }

@@ -7,7 +7,8 @@ import (
 )
 
 var taxonomy = map[Code]bool{MissingInput: true, InvalidInput: true, InvalidToPhoneNumber: true, InvalidFromPhone: true,
-	RecipientOptedOut: true, Authentication: true, RateLimited: true, Connection: true, TwilioRequestRejected: true, Internal: true}
+	RecipientOptedOut: true, Authentication: true, RateLimited: true, Connection: true, TwilioRequestRejected: true,
+	StoreUnavailable: true, Internal: true}
 
 func TestTwilioCodeTableUsesTheTaxonomy(t *testing.T) {
 	if len(twilioCodes) < 20 {

@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -221,6 +222,13 @@ func (s *Server) Hang(to string) {
 	s.addRule(&rule{to: to, times: -1, hang: true})
 }
 
+// AcceptThenDrop makes the next n requests to to ("" for every recipient; n < 0 for all)
+// be accepted (the message or call is created, as Twilio would) while the connection is dropped
+// without an answer: the client cannot tell whether its request went through.
+func (s *Server) AcceptThenDrop(to string, n int) {
+	s.addRule(&rule{to: to, times: n, total: n, drop: true})
+}
+
 // ClearRules removes every Fail, FailTimes and Hang rule.
 func (s *Server) ClearRules() {
 	s.mu.Lock()
@@ -314,6 +322,7 @@ type rule struct {
 	total int
 	fail  Failure
 	hang  bool
+	drop  bool // create, then drop the connection (AcceptThenDrop)
 }
 
 func (s *Server) addRule(r *rule) {
@@ -368,6 +377,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if decided != nil && decided.hang {
 		wait = -1
 	}
+	if decided != nil && decided.drop {
+		s.answer(r, authorized, nil)
+		panic(http.ErrAbortHandler)
+	}
 	if !s.wait(r.Context(), wait) {
 		// Drop the connection without an answer; returning would send an empty 200.
 		panic(http.ErrAbortHandler)
@@ -418,6 +431,9 @@ func (s *Server) answer(r *http.Request, authorized bool, decided *rule) (int, a
 		e := newError(http.StatusNotFound, 20404, fmt.Sprintf("The requested resource %s was not found", r.URL.Path))
 		return e.Status, e, nil
 	}
+	if r.Method == http.MethodGet {
+		return s.list(kind, r.URL.Query())
+	}
 	if r.Method != http.MethodPost {
 		e := newError(http.StatusMethodNotAllowed, 20004, "Method not allowed")
 		return e.Status, e, nil
@@ -435,6 +451,40 @@ func (s *Server) answer(r *http.Request, authorized bool, decided *rule) (int, a
 		return s.createMessage(r.PostForm)
 	}
 	return s.createCall(r.PostForm)
+}
+
+// list answers the Messages and Calls list endpoints, filtered by To and From, newest first,
+// one page of PageSize (default 50) as Twilio pages them.
+func (s *Server) list(kind string, q url.Values) (int, any, map[string]string) {
+	size := 50
+	if n, err := strconv.Atoi(q.Get("PageSize")); err == nil && n > 0 {
+		size = n
+	}
+	match := func(to, from string) bool {
+		return (q.Get("To") == "" || q.Get("To") == to) && (q.Get("From") == "" || q.Get("From") == from)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var items []map[string]any
+	key := "messages"
+	if kind == "Messages.json" {
+		for i := len(s.messages) - 1; i >= 0 && len(items) < size; i-- {
+			if m := s.messages[i]; match(m.To, m.From) {
+				items = append(items, messageResource(m))
+			}
+		}
+	} else {
+		key = "calls"
+		for i := len(s.calls) - 1; i >= 0 && len(items) < size; i-- {
+			if c := s.calls[i]; match(c.To, c.From) {
+				items = append(items, callResource(c))
+			}
+		}
+	}
+	if items == nil {
+		items = []map[string]any{}
+	}
+	return http.StatusOK, map[string]any{key: items, "page": 0, "page_size": size, "next_page_uri": nil}, nil
 }
 
 func (s *Server) createMessage(form url.Values) (int, any, map[string]string) {

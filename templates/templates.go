@@ -1,5 +1,31 @@
-// Package templates renders the message templates modelers write (smsBody, echo, echoError, ...).
-// Templates are compiled once and cached; rendering is safe for concurrent use.
+// Package templates renders the message templates modelers write (smsBody, echo, echoError,
+// callMessage). Templates are compiled once and cached; rendering is safe for concurrent use.
+//
+// Freemarker templates (the default engine, DESIGN §5) go through three steps at Compile:
+//
+//  1. lexer.go cuts the source into text, ${...}, directives and comments, lexing each tag's
+//     expression so that quotes and ">" behave as in Freemarker, and applies Freemarker's
+//     white-space stripping to lines that hold only tags;
+//  2. parser.go builds a node tree and expression trees for the supported subset and rejects
+//     everything else with the construct, its line and column;
+//  3. translate.go emits pongo2 source: literal text stays text (a "{" that pongo2 could read
+//     as a tag is written as {{ "{" }}), and each Freemarker construct becomes an fm_* tag
+//     whose node is handed to the tag's parser, which pongo2 compiles in a sandboxed set.
+//
+// At Render pongo2 drives the text and the fm_* tags, which evaluate expressions with
+// Freemarker 2.3.31 semantics (eval.go, builtins.go): exact BigDecimal arithmetic, numbers
+// printed as en_US "#,##0.###" with HALF_EVEN (format.go), missing values as errors unless
+// defaulted, booleans printed only through ?c or ?string. pongo2's own expression language is
+// not used for Freemarker templates because its missing-value, number and comparison rules
+// differ from Freemarker's.
+//
+// Pongo2 templates are compiled by pongo2 directly, in their own set with the same sandbox
+// (sandbox.go): no loader that reads files, include/import/extends/ssi/macro banned, loops
+// counted and output bounded. Autoescaping is off in both engines: the output is an SMS or a
+// TwiML message text, not HTML.
+//
+// The differential test (reference_test.go) renders testdata/corpus.json with the real
+// Freemarker 2.3.31 and compares.
 package templates
 
 import (
@@ -7,6 +33,8 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/flosch/pongo2/v6"
 
 	"github.com/twilio-connector/twilio-connector/errs"
 )
@@ -35,7 +63,9 @@ func ParseEngine(field, s string) (Engine, error) {
 // Template is a compiled template.
 type Template struct {
 	field  string
-	source string
+	engine Engine
+	src    *source
+	tpl    *pongo2.Template
 }
 
 type cacheKey struct {
@@ -46,41 +76,133 @@ type cacheKey struct {
 
 var cache sync.Map // cacheKey -> *Template
 
+func invalid(field, format string, args ...any) error {
+	return errs.Invalid(field, format, args...)
+}
+
 // Compile compiles source once and caches it. field names where the template came from
 // (smsBody, echo, ...) so that every error can name it. Errors are *errs.Error with code
 // INVALID_INPUT.
 func Compile(field, source string, engine Engine) (*Template, error) {
+	if engine == "" {
+		engine = Freemarker
+	}
 	k := cacheKey{engine, field, source}
 	if t, ok := cache.Load(k); ok {
 		return t.(*Template), nil
 	}
-	if engine != Freemarker {
-		return nil, errs.Invalid(field, "template engine %q is not supported yet", engine)
+	if len(source) > MaxTemplateSize {
+		return nil, errs.Invalid(field, "compile %s: template is %d bytes, more than the limit of %d: shorten it", field, len(source), MaxTemplateSize)
 	}
-	t := &Template{field: field, source: source}
-	cache.Store(k, t)
-	return t, nil
+	var (
+		t   *Template
+		err error
+	)
+	switch engine {
+	case Freemarker:
+		t, err = compileFreemarker(field, source)
+	case Pongo2:
+		t, err = compilePongo2(field, source)
+	default:
+		return nil, errs.Invalid(field, "template engine %q is not supported: use %q or %q", engine, Freemarker, Pongo2)
+	}
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := cache.LoadOrStore(k, t)
+	return actual.(*Template), nil
 }
 
-var interpolation = regexp.MustCompile(`\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}`)
+func compileFreemarker(field, src string) (t *Template, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			t, err = nil, errs.New(errs.Internal, field, "compile %s: internal error: %v", field, r)
+		}
+	}()
+	s := &source{field: field, src: src}
+	nodes, err := parse(s)
+	if err != nil {
+		return nil, err
+	}
+	tr := translate(nodes)
+	defer tr.release()
+	tpl, err := freemarkerSet().FromString(tr.b.String())
+	if err != nil {
+		return nil, errs.New(errs.Internal, field, "compile %s: internal error: the translated template does not compile: %v", field, err)
+	}
+	return &Template{field: field, engine: Freemarker, src: s, tpl: tpl}, nil
+}
+
+const nativePrefix = "{% autoescape off %}"
+
+func compilePongo2(field, src string) (t *Template, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			t, err = nil, errs.Invalid(field, "compile %s: pongo2 template is malformed: %v", field, r)
+		}
+	}()
+	s := &source{field: field, src: src}
+	tpl, err := nativeSet().FromString(nativePrefix + instrumentNative(src) + "{% endautoescape %}")
+	if err != nil {
+		return nil, pongo2Error(field, "compile", err)
+	}
+	return &Template{field: field, engine: Pongo2, src: s, tpl: tpl}, nil
+}
+
+func pongo2Error(field, phase string, err error) error {
+	if pe, ok := err.(*pongo2.Error); ok {
+		line, col := pe.Line, pe.Column
+		if line == 1 {
+			col -= len(nativePrefix)
+		}
+		msg := pe.OrigError.Error()
+		if strings.Contains(msg, "banned") || strings.Contains(msg, "not found") {
+			msg += ": templates cannot include, import or extend other templates, read files or define macros"
+		}
+		if line > 0 {
+			return errs.Invalid(field, "%s %s: line %d, column %d: %s", phase, field, line, max(col, 1), msg)
+		}
+		return errs.Invalid(field, "%s %s: %s", phase, field, msg)
+	}
+	return errs.Invalid(field, "%s %s: %v", phase, field, err)
+}
+
+var identifier = regexp.MustCompile("^[a-zA-Z0-9_]+$")
 
 // Render renders the template against vars (the job's variables). A missing variable is an
 // error naming it.
-func (t *Template) Render(vars map[string]any) (string, error) {
-	var missing string
-	out := interpolation.ReplaceAllStringFunc(t.source, func(m string) string {
-		name := interpolation.FindStringSubmatch(m)[1]
-		v, ok := vars[name]
-		if !ok || v == nil {
-			if missing == "" {
-				missing = name
-			}
-			return ""
+func (t *Template) Render(vars map[string]any) (out string, err error) {
+	w := &limitWriter{}
+	st := &renderState{vars: vars, out: w}
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = "", errs.New(errs.Internal, t.field, "render %s: internal error: %v", t.field, r)
 		}
-		return fmt.Sprint(v)
-	})
-	if missing != "" {
-		return "", errs.Invalid(t.field, "render %s: variable %q is missing: set it in the process or write ${%s!\"default\"}", t.field, missing, missing)
+	}()
+	ctx := pongo2.Context{stateKey: st}
+	if t.engine == Pongo2 {
+		for k, v := range vars {
+			if identifier.MatchString(k) && k != stateKey {
+				ctx[k] = nativeVars(v)
+			}
+		}
 	}
-	return out, nil
+	perr := t.tpl.ExecuteWriterUnbuffered(ctx, w)
+	switch {
+	case w.over:
+		return "", errs.Invalid(t.field, "render %s: output is longer than %d bytes: shorten the template or the lists it prints", t.field, MaxOutputSize)
+	case st.err != nil:
+		if t.engine == Pongo2 {
+			return "", errs.Invalid(t.field, "render %s: %v", t.field, st.err)
+		}
+		return "", t.src.renderError(st.err)
+	case perr != nil:
+		if t.engine == Pongo2 {
+			return "", pongo2Error(t.field, "render", perr)
+		}
+		return "", errs.New(errs.Internal, t.field, "render %s: internal error: %v", t.field, perr)
+	}
+	return w.b.String(), nil
 }
+
+var _ = fmt.Sprint

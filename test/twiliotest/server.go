@@ -49,12 +49,13 @@ type Server struct {
 	srv     *httptest.Server
 	closing chan struct{}
 
-	mu       sync.Mutex
-	latency  time.Duration
-	rules    []*rule
-	requests []Request
-	messages []Message
-	calls    []Call
+	mu          sync.Mutex
+	latency     time.Duration
+	acceptFirst bool
+	rules       []*rule
+	requests    []Request
+	messages    []Message
+	calls       []Call
 }
 
 // Option configures a Server at New.
@@ -222,6 +223,15 @@ func (s *Server) Hang(to string) {
 	s.addRule(&rule{to: to, times: -1, hang: true})
 }
 
+// SetAcceptFirst makes the server create each message or call as soon as the request arrives
+// and only then wait out the latency, as Twilio does: a client that dies or gives up while
+// waiting has still sent it.
+func (s *Server) SetAcceptFirst(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.acceptFirst = on
+}
+
 // AcceptThenDrop makes the next n requests to to ("" for every recipient; n < 0 for all)
 // be accepted (the message or call is created, as Twilio would) while the connection is dropped
 // without an answer: the client cannot tell whether its request went through.
@@ -366,7 +376,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		Authorized: authorized,
 		Time:       time.Now(),
 	})
-	latency := s.latency
+	latency, acceptFirst := s.latency, s.acceptFirst
 	var decided *rule
 	if authorized && r.Method == http.MethodPost && isCreate(r.URL.Path) {
 		decided = s.takeRule(r.PostForm.Get("To"))
@@ -381,12 +391,22 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.answer(r, authorized, nil)
 		panic(http.ErrAbortHandler)
 	}
+	var status int
+	var body any
+	var header map[string]string
+	answered := false
+	if acceptFirst && decided == nil {
+		status, body, header = s.answer(r, authorized, nil)
+		answered = true
+	}
 	if !s.wait(r.Context(), wait) {
 		// Drop the connection without an answer; returning would send an empty 200.
 		panic(http.ErrAbortHandler)
 	}
 
-	status, body, header := s.answer(r, authorized, decided)
+	if !answered {
+		status, body, header = s.answer(r, authorized, decided)
+	}
 	for k, v := range header {
 		w.Header().Set(k, v)
 	}

@@ -3,13 +3,25 @@ package test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
+
 	"github.com/twilio-connector/twilio-connector/bpmn/engine"
+	"github.com/twilio-connector/twilio-connector/bpmn/examples"
+	"github.com/twilio-connector/twilio-connector/store"
+	"github.com/twilio-connector/twilio-connector/test/twiliotest"
+	"github.com/twilio-connector/twilio-connector/triggers"
+	"github.com/twilio-connector/twilio-connector/worker"
 )
 
 // connectorProcess is a `twilio-connector run` process against the world.
@@ -99,4 +111,139 @@ func TestKillDashNineMidBatch(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d messages were out when the connector was killed", killedAt, jobs*perJob)
+}
+
+// A Twilio slower than the job timeout: jobs time out and come back while their sends are in
+// flight or done, and still no recipient gets two messages.
+func TestSlowTwilioShorterJobTimeoutNoDuplicates(t *testing.T) {
+	w := newWorld(t)
+	w.twilio.SetLatency(1500 * time.Millisecond)
+	w.twilio.SetAcceptFirst(true)
+	w.startWorker(t, connectorOptions{jobTimeout: 2 * time.Second, timeout: 5 * time.Second, attempts: 2})
+	var keys []int64
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for j := 0; j < 4; j++ {
+		cmd, _ := w.client.NewCreateInstanceCommand().BPMNProcessId("notify").LatestVersion().
+			VariablesFromMap(map[string]any{"smsTo": []string{fmt.Sprintf("+14155556%03d", j), fmt.Sprintf("+14155557%03d", j)}, "smsBody": "slow"})
+		inst, err := cmd.Send(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, inst.GetProcessInstanceKey())
+	}
+	eventually(t, 30*time.Second, "every instance to complete", func() bool {
+		for _, k := range keys {
+			if info, _ := w.eng.Instance(k); info.State != engine.StateCompleted {
+				return false
+			}
+		}
+		return true
+	})
+	for j := 0; j < 4; j++ {
+		for _, to := range []string{fmt.Sprintf("+14155556%03d", j), fmt.Sprintf("+14155557%03d", j)} {
+			if n := w.twilio.CountSentTo(to); n != 1 {
+				t.Errorf("%s got %d messages", to, n)
+			}
+		}
+	}
+	stats := w.eng.JobStats()
+	t.Logf("job stats: %+v", stats)
+	if stats.TimedOut+stats.Failed == 0 {
+		t.Fatalf("no job timed out or failed: the test did not exercise a job shorter than the send")
+	}
+}
+
+// The engine goes down while inbound SMS arrive: each sender gets echoError, nothing is lost,
+// and when the engine is back every message is published exactly once, redeliveries included.
+func TestEngineDownWhileInboundSMSArrive(t *testing.T) {
+	eng := engine.New(engine.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, err := eng.Serve(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := srv.Addr()
+	data, _ := examples.FS.ReadFile("order_status.bpmn")
+	if _, _, err := eng.Deploy(engine.Resource{Name: "order_status.bpmn", Content: data}); err != nil {
+		t.Fatal(err)
+	}
+	defs := eng.Definitions()
+	var ts []*triggers.Trigger
+	for _, d := range defs {
+		more, err := triggers.FromDefinitions(d, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts = append(ts, more...)
+	}
+
+	client, err := zbc.NewClient(&zbc.ClientConfig{GatewayAddress: addr, UsePlaintextConnection: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "state.db"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const token = "0123456789abcdef0123456789abcdef"
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	pub := worker.NewPublisher(client)
+	outbox := triggers.NewOutbox(st, pub, triggers.OutboxOptions{Interval: 50 * time.Millisecond, MinBackoff: 50 * time.Millisecond,
+		MaxBackoff: 200 * time.Millisecond, PublishTimeout: time.Second, Logger: quiet})
+	webhook := httptest.NewServer(triggers.NewSMSReceived(triggers.Options{
+		Triggers: triggers.NewRegistry(ts...), Publisher: pub, Store: st, Outbox: outbox,
+		Verifier: triggers.Verifier{AuthToken: token}, MessageTTL: time.Minute, PublishTimeout: time.Second, Logger: quiet,
+	}))
+	defer webhook.Close()
+	go outbox.Run(ctx)
+
+	post := func(form url.Values) string {
+		res, err := twiliotest.PostForm(ctx, webhook.URL+"/twilio/sms", token, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 {
+			t.Fatalf("webhook answered %d %s", res.StatusCode, b)
+		}
+		return string(b)
+	}
+
+	srv.Close() // the engine goes down
+	var forms []url.Values
+	for i := 0; i < 6; i++ {
+		f := twiliotest.InboundForm("AC0123456789abcdef0123456789abcdef", fmt.Sprintf("+1415555%04d", i), "+15005550006", fmt.Sprintf("status A-%d", i))
+		forms = append(forms, f)
+		if reply := post(f); !strings.Contains(reply, "Sorry, we cannot look up orders right now") {
+			t.Fatalf("with the engine down the sender got %q, want the echoError", reply)
+		}
+	}
+	if n := len(eng.PublishedMessages()); n != 0 {
+		t.Fatalf("%d messages reached a stopped engine", n)
+	}
+
+	srv, err = eng.Serve(ctx, addr) // and comes back on the same address
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	eventually(t, 20*time.Second, "the outbox to publish everything", func() bool { return len(eng.PublishedMessages()) == len(forms) })
+	for _, f := range forms { // Twilio redelivers each one
+		post(f)
+	}
+	if pending, _ := outbox.Pending(ctx); pending != 0 {
+		t.Fatalf("%d events still in the outbox", pending)
+	}
+	seen := map[string]int{}
+	for _, m := range eng.PublishedMessages() {
+		seen[m.MessageID]++
+	}
+	if len(seen) != len(forms) || len(eng.Instances()) != len(forms) {
+		t.Fatalf("published %v, %d instances; want %d distinct messages and instances", seen, len(eng.Instances()), len(forms))
+	}
 }

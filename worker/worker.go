@@ -198,11 +198,14 @@ func (w *Worker) invocation(job entities.Job, headers map[string]string) (action
 	return inv, h, nil
 }
 
+// jobDeadline is when the work on a job must stop: its deadline less a margin of at most a
+// quarter of the job timeout.
 func (w *Worker) jobDeadline(job entities.Job) time.Time {
+	margin := min(deadlineMargin, w.opts.JobTimeout/4)
 	if job.Deadline > 0 {
-		return time.UnixMilli(job.Deadline).Add(-deadlineMargin)
+		return time.UnixMilli(job.Deadline).Add(-margin)
 	}
-	return time.Now().Add(w.opts.JobTimeout - deadlineMargin)
+	return time.Now().Add(w.opts.JobTimeout - margin)
 }
 
 // finish completes the job with the result, or throws a BPMN error in errorMode bpmnError.

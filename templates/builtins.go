@@ -53,7 +53,7 @@ func checkBuiltinArgs(b *builtinExpr) error {
 	if b.name == "string" && len(b.args) == 1 {
 		if lit, ok := b.args[0].(*litExpr); ok {
 			if s, ok := lit.v.(string); ok {
-				if _, err := parseNumberFormat(s); err != nil {
+				if _, err := namedNumberFormat(s); err != nil {
 					return err
 				}
 			}
@@ -188,7 +188,7 @@ func (st *renderState) stringBuiltin(e *builtinExpr, v any) (any, error) {
 		case 0:
 			return defaultFormat.format(t), nil
 		case 1:
-			f, err := parseNumberFormat(args[0])
+			f, err := namedNumberFormat(args[0])
 			if err != nil {
 				return nil, failf(e, "%v", err)
 			}

@@ -248,10 +248,7 @@ func (st *renderState) index(e *indexExpr) (any, error) {
 			return nil, err
 		}
 		if i < 0 || i >= len(tv) {
-			if i < 0 {
-				return nil, failf(e, "index %d of %s is negative", i, exprSrc(e.target))
-			}
-			return nil, nil
+			return nil, nil // missing, as in Freemarker: xs[9]!"none" works
 		}
 		return norm(e, tv[i])
 	case map[string]any:
@@ -435,4 +432,3 @@ func (s *source) renderError(err error) error {
 	}
 	return err
 }
-

@@ -204,6 +204,19 @@ var defaultFormat = numberFormat{minInt: 1, maxFrac: 3, group: 3}
 // computerFormat is what ?c uses in Freemarker 2.3.31: "0.################", no grouping.
 var computerFormat = numberFormat{minInt: 1, maxFrac: 16}
 
+// namedNumberFormat is the number format ?string("...") names: "number", "computer" or a pattern.
+func namedNumberFormat(p string) (numberFormat, error) {
+	switch p {
+	case "number":
+		return defaultFormat, nil
+	case "computer":
+		return computerFormat, nil
+	case "currency", "percent", "short", "medium", "long", "full":
+		return numberFormat{}, fmt.Errorf("number format %q is not supported: use a pattern such as \"0.00\"", p)
+	}
+	return parseNumberFormat(p)
+}
+
 func parseNumberFormat(p string) (numberFormat, error) {
 	var f numberFormat
 	if p == "" || strings.Trim(p, "#0,.") != "" || strings.Count(p, ".") > 1 {
@@ -243,6 +256,8 @@ func parseNumberFormat(p string) (numberFormat, error) {
 	if digits == "" && fp == "" {
 		return f, fmt.Errorf("number format %q has no digits", p)
 	}
+	// Freemarker prints "0.5" for #.## (not ".5" as a bare DecimalFormat would).
+	f.minInt = max(f.minInt, 1)
 	return f, nil
 }
 

@@ -41,6 +41,7 @@ type chunk struct {
 	toks       []token
 	selfClose  bool // <#name .../>
 	nameOff    int
+	assigns    int // <#assign>: number of names assigned
 }
 
 // source locates byte offsets as line/column for error messages.
@@ -124,18 +125,11 @@ func (s *source) scan() ([]chunk, error) {
 			i, textStart = j+1, j+1
 			continue
 		case c == '<' && (strings.HasPrefix(src[i:], "<@") || strings.HasPrefix(src[i:], "</@")):
-			k := i + 2
-			if src[i+1] == '/' {
-				k++
-			}
-			if k < len(src) && (isNameStart(src[k]) || src[k] == '.' || src[k] == '>') {
-				return nil, s.errorf(i, "macro calls (<@...>) are not supported: use ${...}, <#if>, <#list> and <#assign>")
-			}
+			return nil, s.errorf(i, "macro calls (<@...>) are not supported: use ${...}, <#if>, <#list> and <#assign>")
 		}
 		i++
 	}
 	flush(len(src))
-	s.stripWhitespace(out)
 	return out, nil
 }
 
@@ -346,73 +340,4 @@ func hexVal(c byte) int {
 		return int(c-'a') + 10
 	}
 	return int(c-'A') + 10
-}
-
-// stripWhitespace applies Freemarker's white-space stripping: on a line that holds only FTL
-// tags (directives, end tags, comments) and white-space, the indentation and the trailing
-// white-space including the line break are dropped.
-func (s *source) stripWhitespace(chunks []chunk) {
-	src := s.src
-	startAt := make(map[int]*chunk)
-	for k := range chunks {
-		if chunks[k].kind != chunkText {
-			startAt[chunks[k].start] = &chunks[k]
-		}
-	}
-	var del []bool
-	for ls := 0; ls <= len(src); {
-		p := ls
-		onlyTags, hasTag := true, false
-		for p < len(src) {
-			if c, ok := startAt[p]; ok {
-				if c.kind == chunkInterp {
-					onlyTags = false
-				} else {
-					hasTag = true
-				}
-				p = c.end
-				continue
-			}
-			if src[p] == '\n' {
-				break
-			}
-			if src[p] != ' ' && src[p] != '\t' && src[p] != '\r' {
-				onlyTags = false
-			}
-			p++
-		}
-		if onlyTags && hasTag {
-			if del == nil {
-				del = make([]bool, len(src))
-			}
-			for q := ls; q < p; {
-				if c, ok := startAt[q]; ok {
-					q = c.end
-					continue
-				}
-				del[q] = true
-				q++
-			}
-			if p < len(src) {
-				del[p] = true
-			}
-		}
-		ls = p + 1
-	}
-	if del == nil {
-		return
-	}
-	for k := range chunks {
-		c := &chunks[k]
-		if c.kind != chunkText {
-			continue
-		}
-		var b strings.Builder
-		for q := c.start; q < c.end; q++ {
-			if !del[q] {
-				b.WriteByte(src[q])
-			}
-		}
-		c.text = b.String()
-	}
 }

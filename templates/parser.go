@@ -11,7 +11,7 @@ const maxNesting = 100
 // Template-level nodes.
 type node interface{}
 
-type textNode struct{ text string }
+type textNode struct{ c *chunk } // text after white-space stripping is c.text
 
 type outNode struct{ x expr }
 
@@ -130,6 +130,7 @@ func parse(s *source) ([]node, error) {
 	if stop != nil {
 		return nil, p.unexpected(stop)
 	}
+	s.stripWhitespace(chunks)
 	return nodes, nil
 }
 
@@ -153,9 +154,7 @@ func (p *parser) block() ([]node, *chunk, error) {
 		switch c.kind {
 		case chunkText:
 			p.pos++
-			if c.text != "" {
-				nodes = append(nodes, &textNode{text: c.text})
-			}
+			nodes = append(nodes, &textNode{c: c})
 		case chunkComment:
 			p.pos++
 		case chunkInterp:
@@ -315,6 +314,12 @@ func (p *parser) assign(c *chunk) (node, error) {
 		return nil, p.errorf(c.start, "<#assign> must look like <#assign name = value>")
 	}
 	for i := 0; i < len(toks); {
+		if i > 0 && toks[i].kind == tokOp && toks[i].val == "," {
+			i++
+			if i == len(toks) {
+				return nil, p.errorf(toks[i-1].off, "<#assign> ends with a comma")
+			}
+		}
 		name := toks[i]
 		if name.kind == tokStr {
 			name.kind = tokIdent
@@ -342,6 +347,9 @@ func (p *parser) assign(c *chunk) (node, error) {
 				toks[j+1].kind == tokOp && toks[j+1].val == "=" && !continuesExpr(toks[j-1]) {
 				break
 			}
+			if depth == 0 && t.kind == tokOp && t.val == "," {
+				break
+			}
 			if depth == 0 && t.kind == tokIdent && t.val == "in" {
 				return nil, p.errorf(t.off, "<#assign ... in namespace> is not supported")
 			}
@@ -355,6 +363,7 @@ func (p *parser) assign(c *chunk) (node, error) {
 			return nil, err
 		}
 		n.names = append(n.names, name.val)
+		c.assigns++
 		n.exprs = append(n.exprs, x)
 		i = j
 	}
@@ -655,10 +664,11 @@ func (ep *exprParser) postfix() (expr, error) {
 			ep.i++
 			return &existsExpr{exprBase: ep.base(x.offset()), x: x}, nil
 		case "!":
+			// As in Freemarker, the default is a whole expression: x!1 * 2 is x!(1 * 2).
 			ep.i++
 			d := &defaultExpr{x: x}
 			if ep.startsOperand() {
-				def, err := ep.unaryNoDefault()
+				def, err := ep.or()
 				if err != nil {
 					return nil, err
 				}
@@ -674,11 +684,6 @@ func (ep *exprParser) postfix() (expr, error) {
 	}
 }
 
-// unaryNoDefault parses the right side of x!default: a primary with its postfix operators.
-func (ep *exprParser) unaryNoDefault() (expr, error) {
-	return ep.postfix()
-}
-
 func (ep *exprParser) startsOperand() bool {
 	t := ep.peek()
 	switch t.kind {
@@ -691,7 +696,7 @@ func (ep *exprParser) startsOperand() bool {
 		}
 		return true
 	case tokOp:
-		return t.val == "(" || t.val == "[" || t.val == "{"
+		return t.val == "(" || t.val == "[" || t.val == "{" || t.val == "-" || t.val == "+"
 	}
 	return false
 }

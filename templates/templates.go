@@ -29,7 +29,6 @@
 package templates
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
 	"sync"
@@ -126,11 +125,21 @@ func compileFreemarker(field, src string) (t *Template, err error) {
 	}
 	tr := translate(nodes)
 	defer tr.release()
-	tpl, err := freemarkerSet().FromString(tr.b.String())
+	tpl, err := fromString(freemarkerSet(), tr.b.String())
 	if err != nil {
 		return nil, errs.New(errs.Internal, field, "compile %s: internal error: the translated template does not compile: %v", field, err)
 	}
 	return &Template{field: field, engine: Freemarker, src: s, tpl: tpl}, nil
+}
+
+// compileMu serializes pongo2 compilation: TemplateSet.FromString writes to the set without
+// locking. Rendering needs no lock.
+var compileMu sync.Mutex
+
+func fromString(set *pongo2.TemplateSet, src string) (*pongo2.Template, error) {
+	compileMu.Lock()
+	defer compileMu.Unlock()
+	return set.FromString(src)
 }
 
 const nativePrefix = "{% autoescape off %}"
@@ -142,7 +151,7 @@ func compilePongo2(field, src string) (t *Template, err error) {
 		}
 	}()
 	s := &source{field: field, src: src}
-	tpl, err := nativeSet().FromString(nativePrefix + instrumentNative(src) + "{% endautoescape %}")
+	tpl, err := fromString(nativeSet(), nativePrefix+instrumentNative(src)+"{% endautoescape %}")
 	if err != nil {
 		return nil, pongo2Error(field, "compile", err)
 	}
@@ -156,8 +165,8 @@ func pongo2Error(field, phase string, err error) error {
 			col -= len(nativePrefix)
 		}
 		msg := pe.OrigError.Error()
-		if strings.Contains(msg, "banned") || strings.Contains(msg, "not found") {
-			msg += ": templates cannot include, import or extend other templates, read files or define macros"
+		if strings.Contains(msg, "sandbox restriction") {
+			msg += ": templates cannot include, import or extend other templates, read files, define macros or pad text to a given width"
 		}
 		if line > 0 {
 			return errs.Invalid(field, "%s %s: line %d, column %d: %s", phase, field, line, max(col, 1), msg)
@@ -204,5 +213,3 @@ func (t *Template) Render(vars map[string]any) (out string, err error) {
 	}
 	return w.b.String(), nil
 }
-
-var _ = fmt.Sprint

@@ -74,7 +74,7 @@ func (t *translator) nodes(nodes []node) {
 	for _, n := range nodes {
 		switch n := n.(type) {
 		case *textNode:
-			t.text(n.text)
+			t.text(n.c.text)
 		case *outNode:
 			t.tag(tagOut, n.x)
 		case *assignNode:

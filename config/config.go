@@ -65,6 +65,11 @@ type Config struct {
 	OutboxInterval        time.Duration // CONNECTOR_OUTBOX_INTERVAL
 	OutboxMaxBackoff      time.Duration // CONNECTOR_OUTBOX_MAX_BACKOFF
 	WebhookMaxBody        int           // CONNECTOR_WEBHOOK_MAX_BODY: bytes
+
+	// HTTP API (/v1/messages, /v1/calls)
+	APIKeys    string        // CONNECTOR_API_KEYS (or _FILE): comma or newline separated; secret; empty = API off
+	APIMaxBody int           // CONNECTOR_API_MAX_BODY: bytes
+	APITimeout time.Duration // CONNECTOR_API_TIMEOUT: sending time of one request
 }
 
 // Defaults. The worker ones match the Zeebe Go client's own defaults except the job timeout,
@@ -119,6 +124,8 @@ func Default() Config {
 		OutboxInterval:    DefaultOutboxInterval,
 		OutboxMaxBackoff:  DefaultOutboxBackoff,
 		WebhookMaxBody:    DefaultWebhookMaxBody,
+		APIMaxBody:        DefaultWebhookMaxBody,
+		APITimeout:        30 * time.Second,
 	}
 }
 
@@ -196,6 +203,9 @@ func Load(getenv func(string) string, need Requirement) (Config, error) {
 	l.duration(&c.OutboxInterval, "CONNECTOR_OUTBOX_INTERVAL")
 	l.duration(&c.OutboxMaxBackoff, "CONNECTOR_OUTBOX_MAX_BACKOFF")
 	l.integer(&c.WebhookMaxBody, "CONNECTOR_WEBHOOK_MAX_BODY")
+	l.secret(&c.APIKeys, "CONNECTOR_API_KEYS")
+	l.integer(&c.APIMaxBody, "CONNECTOR_API_MAX_BODY")
+	l.duration(&c.APITimeout, "CONNECTOR_API_TIMEOUT")
 	if l.err != nil {
 		return Config{}, l.err
 	}
@@ -254,7 +264,7 @@ func (c *Config) validate(need Requirement) error {
 	for _, n := range []struct {
 		name  string
 		value int
-	}{{"CONNECTOR_SEND_ATTEMPTS", c.SendAttempts}, {"CONNECTOR_SEND_PARALLELISM", c.SendParallelism}, {"CONNECTOR_MAX_JOBS_ACTIVE", c.MaxJobsActive}, {"CONNECTOR_CONCURRENCY", c.Concurrency}, {"CONNECTOR_WEBHOOK_MAX_BODY", c.WebhookMaxBody}} {
+	}{{"CONNECTOR_SEND_ATTEMPTS", c.SendAttempts}, {"CONNECTOR_SEND_PARALLELISM", c.SendParallelism}, {"CONNECTOR_MAX_JOBS_ACTIVE", c.MaxJobsActive}, {"CONNECTOR_CONCURRENCY", c.Concurrency}, {"CONNECTOR_WEBHOOK_MAX_BODY", c.WebhookMaxBody}, {"CONNECTOR_API_MAX_BODY", c.APIMaxBody}} {
 		if n.value < 1 {
 			return &Error{n.name, "must be at least 1"}
 		}
@@ -264,7 +274,8 @@ func (c *Config) validate(need Requirement) error {
 		value time.Duration
 	}{{"TWILIO_TIMEOUT", c.TwilioTimeout}, {"CONNECTOR_JOB_TIMEOUT", c.JobTimeout}, {"CONNECTOR_POLL_INTERVAL", c.PollInterval}, {"CONNECTOR_REQUEST_TIMEOUT", c.RequestTimeout}, {"CONNECTOR_SHUTDOWN_GRACE", c.ShutdownGrace},
 		{"CONNECTOR_MESSAGE_TTL", c.MessageTTL}, {"CONNECTOR_MATCH_TIMEOUT", c.MatchTimeout}, {"CONNECTOR_PUBLISH_TIMEOUT", c.PublishTimeout},
-		{"CONNECTOR_OUTBOX_INTERVAL", c.OutboxInterval}, {"CONNECTOR_OUTBOX_MAX_BACKOFF", c.OutboxMaxBackoff}} {
+		{"CONNECTOR_OUTBOX_INTERVAL", c.OutboxInterval}, {"CONNECTOR_OUTBOX_MAX_BACKOFF", c.OutboxMaxBackoff},
+		{"CONNECTOR_API_TIMEOUT", c.APITimeout}} {
 		if d.value <= 0 {
 			return &Error{d.name, "must be a positive duration such as 30s or 2m"}
 		}
@@ -291,7 +302,8 @@ func init() {
 		CONNECTOR_POLL_INTERVAL CONNECTOR_REQUEST_TIMEOUT CONNECTOR_RETRY_BACKOFF CONNECTOR_BPMN_DIR
 		CONNECTOR_TRIGGERS_FILE CONNECTOR_WEBHOOK_SKIP_SIGNATURE CONNECTOR_MESSAGE_TTL CONNECTOR_MATCH_TIMEOUT
 		CONNECTOR_STATUS_MESSAGE_NAME CONNECTOR_OPT_OUT_STARTS_PROCESSES CONNECTOR_PUBLISH_TIMEOUT
-		CONNECTOR_OUTBOX_INTERVAL CONNECTOR_OUTBOX_MAX_BACKOFF CONNECTOR_WEBHOOK_MAX_BODY`) {
+		CONNECTOR_OUTBOX_INTERVAL CONNECTOR_OUTBOX_MAX_BACKOFF CONNECTOR_WEBHOOK_MAX_BODY
+		CONNECTOR_API_KEYS CONNECTOR_API_KEYS_FILE CONNECTOR_API_MAX_BODY CONNECTOR_API_TIMEOUT`) {
 		known[k] = true
 	}
 }

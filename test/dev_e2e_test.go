@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -227,4 +228,43 @@ func lastBodyTo(fake *twiliotest.Server, to string) string {
 		}
 	}
 	return body
+}
+
+// The HTTP API on `dev`: a message and a call reach Twilio once each; a repeat with the same
+// Idempotency-Key answers the same and sends nothing.
+func TestHTTPAPIOnDev(t *testing.T) {
+	fake := twiliotest.New(t)
+	const key = "dev-key-0123456789abcdef"
+	d := startDev(t, append(twilioEnv(fake), "CONNECTOR_API_KEYS="+key)...)
+	post := func(path, idem, body string) (int, string) {
+		req, _ := http.NewRequest("POST", "http://"+d.http+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", idem)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	msg := `{"smsFrom": "+15005550006", "smsTo": ["+14155550101"], "smsBody": "Your order #${orderNumber?c} is ready for pickup.", "variables": {"orderNumber": 4711}}`
+	code, first := post("/v1/messages", "order-4711-ready", msg)
+	if code != 200 || !strings.Contains(first, `"twilioError":null`) {
+		t.Fatalf("%d %s", code, first)
+	}
+	if code, again := post("/v1/messages", "order-4711-ready", msg); code != 200 || again != first {
+		t.Fatalf("replay: %d %s, want the first answer %s", code, again, first)
+	}
+	if m := fake.Sent(); len(m) != 1 || m[0].Body != "Your order #4711 is ready for pickup." {
+		t.Fatalf("sent %+v", m)
+	}
+	code, call := post("/v1/calls", "call-1", `{"callTo": ["+14155550102"], "callMessage": "Your table is ready"}`)
+	if code != 200 || len(fake.Calls()) != 1 || !strings.Contains(fake.Calls()[0].Twiml, "<Say>Your table is ready</Say>") {
+		t.Fatalf("%d %s %+v", code, call, fake.Calls())
+	}
+	if code, _ := httpGet("http://" + d.http + "/v1/openapi.json"); code != 200 {
+		t.Fatalf("openapi.json: %d", code)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
 
 	"github.com/twilio-connector/twilio-connector/config"
+	"github.com/twilio-connector/twilio-connector/httpapi"
 	"github.com/twilio-connector/twilio-connector/metrics"
 	"github.com/twilio-connector/twilio-connector/store"
 	"github.com/twilio-connector/twilio-connector/triggers"
@@ -74,6 +75,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	if err != nil {
 		return err
 	}
+	apiKeys, err := httpapi.ParseAPIKeys(cfg.APIKeys)
+	if err != nil {
+		return fmt.Errorf("CONNECTOR_API_KEYS: %w", err)
+	}
 	w := worker.New(client, acts, worker.Options{
 		Prefix: cfg.JobTypePrefix, Name: cfg.WorkerName, MaxJobsActive: cfg.MaxJobsActive,
 		Concurrency: cfg.Concurrency, JobTimeout: cfg.JobTimeout, PollInterval: cfg.PollInterval,
@@ -91,6 +96,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 		fmt.Fprintln(rw, "ready")
 	})
 	mux.Handle("GET /metrics", metrics.Handler())
+	mux.Handle("/v1/", httpapi.New(httpapi.Options{
+		Messages: acts["send_sms"], Calls: acts["make_call"], Store: st, APIKeys: apiKeys,
+		MaxBodyBytes: int64(cfg.APIMaxBody), Timeout: cfg.APITimeout, Logger: log,
+	}))
 
 	// Inbound: routes without a method so the handlers answer 405 themselves (and count it).
 	pub := worker.NewPublisher(client)
@@ -116,7 +125,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
-	log.Info("http listening", "addr", ln.Addr().String(), "endpoints", "/twilio/sms /twilio/status /healthz /readyz /metrics")
+	log.Info("http listening", "addr", ln.Addr().String(), "endpoints", "/twilio/sms /twilio/status /v1/ /healthz /readyz /metrics")
 
 	go watchReadiness(ctx, client, &ready, log)
 	w.Start()

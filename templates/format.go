@@ -49,8 +49,16 @@ func parseDecimal(s string) (*decimal, error) {
 	if digits == "" || len(digits) > 1000 || strings.Trim(digits, "0123456789") != "" {
 		return nil, fmt.Errorf("%q is not a number", s)
 	}
-	u, ok := new(big.Int).SetString(digits, 10)
-	if !ok {
+	var u *big.Int
+	if len(digits) <= 18 {
+		i, err := strconv.ParseInt(digits, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a number", s)
+		}
+		u = big.NewInt(i)
+	} else if v, ok := new(big.Int).SetString(digits, 10); ok {
+		u = v
+	} else {
 		return nil, fmt.Errorf("%q is not a number", s)
 	}
 	if neg {

@@ -27,7 +27,7 @@ func (noFiles) Get(path string) (io.Reader, error) {
 // (which can recurse without bound), and generators whose size comes from an argument.
 var (
 	bannedTags    = []string{"include", "import", "extends", "block", "ssi", "macro", "lorem", "templatetag", "now"}
-	bannedFilters = []string{"center", "ljust", "rjust", "stringformat", "floatformat"}
+	bannedFilters = []string{"center", "ljust", "rjust", "stringformat", "floatformat", "make_list"}
 )
 
 // The sets are built on first use: the fm_* tags register in an init function, which runs
@@ -62,17 +62,25 @@ type limitWriter struct {
 	over bool
 }
 
-func (w *limitWriter) Write(p []byte) (int, error) { return w.WriteString(string(p)) }
-
-func (w *limitWriter) WriteString(s string) (int, error) {
-	if w.over {
+func (w *limitWriter) Write(p []byte) (int, error) {
+	if !w.fits(len(p)) {
 		return 0, errOutputTooLarge
 	}
-	if w.b.Len()+len(s) > MaxOutputSize {
-		w.over = true
+	return w.b.Write(p)
+}
+
+func (w *limitWriter) WriteString(s string) (int, error) {
+	if !w.fits(len(s)) {
 		return 0, errOutputTooLarge
 	}
 	return w.b.WriteString(s)
+}
+
+func (w *limitWriter) fits(n int) bool {
+	if w.b.Len()+n > MaxOutputSize {
+		w.over = true
+	}
+	return !w.over
 }
 
 func (w *limitWriter) full() bool { return w.over }
@@ -84,13 +92,40 @@ func (w *limitWriter) err() error { return errOutputTooLarge }
 // grew beyond MaxOutputSize by repeated {% set s = s + s %}.
 var loopTagRe = regexp.MustCompile(`\{%-?\s*(for|set)\s[^%]*(?:%[^}][^%]*)*(-?)%\}`)
 
+// maxNativeConcats bounds + and |add in a native template: each can at most add the size of
+// a variable to a string, so a render's memory stays a small multiple of its variables'.
+const maxNativeConcats = 64
+
+var nativeTagRe = regexp.MustCompile(`(?s)\{\{.*?\}\}|\{%.*?%\}`)
+
+func countConcats(src string) int {
+	n := 0
+	for _, m := range nativeTagRe.FindAllString(src, -1) {
+		n += strings.Count(m, "+") + strings.Count(m, "add")
+	}
+	return n
+}
+
+var verbatimRe = regexp.MustCompile(`(?s)\{%-?\s*verbatim\s*-?%\}.*?\{%-?\s*endverbatim\s*-?%\}`)
+
 func instrumentNative(src string) string {
-	return loopTagRe.ReplaceAllStringFunc(src, func(m string) string {
-		if strings.HasSuffix(m, "-%}") {
-			return m + "{% " + tagLoopCheck + " -%}"
-		}
-		return m + "{% " + tagLoopCheck + " %}"
-	})
+	instrument := func(s string) string {
+		return loopTagRe.ReplaceAllStringFunc(s, func(m string) string {
+			if strings.HasSuffix(m, "-%}") {
+				return m + "{% " + tagLoopCheck + " -%}"
+			}
+			return m + "{% " + tagLoopCheck + " %}"
+		})
+	}
+	var b strings.Builder
+	last := 0
+	for _, loc := range verbatimRe.FindAllStringIndex(src, -1) {
+		b.WriteString(instrument(src[last:loc[0]]))
+		b.WriteString(src[loc[0]:loc[1]])
+		last = loc[1]
+	}
+	b.WriteString(instrument(src[last:]))
+	return b.String()
 }
 
 type loopCheckTag struct{}

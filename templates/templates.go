@@ -4,10 +4,10 @@
 // Freemarker templates (the default engine, DESIGN §5) go through three steps at Compile:
 //
 //  1. lexer.go cuts the source into text, ${...}, directives and comments, lexing each tag's
-//     expression so that quotes and ">" behave as in Freemarker, and applies Freemarker's
-//     white-space stripping to lines that hold only tags;
+//     expression so that quotes and ">" behave as in Freemarker;
 //  2. parser.go builds a node tree and expression trees for the supported subset and rejects
-//     everything else with the construct, its line and column;
+//     everything else with the construct, its line and column; whitespace.go then applies
+//     Freemarker's white-space stripping to the text (lines holding only tags disappear);
 //  3. translate.go emits pongo2 source: literal text stays text (a "{" that pongo2 could read
 //     as a tag is written as {{ "{" }}), and each Freemarker construct becomes an fm_* tag
 //     whose node is handed to the tag's parser, which pongo2 compiles in a sandboxed set.
@@ -21,17 +21,21 @@
 //
 // Pongo2 templates are compiled by pongo2 directly, in their own set with the same sandbox
 // (sandbox.go): no loader that reads files, include/import/extends/ssi/macro banned, loops
-// counted and output bounded. Autoescaping is off in both engines: the output is an SMS or a
-// TwiML message text, not HTML.
+// counted and output bounded. Autoescaping is off: the output is an SMS or a spoken message,
+// not HTML.
+//
+// Limits (MaxTemplateSize, MaxOutputSize, MaxLoopIterations) hold for both engines, so a
+// hostile template can neither read a file nor hang a worker nor exhaust its memory.
 //
 // The differential test (reference_test.go) renders testdata/corpus.json with the real
-// Freemarker 2.3.31 and compares.
+// Freemarker 2.3.31 and compares; adding a case there is the way to settle a semantic question.
 package templates
 
 import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/flosch/pongo2/v6"
 
@@ -73,7 +77,14 @@ type cacheKey struct {
 	source string
 }
 
-var cache sync.Map // cacheKey -> *Template
+// maxCached bounds the cache; when it is full it is emptied. Templates come from process
+// models, so a running connector normally holds a few dozen.
+const maxCached = 4096
+
+var (
+	cache       sync.Map // cacheKey -> *Template
+	cacheFilled atomic.Int64
+)
 
 func invalid(field, format string, args ...any) error {
 	return errs.Invalid(field, format, args...)
@@ -108,6 +119,10 @@ func Compile(field, source string, engine Engine) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cacheFilled.Add(1) > maxCached {
+		cache.Clear()
+		cacheFilled.Store(1)
+	}
 	actual, _ := cache.LoadOrStore(k, t)
 	return actual.(*Template), nil
 }
@@ -118,7 +133,9 @@ func compileFreemarker(field, src string) (t *Template, err error) {
 			t, err = nil, errs.New(errs.Internal, field, "compile %s: internal error: %v", field, r)
 		}
 	}()
-	s := &source{field: field, src: src}
+	// Invalid UTF-8 becomes U+FFFD everywhere, as pongo2 already does in text and as Java's
+	// decoder would.
+	s := &source{field: field, src: strings.ToValidUTF8(src, "\uFFFD")}
 	nodes, err := parse(s)
 	if err != nil {
 		return nil, err
@@ -151,6 +168,9 @@ func compilePongo2(field, src string) (t *Template, err error) {
 		}
 	}()
 	s := &source{field: field, src: src}
+	if n := countConcats(src); n > maxNativeConcats {
+		return nil, errs.Invalid(field, "compile %s: the template has %d + or add operators, more than the limit of %d: build long texts in the process", field, n, maxNativeConcats)
+	}
 	tpl, err := fromString(nativeSet(), nativePrefix+instrumentNative(src)+"{% endautoescape %}")
 	if err != nil {
 		return nil, pongo2Error(field, "compile", err)
@@ -182,6 +202,7 @@ var identifier = regexp.MustCompile("^[a-zA-Z0-9_]+$")
 // error naming it.
 func (t *Template) Render(vars map[string]any) (out string, err error) {
 	w := &limitWriter{}
+	w.b.Grow(min(len(t.src.src)+len(t.src.src)/2, 4096))
 	st := &renderState{vars: vars, out: w}
 	defer func() {
 		if r := recover(); r != nil {

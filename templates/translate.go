@@ -163,13 +163,15 @@ func fail(ctx *pongo2.ExecutionContext, st *renderState, err error) *pongo2.Erro
 
 type outTag struct{ x expr }
 
-func (n *outTag) Execute(ctx *pongo2.ExecutionContext, w pongo2.TemplateWriter) *pongo2.Error {
+// Execute writes straight to the render's limitWriter, which pongo2's writer wraps unbuffered:
+// that saves pongo2's string-to-bytes copy.
+func (n *outTag) Execute(ctx *pongo2.ExecutionContext, _ pongo2.TemplateWriter) *pongo2.Error {
 	st := stateOf(ctx)
 	v, err := st.need(n.x)
 	if err == nil {
 		var s string
 		if s, err = display(n.x, v); err == nil {
-			_, err = w.WriteString(s)
+			_, err = st.out.WriteString(s)
 		}
 	}
 	if err != nil {

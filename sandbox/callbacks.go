@@ -1,4 +1,4 @@
-package twiliotest
+package sandbox
 
 import (
 	"context"
@@ -42,6 +42,10 @@ func Sign(authToken, rawURL string, form url.Values) string {
 // PostForm posts form to rawURL the way Twilio delivers a webhook: form-encoded, signed with
 // authToken in X-Twilio-Signature, with Twilio's user agent. The caller closes the body.
 func PostForm(ctx context.Context, rawURL, authToken string, form url.Values) (*http.Response, error) {
+	return postForm(ctx, http.DefaultClient, rawURL, authToken, form)
+}
+
+func postForm(ctx context.Context, client *http.Client, rawURL, authToken string, form url.Values) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, err
@@ -49,7 +53,7 @@ func PostForm(ctx context.Context, rawURL, authToken string, form url.Values) (*
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("User-Agent", "TwilioProxy/1.1")
 	req.Header.Set(SignatureHeader, Sign(authToken, rawURL, form))
-	return http.DefaultClient.Do(req)
+	return client.Do(req)
 }
 
 // StatusForm is the form of Twilio's status callback for m reaching status ("sent",
@@ -82,10 +86,10 @@ func StatusForm(m Message, status string, errorCode int) url.Values {
 func (s *Server) SendStatus(ctx context.Context, sid, status string, errorCode int) (*http.Response, error) {
 	m, ok := s.Message(sid)
 	if !ok {
-		return nil, fmt.Errorf("twiliotest: no accepted message %s", sid)
+		return nil, fmt.Errorf("sandbox: no accepted message %s", sid)
 	}
 	if m.StatusCallback == "" {
-		return nil, fmt.Errorf("twiliotest: message %s was sent without StatusCallback", sid)
+		return nil, fmt.Errorf("sandbox: message %s was sent without StatusCallback", sid)
 	}
 	return PostForm(ctx, m.StatusCallback, s.AuthToken, StatusForm(m, status, errorCode))
 }
@@ -108,4 +112,12 @@ func InboundForm(accountSID, from, to, body string) url.Values {
 		"SmsStatus":     {"received"},
 		"ApiVersion":    {APIVersion},
 	}
+}
+
+// InboundSMS is the form and X-Twilio-Signature Twilio would send to the messaging webhook at
+// publicURL (exactly as Twilio is configured to call it) for an SMS from from to to: what
+// `twilio-connector dev` prints as a ready-to-paste curl.
+func InboundSMS(publicURL, accountSID, authToken, from, to, body string) (form url.Values, signature string) {
+	form = InboundForm(accountSID, from, to, body)
+	return form, Sign(authToken, publicURL, form)
 }

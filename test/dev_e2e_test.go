@@ -268,3 +268,27 @@ func TestHTTPAPIOnDev(t *testing.T) {
 		t.Fatalf("openapi.json: %d", code)
 	}
 }
+
+// With no Twilio account at all (the README's main job on a fresh machine) the local sandbox
+// takes the sends, and the printed lines still work as printed.
+func TestDevWithoutTwilioAccount(t *testing.T) {
+	d := startDev(t)
+	out := d.stdout.String()
+	if !strings.Contains(out, "local Twilio sandbox") {
+		t.Fatalf("dev does not say it uses the sandbox:\n%s", out)
+	}
+	zb := runShell(t, printedCommand(t, out, "# a process that texts a customer"))
+	if !strings.Contains(zb, `\"twilioError\":null`) || !regexp.MustCompile(`\\"sid\\":\\"SM[0-9a-f]{32}\\"`).MatchString(zb) {
+		t.Fatalf("zbctl: %s", zb)
+	}
+	if reply := runShell(t, printedCommand(t, out, "# an inbound SMS")); !strings.Contains(reply, "Looking up order A-1042...") {
+		t.Fatalf("webhook answered %q", reply)
+	}
+	// Both sends (the pickup notice and the status reply) reached the sandbox, which posts
+	// signed delivery callbacks back to the webhook.
+	eventually(t, 15*time.Second, "two sends and their delivery callbacks", func() bool {
+		_, m := httpGet("http://" + d.http + "/metrics")
+		return strings.Contains(m, `twilio_connector_sends_total{kind="sms",outcome="sent"} 2`) &&
+			regexp.MustCompile(`twilio_connector_webhook_requests_total\{outcome="status_[a-z_]+"\} [4-9]`).MatchString(m)
+	})
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/bpmn/engine"
 	"github.com/twilio-connector/twilio-connector/bpmn/examples"
 	"github.com/twilio-connector/twilio-connector/config"
+	"github.com/twilio-connector/twilio-connector/sandbox"
 	"github.com/twilio-connector/twilio-connector/store"
 	"github.com/twilio-connector/twilio-connector/triggers"
 )
@@ -46,6 +47,20 @@ func devCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		cfg.PublicURL = "http://" + cfg.HTTPAddr
 	}
 	log := newLogger(cfg, stderr)
+	twilioNote := "Twilio account " + cfg.AccountSID
+	if cfg.AccountSID == "" || cfg.AuthToken == "" {
+		// No account: a local sandbox speaks Twilio's API, gives SIDs, honours Twilio's
+		// test-credential magic numbers and posts signed status callbacks back to us.
+		sb, baseURL, err := sandbox.Listen(ctx, "127.0.0.1:0", sandbox.Options{
+			Logger: log.With("component", "twilio-sandbox"), StatusCallbacks: true,
+		})
+		if err != nil {
+			return err
+		}
+		defer sb.Close()
+		cfg.AccountSID, cfg.AuthToken, cfg.APIBaseURL = sb.AccountSID, sb.AuthToken, baseURL
+		twilioNote = "local Twilio sandbox at " + baseURL + " (no TWILIO_ACCOUNT/TWILIO_TOKEN set; nothing leaves this machine)"
+	}
 
 	// Processes deployed to the engine (the examples, or yours from Camunda Modeler or zbctl)
 	// bring their SMS_RECEIVED triggers with them.
@@ -79,7 +94,7 @@ func devCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer client.Close()
 	cfg.ZeebeAddress = srv.Addr()
 
-	printTryIt(stdout, cfg, srv.Addr())
+	printTryIt(stdout, cfg, srv.Addr(), twilioNote)
 	return serve(ctx, cfg, log, client, store.NewMemory(cfg.StoreRetention), reg)
 }
 
@@ -121,7 +136,7 @@ func deployExamples(eng *engine.Engine) ([]string, error) {
 
 // printTryIt shows a zbctl line that runs the outbound example and a curl line that plays
 // Twilio posting an inbound SMS (signed as Twilio signs it) to the inbound example.
-func printTryIt(w io.Writer, cfg config.Config, gateway string) {
+func printTryIt(w io.Writer, cfg config.Config, gateway, twilioNote string) {
 	webhook := strings.TrimRight(cfg.PublicURL, "/") + "/twilio/sms"
 	form := url.Values{
 		"AccountSid": {cfg.AccountSID}, "MessageSid": {"SM" + randomHex(16)}, "From": {"+14155550100"},
@@ -137,6 +152,7 @@ twilio-connector dev is running (development engine: not for production).
   Zeebe gateway API  %s   (zbctl, the Zeebe Go client, Camunda Modeler "Deploy" all work)
   Webhooks           %s   (point a Twilio number here through a tunnel)
   HTTP               http://%s   (/healthz /readyz /metrics)
+  Twilio             %s
 
 Try it:
   # a process that texts a customer (outbound)
@@ -146,7 +162,7 @@ Try it:
   # an inbound SMS, as Twilio would post it, starting the "order status by SMS" process
   %s
 
-`, gateway, webhook, cfg.HTTPAddr, gateway, curl.String())
+`, gateway, webhook, cfg.HTTPAddr, twilioNote, gateway, curl.String())
 }
 
 func randomHex(n int) string {

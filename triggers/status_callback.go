@@ -71,6 +71,13 @@ func NewStatusCallback(opts StatusOptions) *StatusCallback {
 	return &StatusCallback{opts: opts, outbox: ob, log: log}
 }
 
+// Final statuses, the only ones published. A message whose carrier gives no delivery receipt
+// ends at "sent" and publishes nothing.
+var (
+	finalMessageStatus = map[string]bool{"delivered": true, "undelivered": true, "failed": true, "read": true, "canceled": true}
+	finalCallStatus    = map[string]bool{"completed": true, "busy": true, "no-answer": true, "failed": true, "canceled": true}
+)
+
 func (h *StatusCallback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	form, ok := readForm(w, r, h.opts.MaxBodyBytes, &h.opts.Verifier, h.log)
 	if !ok {
@@ -83,8 +90,21 @@ func (h *StatusCallback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if status == "" {
 		status = form.Get("SmsStatus")
 	}
+	vars := map[string]any{"messageSid": sid, "messageStatus": status}
+	final := finalMessageStatus
+	if sid == "" && form.Get("CallSid") != "" {
+		sid, status, final = form.Get("CallSid"), form.Get("CallStatus"), finalCallStatus
+		vars = map[string]any{"callSid": sid, "callStatus": status, "callDuration": form.Get("CallDuration")}
+	}
 	if sid == "" || status == "" {
-		reject(w, http.StatusBadRequest, OutcomeBadRequest, "missing form field MessageSid or MessageStatus: this endpoint takes Twilio's message status callbacks")
+		reject(w, http.StatusBadRequest, OutcomeBadRequest, "missing form fields MessageSid and MessageStatus (or CallSid and CallStatus): this endpoint takes Twilio's status callbacks")
+		return
+	}
+	if !final[status] {
+		// Progress (queued, sent, ringing, ...): a process waits for the outcome, and the
+		// first message published for a SID is the one its catch event takes.
+		metrics.Webhooks.WithLabelValues(OutcomeStatusProgress).Inc()
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	var errorCode any
@@ -97,9 +117,9 @@ func (h *StatusCallback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	m := Message{
 		Name: h.opts.MessageName, CorrelationKey: sid, MessageID: sid + ":" + status, TTL: h.opts.MessageTTL,
-		Variables: map[string]any{"messageSid": sid, "messageStatus": status, "errorCode": errorCode,
-			"to": form.Get("To"), "from": form.Get("From")},
+		Variables: vars,
 	}
+	vars["errorCode"], vars["to"], vars["from"] = errorCode, form.Get("To"), form.Get("From")
 	log := h.log.With("messageSid", sid, "messageStatus", status)
 	ctx := r.Context()
 

@@ -51,6 +51,33 @@ func TestStatusCallback(t *testing.T) {
 	if r := h.post("/twilio/status", map[string][]string{"To": {customer}}, "", testToken, nil); r.status != 400 {
 		t.Errorf("no MessageSid: %d", r.status)
 	}
+
+	// Progress statuses are not published: a waiting process gets the outcome.
+	progress := outcomeDelta(OutcomeStatusProgress)
+	for _, st := range []string{"queued", "sent"} {
+		if r := h.post("/twilio/status", statusForm("SM0004", st, 0), "", testToken, nil); r.status != http.StatusNoContent {
+			t.Errorf("%s: %d", st, r.status)
+		}
+	}
+	if len(h.pub.messages()) != 2 || progress() != 2 {
+		t.Errorf("progress statuses published: %+v", h.pub.messages())
+	}
+}
+
+// Call status callbacks publish the call's final status, correlated by the call SID.
+func TestCallStatusCallback(t *testing.T) {
+	h := newHarness(t, nil, harnessOptions{})
+	call := twiliotest.Call{SID: "CA0001", AccountSID: testAccount, To: customer, From: ourNumber}
+	for seq, st := range []string{"initiated", "ringing", "in-progress", "busy"} {
+		if r := h.post("/twilio/status", twiliotest.CallStatusForm(call, st, seq), "", testToken, nil); r.status != http.StatusNoContent {
+			t.Fatalf("%s: %d %s", st, r.status, r.body)
+		}
+	}
+	msgs := h.pub.messages()
+	if len(msgs) != 1 || msgs[0].CorrelationKey != "CA0001" || msgs[0].MessageID != "CA0001:busy" ||
+		msgs[0].Variables["callStatus"] != "busy" || msgs[0].Variables["callSid"] != "CA0001" {
+		t.Fatalf("published %+v", msgs)
+	}
 }
 
 func TestStatusCallbackEngineDown(t *testing.T) {

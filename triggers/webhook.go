@@ -32,6 +32,7 @@ const (
 	OutcomeStatusPublished    = "status_published"     // 204
 	OutcomeStatusDuplicate    = "status_duplicate"     // 204
 	OutcomeStatusEngineFailed = "status_engine_failed" // 204; kept in the outbox
+	OutcomeStatusProgress     = "status_progress"      // 204; not a final status, not published
 )
 
 // readForm runs the common first steps of a Twilio webhook in their fixed order: method, size

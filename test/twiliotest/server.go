@@ -111,6 +111,12 @@ func StatusForm(m Message, status string, errorCode int) url.Values {
 	return sandbox.StatusForm(m, status, errorCode)
 }
 
+// CallStatusForm is the form of Twilio's call status callback for status (initiated, ringing,
+// in-progress, completed, busy, no-answer, failed, canceled); seq is its SequenceNumber.
+func CallStatusForm(c Call, status string, seq int) url.Values {
+	return sandbox.CallStatusForm(c, status, seq)
+}
+
 // InboundForm is the form Twilio posts to a number's messaging webhook when an SMS from from
 // to to arrives, with a fresh MessageSid. Add or override fields (MessagingServiceSid,
 // NumMedia/MediaUrl0…) before posting it with PostForm.

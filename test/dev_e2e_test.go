@@ -293,3 +293,23 @@ func TestDevWithoutTwilioAccount(t *testing.T) {
 			strings.Contains(m, `twilio_connector_webhook_requests_total{outcome="status_progress"} 2`)
 	})
 }
+
+// The call example on `dev` with the sandbox: the call is placed, the sandbox's signed status
+// callbacks come back, and the final status ("completed") reaches the waiting process.
+func TestCallExampleWaitsForTheCallStatus(t *testing.T) {
+	d := startDev(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd, _ := d.client.NewCreateInstanceCommand().BPMNProcessId("tableReadyCall").LatestVersion().
+		VariablesFromMap(map[string]any{"guestName": "Sam", "guestPhone": "+14155550131"})
+	res, err := cmd.WithResult().Send(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vars map[string]any
+	json.Unmarshal([]byte(res.GetVariables()), &vars)
+	sid, _ := vars["callSid"].(string)
+	if vars["callStatus"] != "completed" || !strings.HasPrefix(sid, "CA") || !strings.Contains(jsonOf(vars["twilioResult"]), sid) {
+		t.Fatalf("variables %v", vars)
+	}
+}

@@ -20,6 +20,7 @@ var files embed.FS
 // Template ids. Elements record the id in zeebe:modelerTemplate when a modeler applies one.
 const (
 	SendSMSID          = "io.github.twilio-connector.SendSms"
+	MakeCallID         = "io.github.twilio-connector.MakeCall"
 	SMSReceivedStartID = "io.github.twilio-connector.SmsReceivedStart"
 	SMSReceivedCatchID = "io.github.twilio-connector.SmsReceivedCatch"
 )

@@ -222,6 +222,37 @@ func TestSendSMSTemplateInputsMatchAction(t *testing.T) {
 	}
 }
 
+func TestMakeCallTemplateMatchesAction(t *testing.T) {
+	tm := byID(t, MakeCallID)
+	var jobType string
+	inputs := map[string]Property{}
+	for _, p := range tm.Properties {
+		if p.Binding.Type == "zeebe:taskDefinition" && p.Binding.Property == "type" {
+			jobType = p.Value.(string)
+		}
+	}
+	for _, p := range tm.Bindings(BindingInput) {
+		inputs[p.Binding.Name] = p
+	}
+	if want := worker.JobType(config.DefaultJobTypePrefix, "make_call"); jobType != want {
+		t.Errorf("task type %q, want %q", jobType, want)
+	}
+	want := []string{actions.FieldCallFrom, actions.FieldCallLanguage, actions.FieldCallMessage, actions.FieldCallTesting,
+		actions.FieldCallTo, actions.FieldCallTwiml, actions.FieldCallTwimlURL, actions.FieldCallVoice}
+	slices.Sort(want)
+	if got := sortedKeys(inputs); !slices.Equal(got, want) {
+		t.Fatalf("input bindings = %v, make_call reads %v", got, want)
+	}
+	for name, p := range inputs {
+		if req := p.Constraints.NotEmpty && !p.Optional; req != (name == actions.FieldCallTo) {
+			t.Errorf("%s: required=%v; only callTo is required on its own (one of the contents is checked by the action)", name, req)
+		}
+	}
+	if _, err := actions.ParseCallRequest(map[string]any{actions.FieldCallTo: []any{"+14155550100"}, actions.FieldCallMessage: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // The property names the SMS-received templates write are the ones the trigger loader reads.
 var triggerProperties = []string{triggers.PropertyType, triggers.PropertyPattern, triggers.PropertyEcho, triggers.PropertyEchoError, triggers.PropertyTo}
 

@@ -34,6 +34,7 @@ func TestCheck(t *testing.T) {
 			"sendSms errormode warning",
 		}},
 		{file: "unknown_type.bpmn", want: []string{"sendMms type error"}},
+		{file: "bad_call.bpmn", want: []string{"twoContents callMessage error", "badTwiml callFrom error", "badTwiml callTwiml error"}},
 		{file: "bad_literals.bpmn", want: []string{
 			"sendSms retries warning",
 			"sendSms smsto warning",

@@ -18,42 +18,49 @@ var workerHeaders = []string{worker.HeaderErrorMode, worker.HeaderRetryBackoff, 
 
 func (l *linter) sendSMS(el *bpmn.Element) {
 	engine := l.headers(el)
-
-	inputs := map[string]string{}
-	for _, m := range el.Inputs {
-		inputs[m.Target] = m.Source
-		for _, f := range smsFields {
-			if m.Target != f && strings.EqualFold(m.Target, f) {
-				l.add(el, m.Target, Warning, "input %q is not read by send_sms; did you mean %q? Names are case-sensitive", m.Target, f)
+	l.inputs(el, "send_sms", smsFields, func(field string, v any) {
+		switch {
+		case field == actions.FieldSMSBody:
+			l.template(el, field, v, engine)
+		default:
+			for _, msg := range l.sendSMSTesting(field, v) {
+				l.add(el, field, Error, "%s", msg)
 			}
-		}
-	}
-
-	for _, field := range smsFields {
-		source, mapped := inputs[field]
-		if mapped && strings.TrimSpace(source) == "" {
-			l.add(el, field, Error, "%s is mapped to nothing: give a value or remove the mapping", field)
-			continue
-		}
-		if !mapped {
-			l.unmapped(el, field, inputs)
-			continue
-		}
-		v, ok := literal(source)
-		if !ok {
-			continue // an expression over process variables: only the running job can tell
-		}
-		if field == actions.FieldSMSBody {
-			l.smsBody(el, v, engine)
-			continue
-		}
-		for _, msg := range l.sendSMSTesting(field, v) {
-			l.add(el, field, Error, "%s", msg)
 		}
 		if field == actions.FieldSMSTesting && (v == true || v == "true") {
 			l.add(el, field, Warning, "smsTesting is true: this task renders the message but sends nothing; remove it before going live")
 		}
+	}, l.unmapped)
+}
+
+// inputs checks a task's input mappings against the fields its action reads: misspelt names,
+// empty mappings, unmapped fields (reported by unmapped), and each literal value (judged by
+// judge); expressions over process variables are left to the running job.
+func (l *linter) inputs(el *bpmn.Element, action string, fields []string, judge func(field string, v any),
+	unmapped func(el *bpmn.Element, field string, inputs map[string]string)) map[string]string {
+	inputs := map[string]string{}
+	for _, m := range el.Inputs {
+		inputs[m.Target] = m.Source
+		for _, f := range fields {
+			if m.Target != f && strings.EqualFold(m.Target, f) {
+				l.add(el, m.Target, Warning, "input %q is not read by %s; did you mean %q? Names are case-sensitive", m.Target, action, f)
+			}
+		}
 	}
+	for _, field := range fields {
+		source, mapped := inputs[field]
+		switch {
+		case mapped && strings.TrimSpace(source) == "":
+			l.add(el, field, Error, "%s is mapped to nothing: give a value or remove the mapping", field)
+		case !mapped:
+			unmapped(el, field, inputs)
+		default:
+			if v, ok := literal(source); ok {
+				judge(field, v)
+			}
+		}
+	}
+	return inputs
 }
 
 func (l *linter) unmapped(el *bpmn.Element, field string, inputs map[string]string) {
@@ -67,14 +74,15 @@ func (l *linter) unmapped(el *bpmn.Element, field string, inputs map[string]stri
 	}
 }
 
-func (l *linter) smsBody(el *bpmn.Element, v any, engine templates.Engine) {
+// template compiles a literal message template (smsBody, callMessage) as the action will.
+func (l *linter) template(el *bpmn.Element, field string, v any, engine templates.Engine) {
 	body, ok := v.(string)
 	if !ok {
-		l.add(el, actions.FieldSMSBody, Error, "smsBody is a %T literal: give the text as a string", v)
+		l.add(el, field, Error, "%s is a %T literal: give the text as a string", field, v)
 		return
 	}
-	if _, err := templates.Compile(actions.FieldSMSBody, body, engine); err != nil {
-		l.add(el, actions.FieldSMSBody, Error, "%s", message(err))
+	if _, err := templates.Compile(field, body, engine); err != nil {
+		l.add(el, field, Error, "%s", message(err))
 	}
 }
 

@@ -35,6 +35,10 @@ type Config struct {
 	JobTypePrefix   string        // CONNECTOR_JOB_TYPE_PREFIX
 	HTTPAddr        string        // CONNECTOR_HTTP_ADDR: health, metrics, webhooks
 	PublicURL       string        // CONNECTOR_PUBLIC_URL: how Twilio reaches us (status callbacks, signatures)
+	StoreKind       string        // CONNECTOR_STATE_STORE: bolt (one replica) | redis (several)
+	RedisURL        string        // CONNECTOR_REDIS_URL (or _FILE): redis://[:password@]host:port/db; secret
+	RedisPrefix     string        // CONNECTOR_REDIS_PREFIX: key namespace of this deployment
+	DirectoryRedis  bool          // CONNECTOR_DIRECTORY_REDIS: resolve user:NAME from Redis hashes users.<name>
 	StorePath       string        // CONNECTOR_STATE_FILE: bbolt file of the default state store
 	StoreRetention  time.Duration // CONNECTOR_STATE_RETENTION
 	LogFormat       string        // CONNECTOR_LOG_FORMAT: json | text
@@ -103,6 +107,7 @@ func Default() Config {
 		JobTypePrefix:   DefaultJobTypePrefix,
 		HTTPAddr:        DefaultHTTPAddr,
 		StorePath:       DefaultStorePath,
+		StoreKind:       "bolt",
 		TwilioTimeout:   DefaultTwilioTimeout,
 		SendAttempts:    DefaultSendAttempts,
 		SendParallelism: DefaultSendParallelism,
@@ -178,6 +183,10 @@ func Load(getenv func(string) string, need Requirement) (Config, error) {
 	l.str(&c.HTTPAddr, "CONNECTOR_HTTP_ADDR")
 	l.str(&c.PublicURL, "CONNECTOR_PUBLIC_URL")
 	l.str(&c.StorePath, "CONNECTOR_STATE_FILE")
+	l.str(&c.StoreKind, "CONNECTOR_STATE_STORE")
+	l.secret(&c.RedisURL, "CONNECTOR_REDIS_URL")
+	l.str(&c.RedisPrefix, "CONNECTOR_REDIS_PREFIX")
+	l.boolean(&c.DirectoryRedis, "CONNECTOR_DIRECTORY_REDIS")
 	l.duration(&c.StoreRetention, "CONNECTOR_STATE_RETENTION")
 	l.str(&c.LogFormat, "CONNECTOR_LOG_FORMAT")
 	l.str(&c.LogLevel, "CONNECTOR_LOG_LEVEL")
@@ -250,6 +259,14 @@ func (c *Config) validate(need Requirement) error {
 	if !prefixPattern.MatchString(c.JobTypePrefix) {
 		return &Error{"CONNECTOR_JOB_TYPE_PREFIX", "must be letters, digits, '_', '.' or '-' (default " + DefaultJobTypePrefix + ")"}
 	}
+	switch {
+	case c.StoreKind != "bolt" && c.StoreKind != "redis":
+		return &Error{"CONNECTOR_STATE_STORE", "must be bolt (an embedded file, one replica) or redis (several replicas)"}
+	case c.StoreKind == "redis" && c.RedisURL == "":
+		return &Error{"CONNECTOR_REDIS_URL", "is not set but CONNECTOR_STATE_STORE is redis: give redis://host:6379/0 (or CONNECTOR_REDIS_URL_FILE)"}
+	case c.DirectoryRedis && c.RedisURL == "":
+		return &Error{"CONNECTOR_REDIS_URL", "is not set but CONNECTOR_DIRECTORY_REDIS is true: give redis://host:6379/0"}
+	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		return &Error{"CONNECTOR_LOG_FORMAT", "must be json or text"}
 	}
@@ -303,7 +320,8 @@ func init() {
 		CONNECTOR_TRIGGERS_FILE CONNECTOR_WEBHOOK_SKIP_SIGNATURE CONNECTOR_MESSAGE_TTL CONNECTOR_MATCH_TIMEOUT
 		CONNECTOR_STATUS_MESSAGE_NAME CONNECTOR_OPT_OUT_STARTS_PROCESSES CONNECTOR_PUBLISH_TIMEOUT
 		CONNECTOR_OUTBOX_INTERVAL CONNECTOR_OUTBOX_MAX_BACKOFF CONNECTOR_WEBHOOK_MAX_BODY
-		CONNECTOR_API_KEYS CONNECTOR_API_KEYS_FILE CONNECTOR_API_MAX_BODY CONNECTOR_API_TIMEOUT`) {
+		CONNECTOR_API_KEYS CONNECTOR_API_KEYS_FILE CONNECTOR_API_MAX_BODY CONNECTOR_API_TIMEOUT
+		CONNECTOR_STATE_STORE CONNECTOR_REDIS_URL CONNECTOR_REDIS_URL_FILE CONNECTOR_REDIS_PREFIX CONNECTOR_DIRECTORY_REDIS`) {
 		known[k] = true
 	}
 }

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/bpmn/engine"
 	"github.com/twilio-connector/twilio-connector/bpmn/examples"
 	"github.com/twilio-connector/twilio-connector/store"
+	"github.com/twilio-connector/twilio-connector/test/redistest"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
 	"github.com/twilio-connector/twilio-connector/triggers"
 	"github.com/twilio-connector/twilio-connector/worker"
@@ -245,5 +248,73 @@ func TestEngineDownWhileInboundSMSArrive(t *testing.T) {
 	}
 	if len(seen) != len(forms) || len(eng.Instances()) != len(forms) {
 		t.Fatalf("published %v, %d instances; want %d distinct messages and instances", seen, len(eng.Instances()), len(forms))
+	}
+}
+
+// Twilio delivers the same inbound SMS to two connector replicas that share Redis (behind one
+// load balancer, so one public URL): one publish, one process, one reply SMS.
+func TestTwoReplicasSharingRedisPublishOnce(t *testing.T) {
+	w := newWorld(t)
+	w.deploy(t, "../bpmn/examples/order_status.bpmn")
+	redis := redistest.Start(t)
+	const public = "https://connector.example.com"
+	var addrs []string
+	for i := 0; i < 2; i++ {
+		addr := freeAddr(t)
+		addrs = append(addrs, addr)
+		w.startRun(t, "CONNECTOR_HTTP_ADDR="+addr, "CONNECTOR_STATE_STORE=redis", "CONNECTOR_REDIS_URL="+redis.URL,
+			"CONNECTOR_BPMN_DIR=../bpmn/examples", "CONNECTOR_PUBLIC_URL="+public)
+	}
+	for _, a := range addrs {
+		eventually(t, 15*time.Second, "replica "+a+" ready", func() bool { c, _ := httpGet("http://" + a + "/readyz"); return c == 200 })
+	}
+	form := twiliotest.InboundForm(w.twilio.AccountSID, "+14155550177", "+15005550006", "status B-12")
+	sig := twiliotest.Sign(w.twilio.AuthToken, public+"/twilio/sms", form)
+	var wg sync.WaitGroup
+	replies := make([]string, len(addrs))
+	for i, a := range addrs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("POST", "http://"+a+"/twilio/sms", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Twilio-Signature", sig)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			if res.StatusCode != 200 {
+				t.Errorf("replica %s answered %d %s", a, res.StatusCode, b)
+			}
+			replies[i] = string(b)
+		}()
+	}
+	wg.Wait()
+	if !strings.Contains(replies[0]+replies[1], "Looking up order B-12") {
+		t.Fatalf("no replica echoed: %q", replies)
+	}
+	eventually(t, 15*time.Second, "the status reply", func() bool { return w.twilio.CountSentTo("+14155550177") >= 1 })
+	if n := len(w.eng.PublishedMessages()); n != 1 {
+		t.Fatalf("%d messages published, want 1", n)
+	}
+	if n := len(w.eng.Instances()); n != 1 {
+		t.Fatalf("%d process instances, want 1", n)
+	}
+	if n := w.twilio.CountSentTo("+14155550177"); n != 1 {
+		t.Fatalf("the sender got %d replies", n)
+	}
+	// Zeebe's messageId would hide a second publish; the replicas' own counts must show one.
+	published := 0
+	for _, a := range addrs {
+		_, m := httpGet("http://" + a + "/metrics")
+		if strings.Contains(m, `twilio_connector_webhook_requests_total{outcome="published"} 1`) {
+			published++
+		}
+	}
+	if published != 1 {
+		t.Fatalf("%d replicas published the SMS, want exactly 1", published)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,12 +37,22 @@ func newActions(cfg config.Config, st store.Store, log *slog.Logger) (map[string
 		}
 	}
 	var dir actions.Directory
-	if cfg.DirectoryFile != "" {
+	switch {
+	case cfg.DirectoryFile != "":
 		d, err := actions.LoadDirectoryFile(cfg.DirectoryFile)
 		if err != nil {
 			return nil, fmt.Errorf("CONNECTOR_DIRECTORY_FILE: %w", err)
 		}
 		dir = d
+	case cfg.DirectoryRedis:
+		r, ok := st.(*store.Redis)
+		if !ok {
+			var err error
+			if r, err = store.OpenRedis(context.Background(), cfg.RedisURL, cfg.RedisPrefix, cfg.StoreRetention); err != nil {
+				return nil, fmt.Errorf("CONNECTOR_REDIS_URL: %w", err)
+			}
+		}
+		dir = store.RedisDirectory{R: r}
 	}
 	delivery := func(kind string) *actions.Delivery {
 		return &actions.Delivery{

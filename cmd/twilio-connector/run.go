@@ -32,9 +32,9 @@ func runCommand(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	st, err := store.OpenBolt(cfg.StorePath, cfg.StoreRetention)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("CONNECTOR_STATE_FILE: %w", err)
+		return err
 	}
 	defer st.Close()
 	client, err := zbc.NewClient(&zbc.ClientConfig{GatewayAddress: cfg.ZeebeAddress})
@@ -47,6 +47,23 @@ func runCommand(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	return serve(ctx, cfg, log, client, st, reg)
+}
+
+// openStore opens the configured state store: the bbolt file for one replica, Redis for
+// several.
+func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+	if cfg.StoreKind == "redis" {
+		r, err := store.OpenRedis(ctx, cfg.RedisURL, cfg.RedisPrefix, cfg.StoreRetention)
+		if err != nil {
+			return nil, fmt.Errorf("CONNECTOR_REDIS_URL: %w", err)
+		}
+		return r, nil
+	}
+	b, err := store.OpenBolt(cfg.StorePath, cfg.StoreRetention)
+	if err != nil {
+		return nil, fmt.Errorf("CONNECTOR_STATE_FILE: %w", err)
+	}
+	return b, nil
 }
 
 // loadTriggers reads SMS_RECEIVED triggers from CONNECTOR_BPMN_DIR and CONNECTOR_TRIGGERS_FILE.

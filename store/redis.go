@@ -1,0 +1,216 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis is the Store for several replicas sharing the work (github.com/redis/go-redis/v9).
+// Each entry is its own key, "<prefix><bucket>:<key>", expiring with Redis's own TTL, so
+// PutIfAbsent is one atomic SET NX across every replica. Scan needs the keys of one bucket
+// without walking the keyspace: a sorted set per bucket, "<prefix>idx:<bucket>", holds them
+// scored by expiry and is pruned on every Scan.
+type Redis struct {
+	client    *redis.Client
+	prefix    string
+	retention time.Duration
+	closed    atomic.Bool
+}
+
+var _ Store = (*Redis)(nil)
+
+// DefaultRedisPrefix namespaces the connector's keys; deployments sharing one Redis use
+// different prefixes.
+const DefaultRedisPrefix = "twilio-connector:"
+
+// OpenRedis connects to rawURL (redis://[user:password@]host:port/db, or rediss:// for TLS)
+// and checks the connection. The password never appears in errors.
+func OpenRedis(ctx context.Context, rawURL, prefix string, retention time.Duration) (*Redis, error) {
+	opts, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis URL %s: %v", redactURL(rawURL), redactErr(err, opts))
+	}
+	if prefix == "" {
+		prefix = DefaultRedisPrefix
+	}
+	if retention <= 0 {
+		retention = DefaultRetention
+	}
+	c := redis.NewClient(opts)
+	if err := c.Ping(ctx).Err(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("redis at %s: %v", redactURL(rawURL), redactErr(err, opts))
+	}
+	return &Redis{client: c, prefix: prefix, retention: retention}, nil
+}
+
+// redactURL drops the credentials of a Redis URL.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User = nil
+	return u.String()
+}
+
+func redactErr(err error, opts *redis.Options) error {
+	if opts == nil || opts.Password == "" {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), opts.Password, "****"))
+}
+
+func (r *Redis) key(bucket, key string) string { return r.prefix + bucket + ":" + key }
+func (r *Redis) index(bucket string) string    { return r.prefix + "idx:" + bucket }
+
+func (r *Redis) ttl(ttl time.Duration) time.Duration {
+	if ttl <= 0 {
+		return r.retention
+	}
+	return ttl
+}
+
+func (r *Redis) check() error {
+	if r.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+func (r *Redis) Get(ctx context.Context, bucket, key string) ([]byte, bool, error) {
+	if err := r.check(); err != nil {
+		return nil, false, err
+	}
+	v, err := r.client.Get(ctx, r.key(bucket, key)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("redis get: %w", err)
+	}
+	return v, true, nil
+}
+
+func (r *Redis) Put(ctx context.Context, bucket, key string, value []byte, ttl time.Duration) error {
+	if err := r.check(); err != nil {
+		return err
+	}
+	ttl = r.ttl(ttl)
+	_, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, r.key(bucket, key), value, ttl)
+		p.ZAdd(ctx, r.index(bucket), redis.Z{Score: float64(time.Now().Add(ttl).UnixMilli()), Member: key})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redis put: %w", err)
+	}
+	return nil
+}
+
+func (r *Redis) PutIfAbsent(ctx context.Context, bucket, key string, value []byte, ttl time.Duration) (bool, error) {
+	if err := r.check(); err != nil {
+		return false, err
+	}
+	ttl = r.ttl(ttl)
+	ok, err := r.client.SetNX(ctx, r.key(bucket, key), value, ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("redis put-if-absent: %w", err)
+	}
+	if ok {
+		// The index only serves Scan; an entry briefly missing from it is harmless.
+		if err := r.client.ZAdd(ctx, r.index(bucket), redis.Z{Score: float64(time.Now().Add(ttl).UnixMilli()), Member: key}).Err(); err != nil {
+			return true, fmt.Errorf("redis index: %w", err)
+		}
+	}
+	return ok, nil
+}
+
+func (r *Redis) Delete(ctx context.Context, bucket, key string) error {
+	if err := r.check(); err != nil {
+		return err
+	}
+	_, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, r.key(bucket, key))
+		p.ZRem(ctx, r.index(bucket), key)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redis delete: %w", err)
+	}
+	return nil
+}
+
+// scanBatch bounds the keys fetched per MGET.
+const scanBatch = 256
+
+func (r *Redis) Scan(ctx context.Context, bucket string, fn func(key string, value []byte) error) error {
+	if err := r.check(); err != nil {
+		return err
+	}
+	idx := r.index(bucket)
+	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	if err := r.client.ZRemRangeByScore(ctx, idx, "-inf", now).Err(); err != nil {
+		return fmt.Errorf("redis scan: %w", err)
+	}
+	keys, err := r.client.ZRange(ctx, idx, 0, -1).Result()
+	if err != nil {
+		return fmt.Errorf("redis scan: %w", err)
+	}
+	for start := 0; start < len(keys); start += scanBatch {
+		batch := keys[start:min(start+scanBatch, len(keys))]
+		full := make([]string, len(batch))
+		for i, k := range batch {
+			full[i] = r.key(bucket, k)
+		}
+		vals, err := r.client.MGet(ctx, full...).Result()
+		if err != nil {
+			return fmt.Errorf("redis scan: %w", err)
+		}
+		for i, v := range vals {
+			s, ok := v.(string)
+			if !ok {
+				continue // expired or deleted since the index was read
+			}
+			if err := fn(batch[i], []byte(s)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (r *Redis) Close() error {
+	if r.closed.Swap(true) {
+		return nil
+	}
+	return r.client.Close()
+}
+
+// RedisDirectory resolves user:NAME recipients from Redis hashes "users.<name>" with a "phone"
+// field, the layout of the Zato notify service (hset users.sean phone +14155550100). The
+// keys are not prefixed: the directory is shared with whatever system maintains it.
+type RedisDirectory struct{ R *Redis }
+
+// Phone implements actions.Directory.
+func (d RedisDirectory) Phone(ctx context.Context, user string) (string, bool, error) {
+	if err := d.R.check(); err != nil {
+		return "", false, err
+	}
+	v, err := d.R.client.HGet(ctx, "users."+user, "phone").Result()
+	if errors.Is(err, redis.Nil) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("redis directory: %w", err)
+	}
+	return v, v != "", nil
+}

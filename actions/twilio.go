@@ -100,18 +100,22 @@ func (c *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return res, err
 }
 
-func (t *Twilio) service(ctx context.Context) (*api.ApiService, *callTransport) {
-	ct := &callTransport{ctx: ctx, base: t.base, next: t.opts.Transport}
+// service returns a twilio-go service for one call and the context bounding it; the caller
+// must call done when the call returns. The timeout is a context deadline, not
+// http.Client.Timeout: twilio-go leaves error bodies unclosed, and a client timeout would then
+// hold a goroutine and a connection until it expires, while done releases both at once.
+func (t *Twilio) service(ctx context.Context) (svc *api.ApiService, ct *callTransport, done context.CancelFunc) {
+	ctx, done = context.WithTimeout(ctx, t.opts.Timeout)
+	ct = &callTransport{ctx: ctx, base: t.base, next: t.opts.Transport}
 	c := &client.Client{
 		Credentials: t.creds,
 		HTTPClient: &http.Client{
 			Transport:     ct,
-			Timeout:       t.opts.Timeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}
 	c.SetAccountSid(t.opts.AccountSID)
-	return api.NewApiServiceWithClient(c), ct
+	return api.NewApiServiceWithClient(c), ct, done
 }
 
 // Message is one outbound message as Twilio's Messages API takes it.
@@ -129,7 +133,8 @@ type Sent struct {
 // SendMessage creates one message. Failures are *errs.Error classified by Twilio's code and
 // HTTP status.
 func (t *Twilio) SendMessage(ctx context.Context, m Message) (Sent, error) {
-	svc, ct := t.service(ctx)
+	svc, ct, done := t.service(ctx)
+	defer done()
 	p := &api.CreateMessageParams{}
 	p.SetTo(m.To)
 	if m.From != "" {
@@ -151,7 +156,7 @@ func (t *Twilio) SendMessage(ctx context.Context, m Message) (Sent, error) {
 	res, err := svc.CreateMessage(p)
 	metrics.TwilioSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
-		return Sent{}, classify(ctx, err, ct)
+		return Sent{}, classify(ct.ctx, err, ct)
 	}
 	if res.Sid == nil {
 		return Sent{}, errs.New(errs.Connection, "", "Twilio accepted the message but returned no sid")
@@ -170,7 +175,8 @@ var callStatusEvents = []string{"initiated", "ringing", "answered", "completed"}
 
 // PlaceCall creates one call. Failures are *errs.Error as for SendMessage.
 func (t *Twilio) PlaceCall(ctx context.Context, c Call) (Sent, error) {
-	svc, ct := t.service(ctx)
+	svc, ct, done := t.service(ctx)
+	defer done()
 	p := &api.CreateCallParams{}
 	p.SetTo(c.To)
 	p.SetFrom(c.From)
@@ -188,7 +194,7 @@ func (t *Twilio) PlaceCall(ctx context.Context, c Call) (Sent, error) {
 	res, err := svc.CreateCall(p)
 	metrics.TwilioSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
-		return Sent{}, classify(ctx, err, ct)
+		return Sent{}, classify(ct.ctx, err, ct)
 	}
 	if res.Sid == nil {
 		return Sent{}, errs.New(errs.Connection, "", "Twilio accepted the call but returned no sid")
@@ -203,7 +209,8 @@ const lookupPageSize = 20
 // same From (or any sender when m has none, as with a Messaging Service) and same body. It
 // settles whether an attempt that was cut off (a crash, a timeout) reached Twilio.
 func (t *Twilio) FindMessage(ctx context.Context, m Message, since time.Time) (Sent, bool, error) {
-	svc, ct := t.service(ctx)
+	svc, ct, done := t.service(ctx)
+	defer done()
 	p := &api.ListMessageParams{}
 	p.SetTo(m.To)
 	if m.From != "" {
@@ -213,7 +220,7 @@ func (t *Twilio) FindMessage(ctx context.Context, m Message, since time.Time) (S
 	p.SetLimit(lookupPageSize)
 	list, err := svc.ListMessage(p)
 	if err != nil {
-		return Sent{}, false, classify(ctx, err, ct)
+		return Sent{}, false, classify(ct.ctx, err, ct)
 	}
 	for _, x := range list {
 		if x.Sid != nil && deref(x.Body) == m.Body && createdSince(x.DateCreated, since) {
@@ -225,7 +232,8 @@ func (t *Twilio) FindMessage(ctx context.Context, m Message, since time.Time) (S
 
 // FindCall looks for a call like c (same To and From) that Twilio created at or after since.
 func (t *Twilio) FindCall(ctx context.Context, c Call, since time.Time) (Sent, bool, error) {
-	svc, ct := t.service(ctx)
+	svc, ct, done := t.service(ctx)
+	defer done()
 	p := &api.ListCallParams{}
 	p.SetTo(c.To)
 	p.SetFrom(c.From)
@@ -233,7 +241,7 @@ func (t *Twilio) FindCall(ctx context.Context, c Call, since time.Time) (Sent, b
 	p.SetLimit(lookupPageSize)
 	list, err := svc.ListCall(p)
 	if err != nil {
-		return Sent{}, false, classify(ctx, err, ct)
+		return Sent{}, false, classify(ct.ctx, err, ct)
 	}
 	for _, x := range list {
 		if x.Sid != nil && createdSince(x.DateCreated, since) {

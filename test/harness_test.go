@@ -7,8 +7,11 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -178,4 +181,16 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+var httpClient = &http.Client{Timeout: 10 * time.Second}
+
+// newFormRequest is a form-encoded POST.
+func newFormRequest(ctx context.Context, url string, form map[string][]string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(neturl.Values(form).Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return req, nil
 }

@@ -163,15 +163,7 @@ func callContent(req CallRequest) (Call, string, error) {
 		}
 		return Call{Twiml: req.Twiml}, req.Twiml, nil
 	}
-	engine := req.Engine
-	if engine == "" {
-		engine = templates.Freemarker
-	}
-	t, err := templates.Compile(FieldCallMessage, req.Message, engine)
-	if err != nil {
-		return Call{}, "", err
-	}
-	text, err := t.Render(req.Vars)
+	text, err := render(FieldCallMessage, req.Message, req.Engine, req.Vars)
 	if err != nil {
 		return Call{}, "", err
 	}

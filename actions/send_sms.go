@@ -141,15 +141,7 @@ func renderBody(req SMSRequest) (string, error) {
 	if req.Body == "" {
 		return "", nil
 	}
-	engine := req.Engine
-	if engine == "" {
-		engine = templates.Freemarker
-	}
-	t, err := templates.Compile(FieldSMSBody, req.Body, engine)
-	if err != nil {
-		return "", err
-	}
-	body, err := t.Render(req.Vars)
+	body, err := render(FieldSMSBody, req.Body, req.Engine, req.Vars)
 	if err != nil {
 		return "", err
 	}
@@ -160,6 +152,18 @@ func renderBody(req SMSRequest) (string, error) {
 		return "", errs.Invalid(FieldSMSBody, "the rendered %s is empty: check the template and the variables it uses", FieldSMSBody)
 	}
 	return body, nil
+}
+
+// render compiles (once, cached) and renders a template input; "" means Freemarker.
+func render(field, source string, engine templates.Engine, vars map[string]any) (string, error) {
+	if engine == "" {
+		engine = templates.Freemarker
+	}
+	t, err := templates.Compile(field, source, engine)
+	if err != nil {
+		return "", err
+	}
+	return t.Render(vars)
 }
 
 func checkMediaURLs(urls []string) error {

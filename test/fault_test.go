@@ -318,3 +318,68 @@ func TestTwoReplicasSharingRedisPublishOnce(t *testing.T) {
 		t.Fatalf("%d replicas published the SMS, want exactly 1", published)
 	}
 }
+
+// Twilio answers 500, 429 (with Retry-After) and timeouts for a while: every message is
+// eventually sent exactly once, no job is left behind, and a permanent error is reported
+// after one request, not retried.
+func TestTwilioFlakyForAWhile(t *testing.T) {
+	w := newWorld(t)
+	const n = 8
+	var recipients []string
+	for i := 0; i < n; i++ {
+		to := fmt.Sprintf("+14155558%03d", i)
+		recipients = append(recipients, to)
+		switch i % 4 {
+		case 0:
+			w.twilio.FailTimes(to, 3, 500, 0)
+		case 1:
+			w.twilio.FailWith(to, 2, twiliotest.Failure{Status: 429, RetryAfter: "1"})
+		case 2:
+			w.twilio.AcceptThenDrop(to, 1) // Twilio took it; the answer was lost
+		}
+	}
+	bad := "+14155558999"
+	w.twilio.Fail(bad, 400, 21211, "The 'To' number is not a valid phone number.")
+	w.startWorker(t, connectorOptions{attempts: 2, timeout: time.Second})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	var keys []int64
+	for i := 0; i < n; i += 2 {
+		cmd, _ := w.client.NewCreateInstanceCommand().BPMNProcessId("notify").LatestVersion().
+			VariablesFromMap(map[string]any{"smsTo": []string{recipients[i], recipients[i+1], bad}, "smsBody": "flaky"})
+		inst, err := cmd.Send(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, inst.GetProcessInstanceKey())
+	}
+	eventually(t, 40*time.Second, "every instance to complete", func() bool {
+		for _, k := range keys {
+			if info, _ := w.eng.Instance(k); info.State != engine.StateCompleted {
+				return false
+			}
+		}
+		return true
+	})
+	for _, to := range recipients {
+		if c := w.twilio.CountSentTo(to); c != 1 {
+			t.Errorf("%s got %d messages", to, c)
+		}
+	}
+	for _, k := range keys {
+		info, _ := w.eng.Instance(k)
+		res := resultOf(t, info.Variables)
+		if len(res.TwilioError) != 1 || *res.TwilioError[0].To != bad || res.TwilioError[0].Code != "INVALID_TO_PHONE_NUMBER_ERROR" {
+			t.Errorf("instance %d: %s", k, jsonOf(res.TwilioError))
+		}
+	}
+	// The invalid number was asked once per job run, never retried within a run.
+	stats := w.eng.JobStats()
+	if got := w.twilio.CountTo(bad); got != int(stats.Activated) {
+		t.Errorf("invalid number: %d requests over %d job activations", got, stats.Activated)
+	}
+	if len(w.eng.Incidents()) != 0 {
+		t.Errorf("incidents: %+v", w.eng.Incidents())
+	}
+}

@@ -87,7 +87,7 @@ func devCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	log.Info("example processes deployed", "processes", strings.Join(ids, ", "))
 
-	client, err := zbc.NewClient(&zbc.ClientConfig{GatewayAddress: srv.Addr(), UsePlaintextConnection: true})
+	client, err := zbc.NewClient(&zbc.ClientConfig{GatewayAddress: srv.Addr(), UsePlaintextConnection: true, DialOpts: zeebeDialOptions()})
 	if err != nil {
 		return err
 	}

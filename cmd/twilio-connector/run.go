@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
+	"google.golang.org/grpc"
 
 	"github.com/twilio-connector/twilio-connector/config"
 	"github.com/twilio-connector/twilio-connector/httpapi"
@@ -37,7 +38,7 @@ func runCommand(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	client, err := zbc.NewClient(&zbc.ClientConfig{GatewayAddress: cfg.ZeebeAddress})
+	client, err := zbc.NewClient(&zbc.ClientConfig{GatewayAddress: cfg.ZeebeAddress, DialOpts: zeebeDialOptions()})
 	if err != nil {
 		return fmt.Errorf("ZEEBE_ADDRESS: cannot create the Zeebe client: %w", err)
 	}
@@ -47,6 +48,12 @@ func runCommand(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	return serve(ctx, cfg, log, client, st, reg)
+}
+
+// zeebeDialOptions are the connector's additions to the Zeebe client's connection: job
+// activation backs off while the gateway pushes back.
+func zeebeDialOptions() []grpc.DialOption {
+	return []grpc.DialOption{worker.ActivationBackoff(worker.DefaultActivationBackoff, worker.DefaultMaxActivationBackoff)}
 }
 
 // openStore opens the configured state store: the bbolt file for one replica, Redis for

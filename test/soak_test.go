@@ -16,7 +16,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
 )
 
-// soakDuration is how long the soak runs: SOAK_DURATION (a Go duration), else 60s.
+// soakDuration is how long the soak runs: SOAK_DURATION (a Go duration), else 2 minutes.
 func soakDuration(t *testing.T) time.Duration {
 	if s := os.Getenv("SOAK_DURATION"); s != "" {
 		d, err := time.ParseDuration(s)
@@ -25,7 +25,7 @@ func soakDuration(t *testing.T) time.Duration {
 		}
 		return d
 	}
-	return 60 * time.Second
+	return 2 * time.Minute
 }
 
 var gauge = regexp.MustCompile(`(?m)^(go_goroutines|go_memstats_heap_alloc_bytes) (\S+)$`)

@@ -34,11 +34,13 @@ type StatusOptions struct {
 	Logger         *slog.Logger
 }
 
-// StatusCallback receives Twilio's message status callbacks (the StatusCallback URL the
-// send_sms action sets) and publishes each as a message named MessageName, correlation key the
-// MessageSid, id MessageSid:MessageStatus, variables messageSid, messageStatus, errorCode (a
-// number, or null), to, from. It answers 204 once the callback is published or kept in the
-// outbox, 503 when the store fails first, and the readForm errors (405, 413, 400, 403).
+// StatusCallback receives Twilio's status callbacks for messages and calls (the StatusCallback
+// URL send_sms and make_call set) and publishes each final status as a message named
+// MessageName, correlation key the message or call SID, id SID:status, with variables
+// messageSid, messageStatus (messages) or callSid, callStatus, callDuration (calls), and
+// errorCode (a number, or null), to, from. Progress statuses (queued, sent, ringing, ...) are
+// answered and counted, not published. It answers 204 once the callback is published or kept
+// in the outbox, 503 when the store fails first, and the readForm errors (405, 413, 400, 403).
 type StatusCallback struct {
 	opts   StatusOptions
 	outbox *Outbox

@@ -411,12 +411,22 @@ func display(x expr, v any) (string, error) {
 	case *decimal:
 		return defaultFormat.format(t), nil
 	case bool:
-		return "", failf(x, "%s is a boolean: write ${%s?c} or ${%s?string(\"yes\", \"no\")}", exprSrc(x), exprSrc(x), exprSrc(x))
+		o := operand(x)
+		return "", failf(x, "%s is a boolean: write ${%s?c} or ${%s?string(\"yes\", \"no\")}", exprSrc(x), o, o)
 	}
 	return "", failf(x, "%s is %s, which cannot be printed: print its items or fields instead", exprSrc(x), typeName(v))
 }
 
-// errorAt converts an evaluation error into the package's error type.
+// operand is x's source as the left side of a built-in: parenthesized unless it is a path.
+func operand(x expr) string {
+	switch x.(type) {
+	case *varExpr, *dotExpr, *indexExpr, *parenExpr, *builtinExpr, *litExpr:
+		return exprSrc(x)
+	}
+	return "(" + exprSrc(x) + ")"
+}
+
+// renderError converts an evaluation error into the package's error type.
 func (s *source) renderError(err error) error {
 	switch e := err.(type) {
 	case *missingError:

@@ -658,6 +658,9 @@ func (ep *exprParser) postfix() (expr, error) {
 			if err := checkBuiltinArgs(b); err != nil {
 				return nil, ep.errorf(k.off, "%v", err)
 			}
+			if d, ok := ep.isOp("."); ok && b.name == "string" {
+				return nil, ep.errorf(d.off, "?string.format is not supported: write ?string(\"0.00\") or a similar pattern")
+			}
 			b.exprBase = ep.base(x.offset())
 			x = b
 		case "??":

@@ -42,7 +42,7 @@ func (r fanOutRequest) resolve(ctx context.Context, raw string) (number, user st
 		}
 		raw = phone
 	}
-	n, err := normalizeNumber(r.field, raw, r.region)
+	n, err := normalizeRecipient(r.field, raw, r.region)
 	if err != nil {
 		return bad("%s", err.Error())
 	}

@@ -118,7 +118,7 @@ func (c *Calls) Place(ctx context.Context, req CallRequest) (Result, error) {
 	if from == "" {
 		return RequestFailure(errs.Missing(FieldCallFrom, "set it on the task or configure TWILIO_DEFAULT_FROM on the connector")), nil
 	}
-	n, err := normalizeNumber(FieldCallFrom, from, c.opts.DefaultRegion)
+	n, err := normalizeSender(FieldCallFrom, from, c.opts.DefaultRegion)
 	if err == nil && strings.HasPrefix(n, WhatsAppPrefix) {
 		err = fmt.Errorf("%s %q is a WhatsApp address; WhatsApp cannot place voice calls", FieldCallFrom, from)
 	}

@@ -56,19 +56,30 @@ func recipientList(field string, v any) ([]string, error) {
 // Messages API as SMS.
 const WhatsAppPrefix = "whatsapp:"
 
-// normalizeNumber checks a phone number with libphonenumber and returns its E.164 form,
-// keeping a whatsapp: prefix. Without a default region only international numbers (+country
-// code) are accepted.
-func normalizeNumber(field, number, region string) (string, error) {
-	if rest, ok := strings.CutPrefix(number, WhatsAppPrefix); ok {
-		n, err := normalizeNumber(field, strings.TrimSpace(rest), region)
+// normalizeRecipient checks a recipient's number with libphonenumber (a number it knows to be
+// assigned) and returns its E.164 form, keeping a whatsapp: prefix. Without a default region
+// only international numbers (+country code) are accepted.
+func normalizeRecipient(field, number, region string) (string, error) {
+	return normalizeNumber(field, number, region, phonenumbers.IsValidNumber)
+}
+
+// normalizeSender checks a sender's number only for a possible length: whether the number is
+// one of the account's is Twilio's to say (21606), and libphonenumber's ranges lag behind new
+// and test numbers such as the Greengrass examples' 19999999999.
+func normalizeSender(field, number, region string) (string, error) {
+	return normalizeNumber(field, number, region, phonenumbers.IsPossibleNumber)
+}
+
+func normalizeNumber(field, number, region string, ok func(*phonenumbers.PhoneNumber) bool) (string, error) {
+	if rest, found := strings.CutPrefix(number, WhatsAppPrefix); found {
+		n, err := normalizeNumber(field, strings.TrimSpace(rest), region, ok)
 		if err != nil {
 			return "", err
 		}
 		return WhatsAppPrefix + n, nil
 	}
 	n, err := phonenumbers.Parse(number, region)
-	if err != nil || !phonenumbers.IsValidNumber(n) {
+	if err != nil || !ok(n) {
 		fix := "write it in E.164 form with the country code, such as +14155550100"
 		if region != "" {
 			fix = "write it in E.164 form (+14155550100) or as a valid " + region + " number"
@@ -107,7 +118,7 @@ func resolveSender(field, given, defaultFrom, defaultService, region string) (se
 	case messagingServicePattern.MatchString(given):
 		return sender{service: given}, nil
 	case strings.HasPrefix(given, "+") || strings.HasPrefix(given, WhatsAppPrefix) || !hasLetter.MatchString(given):
-		n, err := normalizeNumber(field, given, region)
+		n, err := normalizeSender(field, given, region)
 		if err != nil {
 			return sender{}, &errs.Error{Code: errs.InvalidFromPhone, Field: field, Message: err.Error()}
 		}

@@ -179,6 +179,14 @@ func checkMediaURLs(urls []string) error {
 	return nil
 }
 
+// Action is what every transport (the job worker, the HTTP API, MQTT) runs: *SMS and *Calls.
+// Invoke returns a non-nil error only for a transient failure worth retrying later, with the
+// same IdempotencyKey so that nothing is sent twice; everything else is in the Result. It is
+// safe for concurrent use.
+type Action interface {
+	Invoke(ctx context.Context, inv Invocation) (Result, error)
+}
+
 // Invocation is what a transport hands an action: the input variables and the transport's
 // options.
 type Invocation struct {

@@ -302,6 +302,9 @@ func TestSendSMS(t *testing.T) {
 		{name: "missing smsBody", vars: vars("smsFrom", fromNumber, "smsTo", alice), wantTo: []string{}, wantErrs: []string{"-:MISSING_INPUT"}},
 		{name: "missing fromNumber", vars: vars("smsTo", alice, "smsBody", "hi"), wantTo: []string{}, wantErrs: []string{"-:MISSING_INPUT"}},
 		{name: "invalid fromNumber", vars: vars("smsFrom", "+1555", "smsTo", alice, "smsBody", "hi"), wantTo: []string{}, wantErrs: []string{"-:INVALID_FROM_PHONE_NUMBER_ERROR"}},
+		// A sender need only be a possible number: Twilio says whether it is the account's.
+		{name: "sender outside libphonenumber's ranges", vars: vars("smsFrom", "+19999999999", "smsTo", alice, "smsBody", "hi"), wantTo: []string{alice}},
+		{name: "recipient outside libphonenumber's ranges", vars: vars("smsFrom", fromNumber, "smsTo", "+19999999999", "smsBody", "hi"), wantTo: []string{"+19999999999"}, wantErrs: []string{"+19999999999:INVALID_TO_PHONE_NUMBER_ERROR"}},
 		{name: "smsTo of the wrong type", vars: vars("smsFrom", fromNumber, "smsTo", json.Number("5"), "smsBody", "hi"), wantTo: []string{}, wantErrs: []string{"-:INVALID_INPUT"}},
 		{name: "bad media URL", vars: vars("smsFrom", fromNumber, "smsTo", alice, "smsBody", "hi", "smsMediaUrl", "file:///etc/passwd"), wantTo: []string{}, wantErrs: []string{"-:INVALID_INPUT"}},
 		{

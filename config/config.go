@@ -73,13 +73,20 @@ type Config struct {
 	// HTTP API (/v1/messages, /v1/calls)
 	APIKeys    string        // CONNECTOR_API_KEYS (or _FILE): comma or newline separated; secret; empty = API off
 	APIMaxBody int           // CONNECTOR_API_MAX_BODY: bytes
-	APITimeout time.Duration // CONNECTOR_API_TIMEOUT: sending time of one request
+	APITimeout time.Duration // CONNECTOR_API_TIMEOUT: sending time of one HTTP API or MQTT request
+
+	// MQTT entry point (Greengrass-compatible topics)
+	MQTTURL         string // CONNECTOR_MQTT_URL (or _FILE): tcp://[user:password@]host:1883; secret; empty = MQTT off
+	MQTTClientID    string // CONNECTOR_MQTT_CLIENT_ID: names the persistent session; one per replica
+	MQTTTopicPrefix string // CONNECTOR_MQTT_TOPIC_PREFIX: <prefix>/txt, <prefix>/call, <prefix>/message/status
 }
 
 // Defaults. The worker ones match the Zeebe Go client's own defaults except the job timeout,
 // which is shorter so that a crashed connector's jobs come back sooner.
 const (
 	DefaultJobTypePrefix   = "twilioConnector"
+	DefaultMQTTClientID    = "twilio-connector"
+	DefaultMQTTTopicPrefix = "twilio"
 	DefaultHTTPAddr        = ":8080"
 	DefaultStorePath       = "twilio-connector-state.db"
 	DefaultTwilioTimeout   = 15 * time.Second
@@ -131,6 +138,8 @@ func Default() Config {
 		WebhookMaxBody:    DefaultWebhookMaxBody,
 		APIMaxBody:        DefaultWebhookMaxBody,
 		APITimeout:        30 * time.Second,
+		MQTTClientID:      DefaultMQTTClientID,
+		MQTTTopicPrefix:   DefaultMQTTTopicPrefix,
 	}
 }
 
@@ -215,11 +224,16 @@ func Load(getenv func(string) string, need Requirement) (Config, error) {
 	l.secret(&c.APIKeys, "CONNECTOR_API_KEYS")
 	l.integer(&c.APIMaxBody, "CONNECTOR_API_MAX_BODY")
 	l.duration(&c.APITimeout, "CONNECTOR_API_TIMEOUT")
+	l.secret(&c.MQTTURL, "CONNECTOR_MQTT_URL")
+	l.str(&c.MQTTClientID, "CONNECTOR_MQTT_CLIENT_ID")
+	l.str(&c.MQTTTopicPrefix, "CONNECTOR_MQTT_TOPIC_PREFIX")
 	if l.err != nil {
 		return Config{}, l.err
 	}
 	return c, c.validate(need)
 }
+
+var mqttSchemes = map[string]bool{"tcp": true, "mqtt": true, "ssl": true, "tls": true, "mqtts": true, "ws": true, "wss": true}
 
 var (
 	accountSIDPattern = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
@@ -255,6 +269,18 @@ func (c *Config) validate(need Requirement) error {
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 			return &Error{u.name, "must be an absolute http(s) URL such as https://example.com"}
 		}
+	}
+	if c.MQTTURL != "" {
+		p, err := url.Parse(c.MQTTURL)
+		if err != nil || p.Host == "" || !mqttSchemes[p.Scheme] {
+			return &Error{"CONNECTOR_MQTT_URL", "must be a broker URL such as tcp://127.0.0.1:1883 (schemes tcp, mqtt, ssl, tls, mqtts, ws, wss)"}
+		}
+	}
+	if strings.TrimSpace(c.MQTTClientID) == "" {
+		return &Error{"CONNECTOR_MQTT_CLIENT_ID", "must not be empty (default " + DefaultMQTTClientID + ")"}
+	}
+	if strings.ContainsAny(c.MQTTTopicPrefix, "#+") || c.MQTTTopicPrefix == "" {
+		return &Error{"CONNECTOR_MQTT_TOPIC_PREFIX", "must be a topic without wildcards (default " + DefaultMQTTTopicPrefix + ")"}
 	}
 	if !prefixPattern.MatchString(c.JobTypePrefix) {
 		return &Error{"CONNECTOR_JOB_TYPE_PREFIX", "must be letters, digits, '_', '.' or '-' (default " + DefaultJobTypePrefix + ")"}
@@ -320,6 +346,7 @@ func init() {
 		CONNECTOR_TRIGGERS_FILE CONNECTOR_WEBHOOK_SKIP_SIGNATURE CONNECTOR_MESSAGE_TTL CONNECTOR_MATCH_TIMEOUT
 		CONNECTOR_STATUS_MESSAGE_NAME CONNECTOR_OPT_OUT_STARTS_PROCESSES CONNECTOR_PUBLISH_TIMEOUT
 		CONNECTOR_OUTBOX_INTERVAL CONNECTOR_OUTBOX_MAX_BACKOFF CONNECTOR_WEBHOOK_MAX_BODY
+		CONNECTOR_MQTT_URL CONNECTOR_MQTT_URL_FILE CONNECTOR_MQTT_CLIENT_ID CONNECTOR_MQTT_TOPIC_PREFIX
 		CONNECTOR_API_KEYS CONNECTOR_API_KEYS_FILE CONNECTOR_API_MAX_BODY CONNECTOR_API_TIMEOUT
 		CONNECTOR_STATE_STORE CONNECTOR_REDIS_URL CONNECTOR_REDIS_URL_FILE CONNECTOR_REDIS_PREFIX CONNECTOR_DIRECTORY_REDIS`) {
 		known[k] = true

@@ -44,11 +44,8 @@ import (
 	"github.com/twilio-connector/twilio-connector/templates"
 )
 
-// Action is what an endpoint invokes; *actions.SMS and *actions.Calls satisfy it. It must be
-// safe for concurrent use.
-type Action interface {
-	Invoke(ctx context.Context, inv actions.Invocation) (actions.Result, error)
-}
+// Action is what an endpoint invokes.
+type Action = actions.Action
 
 // Options configure the API.
 type Options struct {

@@ -38,10 +38,15 @@ var (
 	Webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "twilio_connector_webhook_requests_total", Help: "Inbound webhook requests by outcome.",
 	}, []string{"outcome"})
+	// MQTTRequests counts MQTT requests by topic kind (txt, call) and outcome (success, fail,
+	// replayed, invalid).
+	MQTTRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "twilio_connector_mqtt_requests_total", Help: "MQTT requests by topic kind and outcome.",
+	}, []string{"kind", "outcome"})
 )
 
 func init() {
-	Registry.MustRegister(Jobs, JobSeconds, Sends, TwilioSeconds, Webhooks,
+	Registry.MustRegister(Jobs, JobSeconds, Sends, TwilioSeconds, Webhooks, MQTTRequests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 

@@ -50,6 +50,9 @@ const (
 	Freemarker Engine = "freemarker"
 	// Pongo2 accepts templates written natively for github.com/flosch/pongo2/v6.
 	Pongo2 Engine = "pongo2"
+	// Literal is text used as it is, for entry points whose callers send finished text
+	// (the Greengrass-compatible MQTT topics); it is not offered to process models.
+	Literal Engine = "literal"
 )
 
 // ParseEngine maps a header or option value to an Engine; empty means Freemarker.
@@ -113,6 +116,8 @@ func Compile(field, source string, engine Engine) (*Template, error) {
 		t, err = compileFreemarker(field, source)
 	case Pongo2:
 		t, err = compilePongo2(field, source)
+	case Literal:
+		t = literal(field, source)
 	default:
 		return nil, errs.Invalid(field, "template engine %q is not supported: use %q or %q", engine, Freemarker, Pongo2)
 	}
@@ -125,6 +130,10 @@ func Compile(field, source string, engine Engine) (*Template, error) {
 	}
 	actual, _ := cache.LoadOrStore(k, t)
 	return actual.(*Template), nil
+}
+
+func literal(field, src string) *Template {
+	return &Template{field: field, engine: Literal, src: &source{field: field, src: src}}
 }
 
 func compileFreemarker(field, src string) (t *Template, err error) {
@@ -201,6 +210,9 @@ var identifier = regexp.MustCompile("^[a-zA-Z0-9_]+$")
 // Render renders the template against vars (the job's variables). A missing variable is an
 // error naming it.
 func (t *Template) Render(vars map[string]any) (out string, err error) {
+	if t.engine == Literal {
+		return t.src.src, nil
+	}
 	w := &limitWriter{}
 	w.b.Grow(min(len(t.src.src)+len(t.src.src)/2, 4096))
 	st := &renderState{vars: vars, out: w}

@@ -51,6 +51,21 @@ func TestParseEngine(t *testing.T) {
 	}
 }
 
+// TestLiteral: finished text from the MQTT entry point is sent as it is, ${...} included, and
+// models cannot select the literal engine.
+func TestLiteral(t *testing.T) {
+	tpl, err := Compile("message", "Price ${price} <#if x>{{ y }}", Literal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := tpl.Render(map[string]any{"price": 3}); err != nil || out != "Price ${price} <#if x>{{ y }}" {
+		t.Errorf("Render = %q, %v", out, err)
+	}
+	if _, err := ParseEngine("templateEngine", "literal"); err == nil {
+		t.Error("ParseEngine accepted literal; it is for the MQTT entry point only")
+	}
+}
+
 // TestErrors covers the failures a modeler can cause; every one must be an INVALID_INPUT
 // *errs.Error naming the field and saying where and what.
 func TestErrors(t *testing.T) {

@@ -25,11 +25,8 @@ import (
 	"github.com/twilio-connector/twilio-connector/templates"
 )
 
-// Action is what the worker runs for a job. Invoke returns a non-nil error only for a
-// transient failure worth retrying later; everything else is in the Result.
-type Action interface {
-	Invoke(ctx context.Context, inv actions.Invocation) (actions.Result, error)
-}
+// Action is what the worker runs for a job.
+type Action = actions.Action
 
 // Task headers the worker reads.
 const (

@@ -161,8 +161,29 @@ Try it:
 
   # an inbound SMS, as Twilio would post it, starting the "order status by SMS" process
   %s
+%s
+`, gateway, webhook, cfg.HTTPAddr, twilioNote, gateway, curl.String(), mqttTryIt(cfg))
+}
 
-`, gateway, webhook, cfg.HTTPAddr, twilioNote, gateway, curl.String())
+// mqttTryIt is a mosquitto_pub line publishing the Greengrass connector's example request,
+// when the MQTT entry point is on.
+func mqttTryIt(cfg config.Config) string {
+	u, err := url.Parse(cfg.MQTTURL)
+	if cfg.MQTTURL == "" || err != nil {
+		return ""
+	}
+	login := ""
+	if u.User != nil {
+		login = " -u USER -P PASSWORD" // never print the configured secret
+	}
+	port := u.Port()
+	if port == "" {
+		port = "1883"
+	}
+	return fmt.Sprintf(`
+  # an SMS over MQTT, as an AWS Greengrass publisher sends it (the answer comes on %[1]s/message/status)
+  mosquitto_pub -h %[2]s -p %[3]s%[4]s -q 1 -t %[1]s/txt -m '{"request": {"recipient": {"name": "Darla", "phone_number": "14155550100", "message": "Hello from the edge"}, "from_number": "15005550006"}, "id": "request123"}'
+`, cfg.MQTTTopicPrefix, u.Hostname(), port, login)
 }
 
 func randomHex(n int) string {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/config"
 	"github.com/twilio-connector/twilio-connector/httpapi"
+	"github.com/twilio-connector/twilio-connector/mqttapi"
 	"github.com/twilio-connector/twilio-connector/metrics"
 	"github.com/twilio-connector/twilio-connector/store"
 	"github.com/twilio-connector/twilio-connector/triggers"
@@ -92,7 +93,7 @@ func loadTriggers(cfg config.Config, reg *triggers.Registry) error {
 	return nil
 }
 
-// serve runs the worker, the webhooks and the outbox until ctx ends, then shuts down
+// serve runs the worker, the webhooks, the outbox and the MQTT entry point until ctx ends, then shuts down
 // gracefully: stop taking work, finish in-flight jobs, stop the HTTP server.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.Client, st store.Store, reg *triggers.Registry) error {
 	acts, err := newActions(cfg, st, log)
@@ -151,6 +152,17 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	go srv.Serve(ln)
 	log.Info("http listening", "addr", ln.Addr().String(), "endpoints", "/twilio/sms /twilio/status /v1/ /healthz /readyz /metrics")
 
+	var mq *mqttapi.Client
+	if cfg.MQTTURL != "" {
+		if mq, err = mqttapi.Start(mqttapi.Options{
+			URL: cfg.MQTTURL, ClientID: cfg.MQTTClientID, TopicPrefix: cfg.MQTTTopicPrefix,
+			SMS: acts["send_sms"], Calls: acts["make_call"], DefaultFrom: cfg.DefaultFrom, Store: st,
+			Timeout: cfg.APITimeout, Logger: log,
+		}); err != nil {
+			return err
+		}
+	}
+
 	go watchReadiness(ctx, client, &ready, log)
 	w.Start()
 	<-ctx.Done()
@@ -159,6 +171,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	ready.Store(false)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
+	if mq != nil {
+		mq.Close(sctx) // requests it does not finish stay unacknowledged at the broker
+	}
 	werr := w.Stop(sctx)
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("http shutdown", "err", err)

@@ -1,0 +1,109 @@
+// Package mosquittotest runs Debian's mosquitto broker on loopback for tests (installed by
+// test/setup.sh), with persistence on so that a restart keeps sessions and queued messages.
+package mosquittotest
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Broker is one mosquitto process on a fixed port, which Restart keeps.
+type Broker struct {
+	URL  string // tcp://127.0.0.1:PORT
+	Port int
+	t    testing.TB
+	bin  string
+	conf string
+
+	mu  sync.Mutex
+	cmd *exec.Cmd
+}
+
+// Start runs mosquitto on a free 127.0.0.1 port and stops it when the test ends. Without
+// mosquitto the test is skipped, or fails when $CI is set.
+func Start(t testing.TB) *Broker {
+	t.Helper()
+	bin, err := exec.LookPath("mosquitto")
+	if err != nil {
+		bin = "/usr/sbin/mosquitto" // Debian installs it outside a normal user's PATH
+		if _, serr := os.Stat(bin); serr != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatal("mosquitto is not installed: run bash test/setup.sh")
+			}
+			t.Skip("mosquitto is not installed: run bash test/setup.sh")
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "mosquitto.conf")
+	// autosave_interval 1: persist the in-memory state every second, and at a clean stop.
+	cfg := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nautosave_interval 1\nlog_dest stderr\nlog_type error\nlog_type warning\n", port, dir)
+	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := &Broker{URL: fmt.Sprintf("tcp://127.0.0.1:%d", port), Port: port, t: t, bin: bin, conf: conf}
+	b.start()
+	t.Cleanup(b.Stop)
+	return b
+}
+
+func (b *Broker) start() {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.cmd = exec.Command(b.bin, "-c", b.conf)
+	b.cmd.Stderr = os.Stderr
+	if err := b.cmd.Start(); err != nil {
+		b.t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", b.Port))
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("mosquitto did not listen on %d within 10s", b.Port)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Stop stops the broker cleanly (SIGTERM), which saves its sessions to disk.
+func (b *Broker) Stop() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cmd == nil {
+		return
+	}
+	b.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { b.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		b.cmd.Process.Kill()
+		<-done
+	}
+	b.cmd = nil
+}
+
+// Restart stops the broker, waits down, and starts it again on the same port with the same
+// persisted state.
+func (b *Broker) Restart(down time.Duration) {
+	b.Stop()
+	time.Sleep(down)
+	b.start()
+}

@@ -126,7 +126,7 @@ func parse(kind string, payload []byte) (p parsed, id json.RawMessage, e *errs.E
 	}
 	switch {
 	case rc.Name == nil:
-		return p, id, errs.Missing("request.recipient.name", "Recipient name cannot be None: give the recipient's name")
+		return p, id, errs.Missing("request.recipient.name", "give the recipient's name")
 	case kind == KindCall && strings.TrimSpace(*rc.Name) == "":
 		return p, id, errs.Invalid("request.recipient.name", "Recipient name cannot be empty on the call topic")
 	case rc.PhoneNumber == nil || strings.TrimSpace(*rc.PhoneNumber) == "":

@@ -17,8 +17,8 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/config"
 	"github.com/twilio-connector/twilio-connector/httpapi"
-	"github.com/twilio-connector/twilio-connector/mqttapi"
 	"github.com/twilio-connector/twilio-connector/metrics"
+	"github.com/twilio-connector/twilio-connector/mqttapi"
 	"github.com/twilio-connector/twilio-connector/store"
 	"github.com/twilio-connector/twilio-connector/triggers"
 	"github.com/twilio-connector/twilio-connector/worker"

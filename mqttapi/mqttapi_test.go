@@ -3,12 +3,9 @@ package mqttapi
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
-
-	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/errs"
@@ -47,52 +44,25 @@ func (f *fakeAction) invocations() []string {
 	return append([]string(nil), f.keys...)
 }
 
-// statuses subscribes to the status topic and collects what arrives.
-type statuses struct {
-	mu  sync.Mutex
-	got []Status
-}
+// statuses collects the status topic.
+type statuses struct{ col *mosquittotest.Collector }
 
 func subscribeStatuses(t *testing.T, url string) *statuses {
-	t.Helper()
-	s := &statuses{}
-	c := paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID("test-status-" + t.Name()))
-	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
-	tok := c.Subscribe(DefaultTopicPrefix+"/message/status", 1, func(_ paho.Client, m paho.Message) {
-		var st Status
-		if err := json.Unmarshal(m.Payload(), &st); err != nil {
-			t.Errorf("status is not JSON: %s", m.Payload())
-		}
-		s.mu.Lock()
-		s.got = append(s.got, st)
-		s.mu.Unlock()
-	})
-	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
-	t.Cleanup(func() { c.Disconnect(0) })
-	return s
+	return &statuses{mosquittotest.Subscribe(t, url, DefaultTopicPrefix+"/message/status")}
 }
 
-func (s *statuses) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.got)
+func (s *statuses) count() int { return s.col.Count() }
+
+func (s *statuses) get(t *testing.T, i int) Status {
+	t.Helper()
+	var st Status
+	if err := json.Unmarshal(s.col.Messages()[i], &st); err != nil {
+		t.Fatalf("status %d is not JSON: %v", i, err)
+	}
+	return st
 }
 
-func publish(t *testing.T, url, topic, payload string) {
-	t.Helper()
-	c := paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID(fmt.Sprintf("test-pub-%d", time.Now().UnixNano())))
-	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
-	defer c.Disconnect(0)
-	if tok := c.Publish(topic, 1, false, payload); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
-}
+func publish(t *testing.T, url, topic, payload string) { mosquittotest.Publish(t, url, topic, payload) }
 
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
@@ -131,10 +101,8 @@ func TestRedeliveredRequestAnswersFromTheRecord(t *testing.T) {
 	if n := len(act.invocations()); n != 1 {
 		t.Errorf("%d invocations for one request delivered twice", n)
 	}
-	a, _ := json.Marshal(got.got[0])
-	z, _ := json.Marshal(got.got[1])
-	if string(a) != string(z) || got.got[0].Response.Status != "success" {
-		t.Errorf("statuses differ: %s / %s", a, z)
+	if m := got.col.Messages(); string(m[0]) != string(m[1]) || got.get(t, 0).Response.Status != "success" {
+		t.Errorf("statuses differ: %s / %s", m[0], m[1])
 	}
 	// The same id with another body is another request.
 	publish(t, b.URL, "twilio/txt", `{"request": {"recipient": {"name": "Darla", "phone_number": "12345000000", "message": "Second"}}, "id": "request123"}`)
@@ -159,7 +127,7 @@ func TestUnfinishedRequestIsDeliveredAgain(t *testing.T) {
 	c.Close(ctx) // gives up on the blocked request
 	cancel()
 	if got.count() != 0 {
-		t.Fatalf("a status was published for a request cut off: %+v", got.got)
+		t.Fatalf("a status was published for a request cut off: %s", got.col.Messages())
 	}
 
 	close(act.block)
@@ -170,7 +138,7 @@ func TestUnfinishedRequestIsDeliveredAgain(t *testing.T) {
 	if len(keys) != 2 || keys[0] != keys[1] {
 		t.Errorf("invocations %v: want the same request twice with one idempotency key", keys)
 	}
-	if s := got.got[0].Response.Status; s != "success" {
+	if s := got.get(t, 0).Response.Status; s != "success" {
 		t.Errorf("status %s", s)
 	}
 }
@@ -193,7 +161,7 @@ func TestRetries(t *testing.T) {
 	if keys := act.invocations(); len(keys) != 4 || keys[0] != keys[3] {
 		t.Errorf("invocations %v: want 1 + 3 retries with one key", keys)
 	}
-	if r := got.got[0].Response; r.Status != "fail" || r.Error != string(errs.Connection) {
+	if r := got.get(t, 0).Response; r.Status != "fail" || r.Error != string(errs.Connection) {
 		t.Errorf("%+v", r)
 	}
 }

@@ -29,15 +29,16 @@ import (
 
 // connectorProcess is a `twilio-connector run` process against the world.
 type connectorProcess struct {
-	cmd    *exec.Cmd
-	stderr *syncBuffer
-	exited chan error
+	httpAddr string
+	cmd      *exec.Cmd
+	stderr   *syncBuffer
+	exited   chan error
 }
 
 func (w *world) startRun(t *testing.T, env ...string) *connectorProcess {
 	t.Helper()
-	p := &connectorProcess{cmd: exec.Command(binary, "run"), stderr: &syncBuffer{}, exited: make(chan error, 1)}
-	p.cmd.Env = append(w.connectorEnv(t, freeAddr(t)), env...)
+	p := &connectorProcess{httpAddr: freeAddr(t), cmd: exec.Command(binary, "run"), stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	p.cmd.Env = append(w.connectorEnv(t, p.httpAddr), env...)
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,8 +1,10 @@
 // Package mosquittotest runs Debian's mosquitto broker on loopback for tests (installed by
-// test/setup.sh), with persistence on so that a restart keeps sessions and queued messages.
+// test/setup.sh), with persistence on so that a restart keeps sessions and queued messages,
+// and gives tests a publisher and a collecting subscriber.
 package mosquittotest
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
 // Broker is one mosquitto process on a fixed port, which Restart keeps.
@@ -23,6 +27,7 @@ type Broker struct {
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
+	log bytes.Buffer // the broker's stderr, shown when the test fails
 }
 
 // Start runs mosquitto on a free 127.0.0.1 port and stops it when the test ends. Without
@@ -49,12 +54,20 @@ func Start(t testing.TB) *Broker {
 	conf := filepath.Join(dir, "mosquitto.conf")
 	// autosave_interval 1: persist the in-memory state every second, and at a clean stop.
 	cfg := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nautosave_interval 1\nlog_dest stderr\nlog_type error\nlog_type warning\n", port, dir)
+	if os.Geteuid() == 0 {
+		cfg += "user root\n" // else mosquitto drops to its own user, which cannot write dir
+	}
 	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	b := &Broker{URL: fmt.Sprintf("tcp://127.0.0.1:%d", port), Port: port, t: t, bin: bin, conf: conf}
 	b.start()
-	t.Cleanup(b.Stop)
+	t.Cleanup(func() {
+		b.Stop()
+		if t.Failed() {
+			t.Logf("mosquitto:\n%s", b.log.String())
+		}
+	})
 	return b
 }
 
@@ -63,7 +76,7 @@ func (b *Broker) start() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.cmd = exec.Command(b.bin, "-c", b.conf)
-	b.cmd.Stderr = os.Stderr
+	b.cmd.Stderr = &b.log
 	if err := b.cmd.Start(); err != nil {
 		b.t.Fatal(err)
 	}
@@ -106,4 +119,62 @@ func (b *Broker) Restart(down time.Duration) {
 	b.Stop()
 	time.Sleep(down)
 	b.start()
+}
+
+// Collector gathers the messages of one topic filter through a persistent QoS 1 session that
+// reconnects, so that it misses nothing across a broker restart.
+type Collector struct {
+	mu   sync.Mutex
+	msgs [][]byte
+}
+
+// Subscribe starts a Collector on topic; it disconnects when the test ends.
+func Subscribe(t testing.TB, url, topic string) *Collector {
+	t.Helper()
+	col := &Collector{}
+	opts := paho.NewClientOptions().AddBroker(url).SetClientID(fmt.Sprintf("collector-%d", time.Now().UnixNano())).
+		SetCleanSession(false).SetAutoReconnect(true).SetMaxReconnectInterval(time.Second).
+		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) {
+			col.mu.Lock()
+			col.msgs = append(col.msgs, append([]byte(nil), m.Payload()...))
+			col.mu.Unlock()
+		})
+	c := paho.NewClient(opts)
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("collector connect: %v", tok.Error())
+	}
+	if tok := c.Subscribe(topic, 1, nil); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("collector subscribe: %v", tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(0) })
+	return col
+}
+
+// Messages returns the payloads received so far, in order.
+func (c *Collector) Messages() [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([][]byte(nil), c.msgs...)
+}
+
+// Count is len(Messages()).
+func (c *Collector) Count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.msgs)
+}
+
+// Publish sends payloads on topic at QoS 1 and waits for the broker to accept each.
+func Publish(t testing.TB, url, topic string, payloads ...string) {
+	t.Helper()
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID(fmt.Sprintf("publisher-%d", time.Now().UnixNano())))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("publisher connect: %v", tok.Error())
+	}
+	defer c.Disconnect(250)
+	for _, p := range payloads {
+		if tok := c.Publish(topic, 1, false, p); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("publish: %v", tok.Error())
+		}
+	}
 }

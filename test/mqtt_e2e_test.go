@@ -1,0 +1,181 @@
+package test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twilio-connector/twilio-connector/mqttapi"
+	"github.com/twilio-connector/twilio-connector/test/mosquittotest"
+	"github.com/twilio-connector/twilio-connector/test/twiliotest"
+)
+
+// seedExample returns the n-th "Example input" JSON document of the Greengrass connector's
+// documentation (seeds/004), verbatim.
+func seedExample(t *testing.T, n int) string {
+	t.Helper()
+	doc, err := os.ReadFile("../../shared/seeds/004_3cae97f4fd47c185.txt")
+	if err != nil {
+		t.Fatalf("the Greengrass seed document: %v", err)
+	}
+	parts := strings.Split(string(doc), "Example input")
+	if len(parts) <= n+1 {
+		t.Fatalf("the seed has %d example inputs", len(parts)-1)
+	}
+	p := parts[n+1]
+	start := strings.Index(p, "{")
+	end := strings.Index(p, "\n}") + 2
+	if start < 0 || end < start {
+		t.Fatal("no JSON in the seed's example")
+	}
+	return p[start:end]
+}
+
+func decodeStatuses(t *testing.T, col *mosquittotest.Collector) []mqttapi.Status {
+	t.Helper()
+	var out []mqttapi.Status
+	for _, m := range col.Messages() {
+		var st mqttapi.Status
+		if err := json.Unmarshal(m, &st); err != nil {
+			t.Fatalf("status is not JSON: %s", m)
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// MQTT on `dev`, as the README shows it: the printed mosquitto_pub line works, and the
+// Greengrass documentation's example inputs, published as they are, send one SMS and place
+// one call at the Twilio stand-in and come back in the documented shapes. Publishing the
+// same request again answers again and sends nothing.
+func TestMQTTOnDev(t *testing.T) {
+	broker := mosquittotest.Start(t)
+	fake := twiliotest.New(t)
+	d := startDev(t, append(twilioEnv(fake), "CONNECTOR_MQTT_URL="+broker.URL, "TWILIO_DEFAULT_FROM=+15005550006")...)
+	status := mosquittotest.Subscribe(t, broker.URL, "twilio/message/status")
+	eventually(t, 10*time.Second, "the MQTT entry point to subscribe", func() bool {
+		_, m := httpGet("http://" + d.http + "/metrics")
+		return strings.Contains(d.stdout.String(), "mosquitto_pub") && m != ""
+	})
+
+	printed := printedCommand(t, d.stdout.String(), "# an SMS over MQTT")
+	printed = strings.Replace(printed, "-p 1883", fmt.Sprintf("-p %d", broker.Port), 1)
+	if !strings.Contains(printed, fmt.Sprintf("-p %d", broker.Port)) {
+		t.Fatalf("the printed line does not name the broker's port: %s", printed)
+	}
+	runShell(t, printed)
+	eventually(t, 10*time.Second, "the status of the printed request", func() bool { return status.Count() == 1 })
+
+	txt, call := seedExample(t, 0), seedExample(t, 1)
+	mosquittotest.Publish(t, broker.URL, "twilio/txt", txt)
+	mosquittotest.Publish(t, broker.URL, "twilio/call", call)
+	eventually(t, 10*time.Second, "the statuses of the seed's examples", func() bool { return status.Count() == 3 })
+
+	sts := decodeStatuses(t, status)
+	for i, st := range sts {
+		p := st.Response.Payload
+		if st.Response.Status != "success" || string(st.ID) != `"request123"` || p == nil || p.Messages.Name != "Darla" || p.Messages.MessageStatus != "queued" {
+			t.Errorf("status %d: %s", i, status.Messages()[i])
+		}
+	}
+	if p := sts[1].Response.Payload; p.FromNumber != "19999999999" || p.Messages.ToNumber != "12345000000" || !strings.HasPrefix(p.Messages.SID, "SM") {
+		t.Errorf("txt status %s", status.Messages()[1])
+	}
+	if p := sts[2].Response.Payload; !strings.HasPrefix(p.Messages.SID, "CA") {
+		t.Errorf("call status %s", status.Messages()[2])
+	}
+	if n := fake.CountSentTo("+12345000000"); n != 2 {
+		t.Errorf("%d SMS and calls to the seed's recipient, want one of each", n)
+	}
+	sent := fake.Sent()
+	if len(sent) != 2 || sent[0].Body != "Hello from the edge" || sent[1].From != "+19999999999" || sent[1].Body != "Hello from the edge" {
+		t.Errorf("sent %+v", sent)
+	}
+	calls := fake.Calls()
+	if len(calls) != 1 || calls[0].URL != "https://some-public-TwiML" || calls[0].To != "+12345000000" || calls[0].From != "+19999999999" {
+		t.Errorf("calls %+v", calls)
+	}
+
+	// The same request again (a publisher retrying): answered the same, nothing sent again.
+	mosquittotest.Publish(t, broker.URL, "twilio/txt", txt)
+	eventually(t, 10*time.Second, "the repeated request's status", func() bool { return status.Count() == 4 })
+	if m := status.Messages(); string(m[3]) != string(m[1]) {
+		t.Errorf("repeat answered %s, first %s", m[3], m[1])
+	}
+	if n := len(fake.Sent()); n != 2 {
+		t.Errorf("%d SMS after the repeat, want 2", n)
+	}
+
+	// The seed's failure: a request without a recipient name.
+	mosquittotest.Publish(t, broker.URL, "twilio/txt", `{"request": {"recipient": {"phone_number": "12345000000", "message": "Hi"}}, "id": "request124"}`)
+	eventually(t, 10*time.Second, "the failure status", func() bool { return status.Count() == 5 })
+	if f := decodeStatuses(t, status)[4]; f.Response.Status != "fail" || f.Response.Error != "InvalidParameter" || f.Response.Payload != nil || string(f.ID) != `"request124"` {
+		t.Errorf("failure %s", status.Messages()[4])
+	}
+}
+
+// The broker restarts in the middle of a batch: requests in flight are not acknowledged, come
+// back once the connector has reconnected, and every recipient still gets exactly one SMS and
+// every request a status.
+func TestMQTTBrokerRestartMidBatch(t *testing.T) {
+	broker := mosquittotest.Start(t)
+	w := newWorld(t)
+	w.twilio.SetLatency(300 * time.Millisecond)
+	p := w.startRun(t, "CONNECTOR_MQTT_URL="+broker.URL)
+	status := mosquittotest.Subscribe(t, broker.URL, "twilio/message/status")
+	eventually(t, 10*time.Second, "the connector to subscribe", func() bool {
+		return strings.Contains(p.stderr.String(), "MQTT connected and subscribed")
+	})
+
+	const n = 40
+	var reqs []string
+	for i := range n {
+		reqs = append(reqs, fmt.Sprintf(`{"request": {"recipient": {"name": "r%d", "phone_number": "141555501%02d", "message": "Batch %d"}, "retries": 2}, "id": "batch-%d"}`, i, 10+i, i, i))
+	}
+	mosquittotest.Publish(t, broker.URL, "twilio/txt", reqs...)
+	eventually(t, 20*time.Second, "the first statuses", func() bool { return status.Count() >= 3 })
+	before := status.Count()
+	broker.Restart(500 * time.Millisecond)
+
+	eventually(t, 60*time.Second, "a status for every request", func() bool {
+		ids := map[string]bool{}
+		for _, st := range decodeStatuses(t, status) {
+			ids[string(st.ID)] = true
+		}
+		return len(ids) == n
+	})
+	if before >= n {
+		t.Fatalf("the batch had finished (%d statuses) before the restart: not a mid-batch test", before)
+	}
+	for i := range n {
+		if c := w.twilio.CountTo(fmt.Sprintf("+141555501%02d", 10+i)); c != 1 {
+			t.Errorf("recipient %d got %d SMS", i, c)
+		}
+	}
+	for _, st := range decodeStatuses(t, status) {
+		if st.Response.Status != "success" {
+			t.Errorf("status %+v", st.Response)
+		}
+	}
+	// Each request ran its action once; redeliveries, even those arriving while the first
+	// delivery was still sending, were answered from its record.
+	_, metrics := httpGet("http://" + p.httpAddr + "/metrics")
+	if !strings.Contains(metrics, fmt.Sprintf(`twilio_connector_mqtt_requests_total{kind="txt",outcome="success"} %d`, n)) {
+		t.Errorf("requests handled more than once: %s", grepLines(metrics, "twilio_connector_mqtt_requests_total"))
+	}
+	t.Logf("%d statuses before the restart, %d in all for %d requests; %s", before, status.Count(), n,
+		grepLines(metrics, "twilio_connector_mqtt_requests_total"))
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "; ")
+}

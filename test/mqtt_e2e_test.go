@@ -69,23 +69,43 @@ func TestMQTTOnDev(t *testing.T) {
 	runShell(t, printed)
 	eventually(t, 10*time.Second, "the status of the printed request", func() bool { return status.Count() == 1 })
 
+	// The README's line, as a reader copies it (with the test broker's port).
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromReadme string
+	for _, l := range strings.Split(string(readme), "\n") {
+		if strings.HasPrefix(l, "mosquitto_pub ") {
+			fromReadme = strings.Replace(l, "-p 1883", fmt.Sprintf("-p %d", broker.Port), 1)
+		}
+	}
+	if fromReadme == "" {
+		t.Fatal("README.md has no mosquitto_pub line")
+	}
+	runShell(t, fromReadme)
+	eventually(t, 10*time.Second, "the status of the README's request", func() bool { return status.Count() == 2 })
+	if m := status.Messages(); string(m[1]) != string(m[0]) {
+		t.Errorf("the README's request (the same as the printed one) answered %s, want %s", m[1], m[0])
+	}
+
 	txt, call := seedExample(t, 0), seedExample(t, 1)
 	mosquittotest.Publish(t, broker.URL, "twilio/txt", txt)
 	mosquittotest.Publish(t, broker.URL, "twilio/call", call)
-	eventually(t, 10*time.Second, "the statuses of the seed's examples", func() bool { return status.Count() == 3 })
+	eventually(t, 10*time.Second, "the statuses of the seed's examples", func() bool { return status.Count() == 4 })
 
-	sts := decodeStatuses(t, status)
+	sts := decodeStatuses(t, status)[1:]
 	for i, st := range sts {
 		p := st.Response.Payload
 		if st.Response.Status != "success" || string(st.ID) != `"request123"` || p == nil || p.Messages.Name != "Darla" || p.Messages.MessageStatus != "queued" {
-			t.Errorf("status %d: %s", i, status.Messages()[i])
+			t.Errorf("status %d: %s", i+1, status.Messages()[i+1])
 		}
 	}
 	if p := sts[1].Response.Payload; p.FromNumber != "19999999999" || p.Messages.ToNumber != "12345000000" || !strings.HasPrefix(p.Messages.SID, "SM") {
-		t.Errorf("txt status %s", status.Messages()[1])
+		t.Errorf("txt status %s", status.Messages()[2])
 	}
 	if p := sts[2].Response.Payload; !strings.HasPrefix(p.Messages.SID, "CA") {
-		t.Errorf("call status %s", status.Messages()[2])
+		t.Errorf("call status %s", status.Messages()[3])
 	}
 	if n := fake.CountSentTo("+12345000000"); n != 2 {
 		t.Errorf("%d SMS and calls to the seed's recipient, want one of each", n)
@@ -101,9 +121,9 @@ func TestMQTTOnDev(t *testing.T) {
 
 	// The same request again (a publisher retrying): answered the same, nothing sent again.
 	mosquittotest.Publish(t, broker.URL, "twilio/txt", txt)
-	eventually(t, 10*time.Second, "the repeated request's status", func() bool { return status.Count() == 4 })
-	if m := status.Messages(); string(m[3]) != string(m[1]) {
-		t.Errorf("repeat answered %s, first %s", m[3], m[1])
+	eventually(t, 10*time.Second, "the repeated request's status", func() bool { return status.Count() == 5 })
+	if m := status.Messages(); string(m[4]) != string(m[2]) {
+		t.Errorf("repeat answered %s, first %s", m[4], m[2])
 	}
 	if n := len(fake.Sent()); n != 2 {
 		t.Errorf("%d SMS after the repeat, want 2", n)
@@ -111,9 +131,9 @@ func TestMQTTOnDev(t *testing.T) {
 
 	// The seed's failure: a request without a recipient name.
 	mosquittotest.Publish(t, broker.URL, "twilio/txt", `{"request": {"recipient": {"phone_number": "12345000000", "message": "Hi"}}, "id": "request124"}`)
-	eventually(t, 10*time.Second, "the failure status", func() bool { return status.Count() == 5 })
-	if f := decodeStatuses(t, status)[4]; f.Response.Status != "fail" || f.Response.Error != "InvalidParameter" || f.Response.Payload != nil || string(f.ID) != `"request124"` {
-		t.Errorf("failure %s", status.Messages()[4])
+	eventually(t, 10*time.Second, "the failure status", func() bool { return status.Count() == 6 })
+	if f := decodeStatuses(t, status)[5]; f.Response.Status != "fail" || f.Response.Error != "InvalidParameter" || f.Response.Payload != nil || string(f.ID) != `"request124"` {
+		t.Errorf("failure %s", status.Messages()[5])
 	}
 }
 

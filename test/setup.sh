@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 [ -f /usr/share/java/freemarker.jar ] || need_apt+=(libfreemarker-java)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
-command -v mosquitto >/dev/null || need_apt+=(mosquitto mosquitto-clients)
+{ [ -x /usr/sbin/mosquitto ] && command -v mosquitto_pub >/dev/null; } || need_apt+=(mosquitto mosquitto-clients)
 command -v java >/dev/null || need_apt+=(default-jdk-headless)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"

@@ -29,6 +29,11 @@ const (
 	TwilioRequestRejected Code = "TWILIO_REQUEST_REJECTED"
 	StoreUnavailable      Code = "STATE_STORE_UNAVAILABLE"
 	Internal              Code = "INTERNAL_ERROR"
+
+	// Codes of the HTTP API's own request-level refusals.
+	APIKeyRejected           Code = "API_KEY_REJECTED"
+	IdempotencyKeyInProgress Code = "IDEMPOTENCY_KEY_IN_PROGRESS"
+	IdempotencyKeyReused     Code = "IDEMPOTENCY_KEY_REUSED"
 )
 
 var retryable = map[Code]bool{RateLimited: true, Connection: true, StoreUnavailable: true}

@@ -72,13 +72,6 @@ const DefaultTimeout = 30 * time.Second
 // DefaultRetryAfter is the Retry-After of a 503 when Twilio did not ask for a wait.
 const DefaultRetryAfter = 5 * time.Second
 
-// Codes of request-level failures that are the API's own, in twilioError[0].code.
-const (
-	CodeUnauthorized      errs.Code = "API_KEY_REJECTED"
-	CodeRequestInProgress errs.Code = "IDEMPOTENCY_KEY_IN_PROGRESS"
-	CodeIdempotencyReused errs.Code = "IDEMPOTENCY_KEY_REUSED"
-)
-
 const (
 	headerIdempotencyKey   = "Idempotency-Key"
 	headerReplayed         = "Idempotent-Replayed"
@@ -245,7 +238,7 @@ func (a *api) endpoint(kind string, act Action, fields []string) http.Handler {
 		caller := a.authenticate(r)
 		if caller == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="twilio-connector"`)
-			fail(http.StatusUnauthorized, errs.New(CodeUnauthorized, "Authorization",
+			fail(http.StatusUnauthorized, errs.New(errs.APIKeyRejected, "Authorization",
 				"give an API key configured on the connector, as \"Authorization: Bearer KEY\" or \"X-API-Key: KEY\""))
 			return
 		}
@@ -283,10 +276,10 @@ func (a *api) endpoint(kind string, act Action, fields []string) http.Handler {
 				w.Header().Set("Retry-After", strconv.Itoa(int(DefaultRetryAfter/time.Second)))
 				fail(http.StatusServiceUnavailable, e)
 				return
-			case e != nil && e.Code == CodeIdempotencyReused:
+			case e != nil && e.Code == errs.IdempotencyKeyReused:
 				fail(http.StatusUnprocessableEntity, e)
 				return
-			case e != nil && e.Code == CodeRequestInProgress:
+			case e != nil && e.Code == errs.IdempotencyKeyInProgress:
 				fail(http.StatusConflict, e)
 				return
 			case e != nil:

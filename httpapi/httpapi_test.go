@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/twilio-connector/twilio-connector/actions"
+	"github.com/twilio-connector/twilio-connector/errs"
 	"github.com/twilio-connector/twilio-connector/store"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
 )
@@ -185,8 +186,8 @@ func TestAuthentication(t *testing.T) {
 			if tc.want == http.StatusOK {
 				wantSent = 1
 			} else {
-				if got := r.firstCode(t); got != string(CodeUnauthorized) {
-					t.Errorf("code %q, want %s", got, CodeUnauthorized)
+				if got := r.firstCode(t); got != string(errs.APIKeyRejected) {
+					t.Errorf("code %q, want %s", got, errs.APIKeyRejected)
 				}
 				if !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
 					t.Errorf("WWW-Authenticate %q", r.header.Get("WWW-Authenticate"))
@@ -307,16 +308,16 @@ func TestStatusCodes(t *testing.T) {
 		{name: "bad templateEngine", call: call{path: messages, body: `{"smsTo":"` + alice + `","smsBody":"hi","templateEngine":"jinja"}`}, want: 400, wantCode: "INVALID_INPUT"},
 		{name: "variable named like a field", call: call{path: messages, body: `{"smsTo":"` + alice + `","smsBody":"hi","variables":{"smsTo":"x"}}`}, want: 400, wantCode: "INVALID_INPUT"},
 		{name: "Idempotency-Key with a space", call: call{path: messages, body: smsBody(alice), headers: map[string]string{"Idempotency-Key": "a b"}}, want: 400, wantCode: "INVALID_INPUT"},
-		{name: "no API key", call: call{path: calls, body: `{}`, headers: map[string]string{"Authorization": ""}}, want: 401, wantCode: string(CodeUnauthorized)},
-		{name: "unknown API key", call: call{path: messages, body: smsBody(alice), headers: map[string]string{"Authorization": "Bearer " + badKey}}, want: 401, wantCode: string(CodeUnauthorized)},
+		{name: "no API key", call: call{path: calls, body: `{}`, headers: map[string]string{"Authorization": ""}}, want: 401, wantCode: string(errs.APIKeyRejected)},
+		{name: "unknown API key", call: call{path: messages, body: smsBody(alice), headers: map[string]string{"Authorization": "Bearer " + badKey}}, want: 401, wantCode: string(errs.APIKeyRejected)},
 		{name: "GET on messages", call: call{method: http.MethodGet, path: messages}, want: 405},
 		{name: "GET on calls", call: call{method: http.MethodGet, path: calls}, want: 405},
 		{name: "key held by a running request", setup: func(h *harness) {
 			h.st.PutIfAbsent(context.Background(), claimsBucket, "messages/"+keyID(sha256.Sum256([]byte(goodKey)))+"/order-4711", []byte("x"), time.Minute)
-		}, call: call{path: messages, body: smsBody(alice), headers: key}, want: 409, wantCode: string(CodeRequestInProgress)},
+		}, call: call{path: messages, body: smsBody(alice), headers: key}, want: 409, wantCode: string(errs.IdempotencyKeyInProgress)},
 		{name: "call key held by a running request", setup: func(h *harness) {
 			h.st.PutIfAbsent(context.Background(), claimsBucket, "calls/"+keyID(sha256.Sum256([]byte(goodKey)))+"/order-4711", []byte("x"), time.Minute)
-		}, call: call{path: calls, body: `{"callTo":"` + alice + `","callMessage":"a"}`, headers: key}, want: 409, wantCode: string(CodeRequestInProgress)},
+		}, call: call{path: calls, body: `{"callTo":"` + alice + `","callMessage":"a"}`, headers: key}, want: 409, wantCode: string(errs.IdempotencyKeyInProgress)},
 		{name: "call body over the limit", opts: harnessOptions{maxBody: 10}, call: call{path: calls, body: `{"callTo":"` + alice + `","callMessage":"a"}`}, want: 413, wantCode: "INVALID_INPUT"},
 		{name: "call without Twilio credentials", opts: harnessOptions{noCredentials: true}, call: call{path: calls, body: `{"callTo":"` + alice + `","callMessage":"a"}`}, want: 500, wantCode: "AUTHENTICATION_CONNECTION_ERROR"},
 		{name: "body over the limit", opts: harnessOptions{maxBody: 100}, call: call{path: messages, body: smsBody(strings.Repeat("1", 200))}, want: 413, wantCode: "INVALID_INPUT"},
@@ -326,7 +327,7 @@ func TestStatusCodes(t *testing.T) {
 			if r := h.post(messages, "order-4711", smsBody(bob)); r.status != 200 {
 				h.t.Fatalf("first request: %d %s", r.status, r.body)
 			}
-		}, call: call{path: messages, body: smsBody(alice), headers: key}, want: 422, wantCode: string(CodeIdempotencyReused),
+		}, call: call{path: messages, body: smsBody(alice), headers: key}, want: 422, wantCode: string(errs.IdempotencyKeyReused),
 			check: func(t *testing.T, h *harness, r response) {
 				if h.fake.CountSentTo(alice) != 0 {
 					t.Errorf("sent to alice")
@@ -334,7 +335,7 @@ func TestStatusCodes(t *testing.T) {
 			}},
 		{name: "key reused on calls", setup: func(h *harness) {
 			h.post(calls, "order-4711", `{"callTo":"`+alice+`","callMessage":"a"}`)
-		}, call: call{path: calls, body: `{"callTo":"` + alice + `","callMessage":"b"}`, headers: key}, want: 422, wantCode: string(CodeIdempotencyReused)},
+		}, call: call{path: calls, body: `{"callTo":"` + alice + `","callMessage":"b"}`, headers: key}, want: 422, wantCode: string(errs.IdempotencyKeyReused)},
 		{name: "no Twilio credentials", opts: harnessOptions{noCredentials: true}, call: call{path: messages, body: smsBody(alice)}, want: 500, wantCode: "AUTHENTICATION_CONNECTION_ERROR"},
 		{name: "Twilio unavailable", setup: func(h *harness) { h.fake.FailTimes(alice, 2, 503, 0) },
 			call: call{path: messages, body: smsBody(alice)}, want: 503, wantCode: "TWILIO_CONNECTION_ERROR",

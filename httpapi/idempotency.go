@@ -32,7 +32,7 @@ type claim struct {
 }
 
 // claim returns either a stored result to replay or a claim on key. The error's code tells
-// the status: StoreUnavailable 503, CodeIdempotencyReused 422, CodeRequestInProgress 409.
+// the status: StoreUnavailable 503, errs.IdempotencyKeyReused 422, errs.IdempotencyKeyInProgress 409.
 func (a *api) claim(ctx context.Context, key, hash string) (*claim, *record, *errs.Error) {
 	if rec, e := a.lookup(ctx, key, hash); rec != nil || e != nil {
 		return nil, rec, e
@@ -42,7 +42,7 @@ func (a *api) claim(ctx context.Context, key, hash string) (*claim, *record, *er
 		return nil, nil, storeUnavailable(err)
 	}
 	if !ok {
-		return nil, nil, errs.New(CodeRequestInProgress, headerIdempotencyKey,
+		return nil, nil, errs.New(errs.IdempotencyKeyInProgress, headerIdempotencyKey,
 			"a request with this %s is in progress: repeat it once that one has finished", headerIdempotencyKey)
 	}
 	c := &claim{a: a, key: key, hash: hash}
@@ -68,7 +68,7 @@ func (a *api) lookup(ctx context.Context, key, hash string) (*record, *errs.Erro
 		return nil, errs.New(errs.Internal, headerIdempotencyKey, "the stored record of this %s is unreadable: use a new key", headerIdempotencyKey)
 	}
 	if rec.Hash != hash {
-		return nil, errs.New(CodeIdempotencyReused, headerIdempotencyKey,
+		return nil, errs.New(errs.IdempotencyKeyReused, headerIdempotencyKey,
 			"this %s was used with a different body: use a new key for a new request", headerIdempotencyKey)
 	}
 	if !rec.Done {

@@ -58,6 +58,18 @@ func TestSeedInputsBecomeActionRequests(t *testing.T) {
 	}
 }
 
+// Numbers are written as in Greengrass (digits with the country code) or in E.164, also
+// behind whatsapp:.
+func TestNumbers(t *testing.T) {
+	for in, want := range map[string]string{"14155550100": "+14155550100", "+14155550100": "+14155550100",
+		" 14155550100 ": "+14155550100", "whatsapp:14155550100": "whatsapp:+14155550100",
+		"whatsapp:+14155550100": "whatsapp:+14155550100", "0044 20 7946 0958": "0044 20 7946 0958"} {
+		if got := e164(in); got != want {
+			t.Errorf("e164(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 // keys returns the nested key paths of a JSON document, sorted.
 func keys(t *testing.T, doc []byte) []string {
 	t.Helper()

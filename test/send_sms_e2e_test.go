@@ -3,6 +3,7 @@ package test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -200,6 +201,49 @@ func TestGracefulShutdownFinishesInFlightJobs(t *testing.T) {
 	}
 	if n := w.twilio.CountSentTo(alice); n != 1 {
 		t.Fatalf("alice got %d messages", n)
+	}
+}
+
+// Jobs activated but still waiting for a slot when the worker stops go back to Zeebe at once,
+// retries unchanged, instead of waiting out their 30 s timeout.
+func TestShutdownHandsBackJobsNotStarted(t *testing.T) {
+	w := newWorld(t)
+	w.twilio.SetLatency(time.Second)
+	wk := w.startWorker(t, connectorOptions{concurrency: 1, jobTimeout: 30 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := range 4 {
+		cmd, _ := w.client.NewCreateInstanceCommand().BPMNProcessId("notify").LatestVersion().
+			VariablesFromMap(map[string]any{"smsTo": []string{fmt.Sprintf("+1415555014%d", i)}, "smsBody": "hi"})
+		if _, err := cmd.Send(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 5*time.Second, "one send in progress and every job activated", func() bool {
+		activated := 0
+		for _, j := range w.eng.Jobs() {
+			if j.State == engine.JobActivated {
+				activated++
+			}
+		}
+		return len(w.twilio.Requests()) == 1 && activated == 4
+	})
+	if err := wk.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var back, done int
+	for _, j := range w.eng.Jobs() {
+		switch {
+		case j.State == engine.JobActivatable && j.Retries == 3:
+			back++
+		case j.State == engine.JobActivated:
+			t.Errorf("job %d is still activated after Stop: it would come back only after its timeout", j.Key)
+		default:
+			done++
+		}
+	}
+	if back != 3 || len(w.twilio.Requests()) != 1 {
+		t.Errorf("%d jobs handed back, %d other; %d Twilio requests", back, done, len(w.twilio.Requests()))
 	}
 }
 

@@ -57,6 +57,7 @@ type Worker struct {
 	log     *slog.Logger
 
 	closing  atomic.Bool
+	stopping chan struct{} // closed by Stop: jobs waiting for a slot are handed back
 	mu       sync.Mutex
 	workers  []zworker.JobWorker
 	inFlight sync.WaitGroup
@@ -67,20 +68,28 @@ func New(client zbc.Client, acts map[string]Action, opts Options) *Worker {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Worker{client: client, actions: acts, opts: opts, log: opts.Logger.With("component", "worker")}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 1
+	}
+	opts.MaxJobsActive = max(opts.MaxJobsActive, opts.Concurrency)
+	return &Worker{client: client, actions: acts, opts: opts, log: opts.Logger.With("component", "worker"),
+		stopping: make(chan struct{})}
 }
 
 // JobType is the Zeebe job type of an action.
 func JobType(prefix, action string) string { return prefix + "." + action }
 
-// Start opens one job worker per action.
+// Start opens one job worker per action. The client's dispatcher gets a goroutine per job it
+// may activate, so that every activated job reaches the handler at once; the handler bounds the
+// work with Concurrency slots. (Jobs queued inside the client's dispatcher would be dropped by
+// Close and come back only after their timeout; jobs waiting for a slot can be handed back.)
 func (w *Worker) Start() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for name, a := range w.actions {
 		jt := JobType(w.opts.Prefix, name)
 		b := w.client.NewJobWorker().JobType(jt).Handler(w.handler(jt, a)).Name(w.opts.Name).
-			Timeout(w.opts.JobTimeout).MaxJobsActive(w.opts.MaxJobsActive).Concurrency(w.opts.Concurrency)
+			Timeout(w.opts.JobTimeout).MaxJobsActive(w.opts.MaxJobsActive).Concurrency(w.opts.MaxJobsActive)
 		if w.opts.PollInterval > 0 {
 			b = b.PollInterval(w.opts.PollInterval)
 		}
@@ -96,7 +105,10 @@ func (w *Worker) Start() {
 // already activated but not yet started are handed back to Zeebe (FailJob with unchanged
 // retries and no backoff) so another worker picks them up at once.
 func (w *Worker) Stop(ctx context.Context) error {
-	w.closing.Store(true)
+	if w.closing.Swap(true) {
+		return nil
+	}
+	close(w.stopping)
 	w.mu.Lock()
 	ws := w.workers
 	w.workers = nil
@@ -118,10 +130,16 @@ func (w *Worker) Stop(ctx context.Context) error {
 }
 
 func (w *Worker) handler(jobType string, a Action) zworker.JobHandler {
+	slots := make(chan struct{}, w.opts.Concurrency)
 	return func(jc zworker.JobClient, job entities.Job) {
 		w.inFlight.Add(1)
 		defer w.inFlight.Done()
 		start := time.Now()
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+		case <-w.stopping:
+		}
 		outcome := w.handle(jc, job, a)
 		metrics.Jobs.WithLabelValues(jobType, outcome).Inc()
 		metrics.JobSeconds.WithLabelValues(jobType).Observe(time.Since(start).Seconds())

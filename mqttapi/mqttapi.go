@@ -257,6 +257,9 @@ func (c *Client) answer(kind string, payload []byte, redelivered bool) (Status, 
 	// handled) waits for the first and answers from its record.
 	release := c.hold(key)
 	defer release()
+	if c.ctx.Err() != nil {
+		return Status{}, false
+	}
 
 	if raw, found, err := c.opts.Store.Get(c.ctx, resultsBucket, key); err == nil && found {
 		var st Status

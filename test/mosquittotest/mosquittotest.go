@@ -6,7 +6,6 @@ package mosquittotest
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/twilio-connector/twilio-connector/test/loopback"
 )
 
 // Broker is one mosquitto process on a fixed port, which Restart keeps.
@@ -44,12 +45,7 @@ func Start(t testing.TB) *Broker {
 			t.Skip("mosquitto is not installed: run bash test/setup.sh")
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := loopback.FreePort(t)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "mosquitto.conf")
 	// autosave_interval 1: persist the in-memory state every second, and at a clean stop.
@@ -80,18 +76,7 @@ func (b *Broker) start() {
 	if err := b.cmd.Start(); err != nil {
 		b.t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", b.Port))
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			b.t.Fatalf("mosquitto did not listen on %d within 10s", b.Port)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	loopback.WaitListening(b.t, b.Port, "mosquitto", 10*time.Second)
 }
 
 // Stop stops the broker cleanly (SIGTERM), which saves its sessions to disk.

@@ -4,12 +4,14 @@ package redistest
 
 import (
 	"fmt"
-	"net"
+
 	"os"
 	"os/exec"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/twilio-connector/twilio-connector/test/loopback"
 )
 
 // Server is one redis-server process.
@@ -31,28 +33,13 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skip("redis-server is not installed: run bash test/setup.sh")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := loopback.FreePort(t)
 	s := &Server{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), port: port, dir: t.TempDir()}
 	s.cmd = exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", s.dir)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.cmd.Process.Kill(); s.cmd.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			c.Close()
-			return s
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server did not listen on %d within 10s", port)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	loopback.WaitListening(t, port, "redis-server", 10*time.Second)
+	return s
 }

@@ -11,49 +11,114 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
 )
 
-func main() {
-	o := sendOptions{}
-	flag.IntVar(&o.jobs, "jobs", 5000, "send_sms jobs measured per run")
-	flag.IntVar(&o.warmup, "warmup", 200, "jobs run before each measurement and not counted")
-	flag.IntVar(&o.creators, "creators", 256, "goroutines creating instances (each waits for its instance to end)")
-	flag.StringVar(&o.store, "store", "bolt", "state store of the connector: bolt or memory")
-	flag.IntVar(&o.maxJobsActive, "max-jobs-active", 0, "worker MaxJobsActive (0: the connector's default)")
-	flag.IntVar(&o.concurrency, "concurrency", 0, "worker Concurrency (0: the connector's default)")
-	latency := flag.Duration("twilio-latency", 50*time.Millisecond, "sandbox Twilio answer latency")
-	flag.Parse()
-	o.recipients = 1
+// options are the tool's flags.
+type options struct {
+	send          sendOptions
+	inbound       inboundOptions
+	twilioLatency time.Duration
+	only          string // comma-separated parts to run; empty means all
+}
 
-	w, err := newWorld(*latency)
+func main() {
+	var o options
+	flag.IntVar(&o.send.jobs, "jobs", 5000, "send_sms jobs measured per run")
+	flag.IntVar(&o.send.warmup, "warmup", 200, "jobs run before each measurement and not counted")
+	flag.IntVar(&o.send.creators, "creators", 256, "goroutines creating instances (each waits for its instance to end)")
+	flag.IntVar(&o.send.maxJobsActive, "max-jobs-active", 0, "worker MaxJobsActive (0: the connector's default)")
+	flag.IntVar(&o.send.concurrency, "concurrency", 0, "worker Concurrency (0: the connector's default)")
+	flag.StringVar(&o.send.store, "store", "bolt", "state store of the connector: bolt or memory")
+	flag.DurationVar(&o.twilioLatency, "twilio-latency", 50*time.Millisecond, "sandbox Twilio answer latency")
+	flag.IntVar(&o.inbound.requests, "requests", 20000, "inbound SMS requests measured per run")
+	flag.IntVar(&o.inbound.concurrency, "clients", 32, "client goroutines posting inbound SMS, each with a keep-alive connection")
+	flag.IntVar(&o.inbound.triggers, "triggers", 20, "SMS_RECEIVED triggers configured")
+	flag.StringVar(&o.only, "only", "", "run only these parts, comma-separated: send,inbound,engine,rss,growth,templates")
+	flag.Parse()
+	o.send.recipients = 1
+	o.inbound.warmup = 500
+	o.inbound.bodyChars = 20
+	o.inbound.store = o.send.store
+	if err := run(os.Stdout, o); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+// run runs the selected parts and prints their tables to out.
+func run(out io.Writer, o options) error {
+	parts := []struct {
+		name string
+		run  func(io.Writer, options) error
+	}{
+		{"send", sendPart},
+		{"inbound", inboundPart},
+	}
+	for _, p := range parts {
+		if o.only != "" && !strings.Contains(","+o.only+",", ","+p.name+",") {
+			continue
+		}
+		if err := p.run(out, o); err != nil {
+			return fmt.Errorf("%s: %w", p.name, err)
+		}
+	}
+	return nil
+}
+
+// sendPart is figure (a): send_sms jobs against the no-op baseline.
+func sendPart(out io.Writer, o options) error {
+	w, err := newWorld(o.twilioLatency)
 	if err != nil {
-		fail(err)
+		return err
 	}
 	defer w.close()
-	t := &table{title: fmt.Sprintf("Send throughput (%d jobs, %d creators, Twilio latency %s, %s store)", o.jobs, o.creators, *latency, o.store)}
+	s := o.send
+	t := &table{title: fmt.Sprintf("Send throughput: %d jobs, %d creators, Twilio latency %s, %s store", s.jobs, s.creators, o.twilioLatency, s.store)}
 	t.add("run", "jobs/s", "p50", "p99", "errors")
-	noop, err := w.runNoop(o)
+	noop, err := w.runNoop(s)
 	if err != nil {
-		fail(err)
+		return err
 	}
-	fmt.Fprintf(os.Stderr, "noop: %.0f/s p50 %s p99 %s\n", noop.rate(), ms(noop.lat.percentile(50)), ms(noop.lat.percentile(99)))
-	send, err := w.runSend(o)
+	send, err := w.runSend(s)
 	if err != nil {
-		fail(err)
+		return err
 	}
 	for _, r := range []result{send, noop} {
 		t.add(r.name, perSec(r.rate()), ms(r.lat.percentile(50)), ms(r.lat.percentile(99)), fmt.Sprint(r.errors))
 	}
 	t.add("ratio send / baseline", ratio(send.rate(), noop.rate()), "", "", "")
-	t.print(os.Stdout)
+	t.print(out)
+	return nil
 }
 
-func fail(err error) {
-	fmt.Fprintln(os.Stderr, "load:", err)
-	os.Exit(1)
+// inboundPart is figure (b): the inbound webhook against a bare net/http handler.
+func inboundPart(out io.Writer, o options) error {
+	w, err := newWorld(o.twilioLatency)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	in := o.inbound
+	t := &table{title: fmt.Sprintf("Inbound SMS: %d signed requests, %d keep-alive clients, %d triggers, %s store", in.requests, in.concurrency, in.triggers, in.store)}
+	t.add("run", "req/s", "p50", "p99", "errors")
+	bare, err := w.runBare(in)
+	if err != nil {
+		return err
+	}
+	hook, err := w.runInbound(in)
+	if err != nil {
+		return err
+	}
+	for _, r := range []result{hook, bare} {
+		t.add(r.name, perSec(r.rate()), ms(r.lat.percentile(50)), ms(r.lat.percentile(99)), fmt.Sprint(r.errors))
+	}
+	t.add("ratio webhook / baseline", ratio(hook.rate(), bare.rate()), "", "", "")
+	t.print(out)
+	return nil
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -35,22 +35,28 @@ func (noopAction) Invoke(context.Context, actions.Invocation) (actions.Result, e
 	return actions.Result{TwilioResult: []actions.RecipientResult{}}, nil
 }
 
-// openStore opens the state store of a run; close removes what it wrote.
-func openStore(kind string) (st store.Store, closeFn func(), err error) {
+// storeCloser is the state store of one run; close removes what it wrote.
+type storeCloser struct {
+	store.Store
+	close func()
+}
+
+// openStoreCloser opens a fresh "bolt" (in a temporary directory) or "memory" store.
+func openStoreCloser(kind string) (storeCloser, error) {
 	if kind == "memory" {
 		m := store.NewMemory(0)
-		return m, func() { m.Close() }, nil
+		return storeCloser{m, func() { m.Close() }}, nil
 	}
 	dir, err := os.MkdirTemp("", "twilio-connector-load-")
 	if err != nil {
-		return nil, nil, err
+		return storeCloser{}, err
 	}
 	b, err := store.OpenBolt(filepath.Join(dir, "state.db"), 0)
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, nil, err
+		return storeCloser{}, err
 	}
-	return b, func() { b.Close(); os.RemoveAll(dir) }, nil
+	return storeCloser{b, func() { b.Close(); os.RemoveAll(dir) }}, nil
 }
 
 // connectorLogger logs as the connector does by default (JSON, info), into the void: the cost
@@ -94,11 +100,11 @@ func (w *world) newSMS(st store.Store) (*actions.SMS, error) {
 
 // runSend measures send_sms jobs through the worker and the real action.
 func (w *world) runSend(o sendOptions) (result, error) {
-	st, closeStore, err := openStore(o.store)
+	st, err := openStoreCloser(o.store)
 	if err != nil {
 		return result{}, err
 	}
-	defer closeStore()
+	defer st.close()
 	sms, err := w.newSMS(st)
 	if err != nil {
 		return result{}, err

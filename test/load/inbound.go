@@ -132,11 +132,16 @@ func (w *world) post(name string, h http.Handler, o inboundOptions) (result, err
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
+	return w.postTo(name, "http://"+ln.Addr().String()+"/twilio/sms", o)
+}
+
+// postTo sends o.warmup and then o.requests signed inbound SMS to target from o.concurrency
+// goroutines.
+func (w *world) postTo(name, target string, o inboundOptions) (result, error) {
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		MaxIdleConns: o.concurrency, MaxIdleConnsPerHost: o.concurrency, IdleConnTimeout: time.Minute,
 	}}
 	defer client.CloseIdleConnections()
-	target := "http://" + ln.Addr().String() + "/twilio/sms"
 
 	reqs := w.prepare(o.warmup+o.requests, o)
 	if _, err := send(client, target, reqs[:o.warmup], o.concurrency, nil); err != nil {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -23,6 +24,9 @@ type options struct {
 	inbound       inboundOptions
 	twilioLatency time.Duration
 	only          string // comma-separated parts to run; empty means all
+	// growthMessages and growthRequests size the growth runs.
+	growthMessages, growthRequests int
+	repo, freemarkerJar            string
 }
 
 func main() {
@@ -37,12 +41,18 @@ func main() {
 	flag.IntVar(&o.inbound.requests, "requests", 20000, "inbound SMS requests measured per run")
 	flag.IntVar(&o.inbound.concurrency, "clients", 32, "client goroutines posting inbound SMS, each with a keep-alive connection")
 	flag.IntVar(&o.inbound.triggers, "triggers", 20, "SMS_RECEIVED triggers configured")
+	flag.IntVar(&o.growthMessages, "growth-sms", 5000, "SMS per run of the recipients growth table (at most a fifth as many jobs)")
+	flag.IntVar(&o.growthRequests, "growth-requests", 5000, "requests per run of the inbound growth table")
+	flag.StringVar(&o.repo, "repo", ".", "the repository root (for templates/testdata/corpus.json)")
+	flag.StringVar(&o.freemarkerJar, "freemarker-jar", "/usr/share/java/freemarker.jar", "Freemarker for the template comparison")
 	flag.StringVar(&o.only, "only", "", "run only these parts, comma-separated: send,inbound,engine,rss,growth,templates")
 	flag.Parse()
 	o.send.recipients = 1
 	o.inbound.warmup = 500
 	o.inbound.bodyChars = 20
 	o.inbound.store = o.send.store
+	fmt.Printf("twilio-connector load: %s, %d CPUs, %s; everything below runs in this one process on 127.0.0.1 except the connector binary of the RSS table\n",
+		runtime.Version(), runtime.NumCPU(), cpuModel())
 	if err := run(os.Stdout, o); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
@@ -57,6 +67,10 @@ func run(out io.Writer, o options) error {
 	}{
 		{"send", sendPart},
 		{"inbound", inboundPart},
+		{"engine", enginePart},
+		{"rss", rssPart},
+		{"growth", growthPart},
+		{"templates", templatesPart},
 	}
 	for _, p := range parts {
 		if o.only != "" && !strings.Contains(","+o.only+",", ","+p.name+",") {
@@ -95,6 +109,24 @@ func sendPart(out io.Writer, o options) error {
 	return nil
 }
 
+// enginePart is figure (c): the dev engine's own throughput.
+func enginePart(out io.Writer, o options) error {
+	w, err := newWorld(o.twilioLatency)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	r, err := w.runEngine(o.send)
+	if err != nil {
+		return err
+	}
+	t := &table{title: fmt.Sprintf("Dev engine: %d instances, %d creators, a Zeebe client job worker completing at once", o.send.jobs, o.send.creators)}
+	t.add("run", "instances/s", "p50", "p99", "errors")
+	t.add(r.name, perSec(r.rate()), ms(r.lat.percentile(50)), ms(r.lat.percentile(99)), fmt.Sprint(r.errors))
+	t.print(out)
+	return nil
+}
+
 // inboundPart is figure (b): the inbound webhook against a bare net/http handler.
 func inboundPart(out io.Writer, o options) error {
 	w, err := newWorld(o.twilioLatency)
@@ -119,6 +151,17 @@ func inboundPart(out io.Writer, o options) error {
 	t.add("ratio webhook / baseline", ratio(hook.rate(), bare.rate()), "", "", "")
 	t.print(out)
 	return nil
+}
+
+// cpuModel is the first "model name" of /proc/cpuinfo.
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }

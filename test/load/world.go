@@ -17,8 +17,9 @@ import (
 // Job types of the load processes: the connector's send_sms, and the no-op baseline served by
 // the same worker package under another prefix.
 const (
-	sendPrefix = "twilioConnector"
-	noopPrefix = "loadNoop"
+	sendPrefix   = "twilioConnector"
+	noopPrefix   = "loadNoop"
+	engineJobTyp = "loadEngine.complete"
 )
 
 // world is the dev engine serving the Zeebe gateway API, a Zeebe client connected to it and a
@@ -79,7 +80,9 @@ func loadBPMN() string {
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="load" targetNamespace="http://bpmn.io/schema/bpmn">
 `)
-	for _, p := range []struct{ id, jobType string }{{"loadSend", sendPrefix + ".send_sms"}, {"loadNoop", noopPrefix + ".send_sms"}} {
+	for _, p := range []struct{ id, jobType string }{
+		{"loadSend", sendPrefix + ".send_sms"}, {"loadNoop", noopPrefix + ".send_sms"}, {"loadEngine", engineJobTyp},
+	} {
 		fmt.Fprintf(&b, `  <bpmn:process id="%[1]s" isExecutable="true">
     <bpmn:startEvent id="%[1]sStart" />
     <bpmn:sequenceFlow id="%[1]sF1" sourceRef="%[1]sStart" targetRef="%[1]sTask" />

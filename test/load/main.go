@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 )
@@ -46,7 +47,17 @@ func main() {
 	flag.StringVar(&o.repo, "repo", ".", "the repository root (for templates/testdata/corpus.json)")
 	flag.StringVar(&o.freemarkerJar, "freemarker-jar", "/usr/share/java/freemarker.jar", "Freemarker for the template comparison")
 	flag.StringVar(&o.only, "only", "", "run only these parts, comma-separated: send,inbound,engine,rss,growth,templates")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	o.send.recipients = 1
 	o.inbound.warmup = 500
 	o.inbound.bodyChars = 20
@@ -55,6 +66,7 @@ func main() {
 		runtime.Version(), runtime.NumCPU(), cpuModel())
 	if err := run(os.Stdout, o); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

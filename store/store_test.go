@@ -192,7 +192,7 @@ func TestBoltGroupCommitIsolatesFailures(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			key := string(rune('a' + i%26)) + string(rune('0'+i/26))
+			key := string(rune('a'+i%26)) + string(rune('0'+i/26))
 			if i%8 == 0 {
 				key = "" // bbolt refuses an empty key
 			}

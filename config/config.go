@@ -93,8 +93,8 @@ const (
 	DefaultSendAttempts    = 3
 	DefaultSendParallelism = 4
 	DefaultShutdownGrace   = 30 * time.Second
-	DefaultMaxJobsActive   = 32
-	DefaultConcurrency     = 8
+	DefaultMaxJobsActive   = 512
+	DefaultConcurrency     = 128
 	DefaultJobTimeout      = 2 * time.Minute
 	DefaultPollInterval    = 100 * time.Millisecond
 	DefaultRequestTimeout  = 10 * time.Second

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -13,10 +14,24 @@ import (
 // Bolt is the default Store: one file on local disk (go.etcd.io/bbolt), nothing to install,
 // for a single replica. Each value is stored with its expiry in front (8 bytes, Unix nanoseconds);
 // expired entries read as absent and are removed by Open and by Sweep.
+//
+// Writes are group-committed: each bbolt transaction is fsync'd, so concurrent writes wait for
+// the commit in progress and then go together in the next transaction (one fsync for all).
+// Every write is still durable when its method returns.
 type Bolt struct {
 	db        *bolt.DB
 	retention time.Duration
 	now       func() time.Time
+
+	mu         sync.Mutex
+	queue      []write // writes waiting for the next commit
+	committing bool    // a goroutine is committing the queue
+}
+
+// write is one Put, PutIfAbsent or Delete waiting for its commit.
+type write struct {
+	fn   func(*bolt.Tx) error
+	done chan error
 }
 
 var _ Store = (*Bolt)(nil)
@@ -75,18 +90,75 @@ func (b *Bolt) Get(_ context.Context, bucket, key string) (value []byte, ok bool
 	return value, ok, mapClosed(err)
 }
 
+// update runs fn in a write transaction shared with the writes queued meanwhile and returns
+// once it is committed. fn may run twice (see commit), so it must set its results afresh.
+func (b *Bolt) update(fn func(*bolt.Tx) error) error {
+	w := write{fn: fn, done: make(chan error, 1)}
+	b.mu.Lock()
+	b.queue = append(b.queue, w)
+	if !b.committing {
+		b.committing = true
+		go b.commitQueued()
+	}
+	b.mu.Unlock()
+	return mapClosed(<-w.done)
+}
+
+// commitQueued commits the queue, batch after batch, until it is empty.
+func (b *Bolt) commitQueued() {
+	for {
+		b.mu.Lock()
+		batch := b.queue
+		b.queue = nil
+		if len(batch) == 0 {
+			b.committing = false
+			b.mu.Unlock()
+			return
+		}
+		b.mu.Unlock()
+		b.commit(batch)
+	}
+}
+
+// commit runs a batch of writes in one transaction. If one of them fails, the transaction is
+// rolled back and each write runs again in its own, so a write fails only for its own error.
+func (b *Bolt) commit(batch []write) {
+	if len(batch) == 1 {
+		batch[0].done <- b.db.Update(batch[0].fn)
+		return
+	}
+	failed := false
+	err := b.db.Update(func(tx *bolt.Tx) error {
+		for _, w := range batch {
+			if err := w.fn(tx); err != nil {
+				failed = true
+				return err
+			}
+		}
+		return nil
+	})
+	for _, w := range batch {
+		if failed {
+			w.done <- b.db.Update(w.fn)
+		} else {
+			w.done <- err
+		}
+	}
+}
+
 func (b *Bolt) Put(_ context.Context, bucket, key string, value []byte, ttl time.Duration) error {
-	return mapClosed(b.db.Update(func(tx *bolt.Tx) error {
+	return b.update(func(tx *bolt.Tx) error {
 		bk, err := tx.CreateBucketIfNotExists([]byte(bucket))
 		if err != nil {
 			return err
 		}
 		return bk.Put([]byte(key), encode(value, expiry(b.now(), ttl, b.retention)))
-	}))
+	})
 }
 
 func (b *Bolt) PutIfAbsent(_ context.Context, bucket, key string, value []byte, ttl time.Duration) (stored bool, err error) {
-	err = b.db.Update(func(tx *bolt.Tx) error {
+	err = b.update(func(tx *bolt.Tx) error {
+		stored = false
 		bk, err := tx.CreateBucketIfNotExists([]byte(bucket))
 		if err != nil {
 			return err
@@ -97,17 +169,17 @@ func (b *Bolt) PutIfAbsent(_ context.Context, bucket, key string, value []byte, 
 		stored = true
 		return bk.Put([]byte(key), encode(value, expiry(b.now(), ttl, b.retention)))
 	})
-	return stored, mapClosed(err)
+	return stored, err
 }
 
 func (b *Bolt) Delete(_ context.Context, bucket, key string) error {
-	return mapClosed(b.db.Update(func(tx *bolt.Tx) error {
+	return b.update(func(tx *bolt.Tx) error {
 		bk := tx.Bucket([]byte(bucket))
 		if bk == nil {
 			return nil
 		}
 		return bk.Delete([]byte(key))
-	}))
+	})
 }
 
 func (b *Bolt) Scan(_ context.Context, bucket string, fn func(key string, value []byte) error) error {

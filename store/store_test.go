@@ -177,3 +177,37 @@ func TestPutIfAbsentIsAtomic(t *testing.T) {
 		})
 	}
 }
+
+// Concurrent bolt writes share transactions (group commit); one write failing must fail only
+// itself, not the writes committed with it.
+func TestBoltGroupCommitIsolatesFailures(t *testing.T) {
+	ctx := context.Background()
+	b, err := OpenBolt(filepath.Join(t.TempDir(), "state.db"), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var wg sync.WaitGroup
+	for i := 0; i < 64; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key := string(rune('a'+i%26)) + string(rune('0'+i/26))
+			if i%8 == 0 {
+				key = "" // bbolt refuses an empty key
+			}
+			err := b.Put(ctx, "group", key, []byte("v"), 0)
+			if (err != nil) != (key == "") {
+				t.Errorf("Put(%q): %v", key, err)
+			}
+		}()
+	}
+	wg.Wait()
+	n := 0
+	if err := b.Scan(ctx, "group", func(string, []byte) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 56 {
+		t.Fatalf("%d keys stored, want 56", n)
+	}
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twilio-connector/twilio-connector/actions"
+	"github.com/twilio-connector/twilio-connector/config"
+	"github.com/twilio-connector/twilio-connector/store"
+	"github.com/twilio-connector/twilio-connector/worker"
+)
+
+// sendOptions shape the send throughput runs.
+type sendOptions struct {
+	jobs       int    // measured jobs
+	warmup     int    // jobs run first and not measured
+	creators   int    // goroutines creating instances, each waiting for its instance's end
+	recipients int    // recipients per job
+	store      string // "bolt" or "memory"
+	// maxJobsActive and concurrency override the connector's defaults when positive.
+	maxJobsActive, concurrency int
+}
+
+// noopAction completes every job at once with an empty result: the baseline of the job flow.
+type noopAction struct{}
+
+func (noopAction) Invoke(context.Context, actions.Invocation) (actions.Result, error) {
+	return actions.Result{TwilioResult: []actions.RecipientResult{}}, nil
+}
+
+// storeCloser is the state store of one run; close removes what it wrote.
+type storeCloser struct {
+	store.Store
+	close func()
+}
+
+// openStoreCloser opens a fresh "bolt" (in a temporary directory) or "memory" store.
+func openStoreCloser(kind string) (storeCloser, error) {
+	if kind == "memory" {
+		m := store.NewMemory(0)
+		return storeCloser{m, func() { m.Close() }}, nil
+	}
+	dir, err := os.MkdirTemp("", "twilio-connector-load-")
+	if err != nil {
+		return storeCloser{}, err
+	}
+	b, err := store.OpenBolt(filepath.Join(dir, "state.db"), 0)
+	if err != nil {
+		os.RemoveAll(dir)
+		return storeCloser{}, err
+	}
+	return storeCloser{b, func() { b.Close(); os.RemoveAll(dir) }}, nil
+}
+
+// connectorLogger logs as the connector does by default (JSON, info), into the void: the cost
+// of formatting stays in the figures.
+func connectorLogger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// startWorker runs the connector's worker package with the connector's default settings,
+// serving action under prefix.
+func (w *world) startWorker(prefix string, action worker.Action, o sendOptions) *worker.Worker {
+	cfg := config.Default()
+	if o.maxJobsActive > 0 {
+		cfg.MaxJobsActive = o.maxJobsActive
+	}
+	if o.concurrency > 0 {
+		cfg.Concurrency = o.concurrency
+	}
+	wk := worker.New(w.client, map[string]worker.Action{"send_sms": action}, worker.Options{
+		Prefix: prefix, Name: "load", MaxJobsActive: cfg.MaxJobsActive, Concurrency: cfg.Concurrency,
+		JobTimeout: cfg.JobTimeout, PollInterval: cfg.PollInterval, RequestTimeout: cfg.RequestTimeout,
+		RetryBackoff: cfg.RetryBackoff, Logger: connectorLogger(),
+	})
+	wk.Start()
+	return wk
+}
+
+// newSMS is the real send_sms action against the world's sandbox Twilio, with the connector's
+// default delivery settings.
+func (w *world) newSMS(st store.Store) (*actions.SMS, error) {
+	cfg := config.Default()
+	tw, err := actions.NewTwilio(actions.TwilioOptions{
+		AccountSID: w.twilio.AccountSID, AuthToken: w.twilio.AuthToken, BaseURL: w.twURL, Timeout: cfg.TwilioTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	d := &actions.Delivery{Kind: "sms", Store: st, Attempts: cfg.SendAttempts, Parallelism: cfg.SendParallelism, Logger: connectorLogger()}
+	return actions.NewSMS(tw, d, actions.SMSOptions{DefaultFrom: "+15005550006"}), nil
+}
+
+// runSend measures send_sms jobs through the worker and the real action.
+func (w *world) runSend(o sendOptions) (result, error) {
+	st, err := openStoreCloser(o.store)
+	if err != nil {
+		return result{}, err
+	}
+	defer st.close()
+	sms, err := w.newSMS(st)
+	if err != nil {
+		return result{}, err
+	}
+	wk := w.startWorker(sendPrefix, sms, o)
+	defer stopWorker(wk)
+	return w.drive(fmt.Sprintf("send_sms, %d recipient(s)", o.recipients), "loadSend", o)
+}
+
+// runNoop measures the same job flow with a no-op handler.
+func (w *world) runNoop(o sendOptions) (result, error) {
+	wk := w.startWorker(noopPrefix, noopAction{}, o)
+	defer stopWorker(wk)
+	return w.drive("no-op handler (baseline)", "loadNoop", o)
+}
+
+func stopWorker(wk *worker.Worker) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	wk.Stop(ctx)
+}
+
+// drive runs o.warmup and then o.jobs instances of process from o.creators goroutines, each
+// creating an instance and waiting for its end (CreateProcessInstanceWithResult): the latency
+// of a job is from its creation to its instance's completion.
+func (w *world) drive(name, process string, o sendOptions) (result, error) {
+	if _, err := w.createInstances(process, o.warmup, o, nil); err != nil {
+		return result{}, fmt.Errorf("%s warm-up: %w", name, err)
+	}
+	lat := &latencies{}
+	start := time.Now()
+	errors, err := w.createInstances(process, o.jobs, o, lat)
+	return result{name: name, count: o.jobs - errors, errors: errors, elapsed: time.Since(start), lat: lat}, err
+}
+
+// createInstances runs n instances to their end; it returns how many failed.
+func (w *world) createInstances(process string, n int, o sendOptions, lat *latencies) (int, error) {
+	var next, failed atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for range min(o.creators, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
+				t0 := time.Now()
+				if err := w.runInstance(process, int(i), o.recipients); err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+					continue
+				}
+				if lat != nil {
+					lat.add(time.Since(t0))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if f := failed.Load(); f > 0 {
+		return int(f), fmt.Errorf("%d of %d instances failed, first: %v", f, n, firstErr.Load())
+	}
+	return 0, nil
+}
+
+// runInstance creates one instance and waits for its end.
+func (w *world) runInstance(process string, i, recipients int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	to := make([]string, recipients)
+	for r := range to {
+		to[r] = fmt.Sprintf("+1415555%04d", (i*recipients+r)%10_000)
+	}
+	cmd, err := w.client.NewCreateInstanceCommand().BPMNProcessId(process).LatestVersion().VariablesFromMap(map[string]any{
+		"smsTo": to, "smsBody": "Hi ${name}, your order ${orderId} is ready for pickup at ${store}.",
+		"name": "Ana", "orderId": fmt.Sprintf("A-%d", i), "store": "Main Street",
+	})
+	if err != nil {
+		return err
+	}
+	res, err := cmd.WithResult().Send(ctx)
+	if err != nil {
+		return err
+	}
+	if process == "loadSend" && !contains(res.GetVariables(), `"twilioError":null`) {
+		return fmt.Errorf("instance %d: send failed: %.300s", res.GetProcessInstanceKey(), res.GetVariables())
+	}
+	return nil
+}

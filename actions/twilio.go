@@ -28,7 +28,14 @@ type TwilioOptions struct {
 	Timeout time.Duration
 	// Transport carries the requests; nil means a shared keep-alive transport.
 	Transport http.RoundTripper
+	// MaxConcurrent bounds the requests in flight at once, whatever sends them (jobs, the HTTP
+	// API, MQTT); 0 means DefaultMaxConcurrent. Twilio refuses requests over an account's
+	// concurrency limit with 429 (error 20429).
+	MaxConcurrent int
 }
+
+// DefaultMaxConcurrent is Twilio's default REST API concurrency limit per account.
+const DefaultMaxConcurrent = 100
 
 // Twilio sends through github.com/twilio/twilio-go. twilio-go has neither a base-URL option
 // nor per-request contexts, so each call gets a light client.Client whose transport rewrites
@@ -38,6 +45,7 @@ type Twilio struct {
 	opts  TwilioOptions
 	base  *url.URL
 	creds *client.Credentials
+	slots chan struct{} // one per request in flight
 }
 
 // NewTwilio returns a client; credentials are checked for shape by the config package.
@@ -56,6 +64,10 @@ func NewTwilio(opts TwilioOptions) (*Twilio, error) {
 	if t.opts.Timeout <= 0 {
 		t.opts.Timeout = 15 * time.Second
 	}
+	if t.opts.MaxConcurrent <= 0 {
+		t.opts.MaxConcurrent = DefaultMaxConcurrent
+	}
+	t.slots = make(chan struct{}, t.opts.MaxConcurrent)
 	return t, nil
 }
 
@@ -70,9 +82,10 @@ var sharedTransport = &http.Transport{
 
 // callTransport is one call's transport: see Twilio.
 type callTransport struct {
-	ctx  context.Context
-	base *url.URL
-	next http.RoundTripper
+	ctx   context.Context
+	base  *url.URL
+	next  http.RoundTripper
+	slots chan struct{}
 
 	mu         sync.Mutex
 	status     int
@@ -88,7 +101,13 @@ func (c *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.URL = &u
 		req.Host = c.base.Host
 	}
+	select {
+	case c.slots <- struct{}{}:
+	case <-c.ctx.Done():
+		return nil, c.ctx.Err()
+	}
 	res, err := c.next.RoundTrip(req)
+	<-c.slots // the answer has come: Twilio no longer counts the request
 	if err == nil {
 		c.mu.Lock()
 		c.status = res.StatusCode
@@ -106,7 +125,7 @@ func (c *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // hold a goroutine and a connection until it expires, while done releases both at once.
 func (t *Twilio) service(ctx context.Context) (svc *api.ApiService, ct *callTransport, done context.CancelFunc) {
 	ctx, done = context.WithTimeout(ctx, t.opts.Timeout)
-	ct = &callTransport{ctx: ctx, base: t.base, next: t.opts.Transport}
+	ct = &callTransport{ctx: ctx, base: t.base, next: t.opts.Transport, slots: t.slots}
 	c := &client.Client{
 		Credentials: t.creds,
 		HTTPClient: &http.Client{

@@ -28,6 +28,7 @@ type Config struct {
 	MessagingServiceSID string        // TWILIO_MESSAGING_SERVICE_SID
 	APIBaseURL          string        // TWILIO_API_BASE_URL
 	TwilioTimeout       time.Duration // TWILIO_TIMEOUT: per HTTP request to Twilio
+	TwilioConcurrency   int           // TWILIO_CONCURRENCY: requests to Twilio in flight at once (the account's limit)
 	DefaultRegion       string        // CONNECTOR_DEFAULT_REGION: lets recipients be written in national format
 	DirectoryFile       string        // CONNECTOR_DIRECTORY_FILE: YAML of user names -> phone numbers (user:NAME recipients)
 
@@ -84,50 +85,52 @@ type Config struct {
 // Defaults. The worker ones match the Zeebe Go client's own defaults except the job timeout,
 // which is shorter so that a crashed connector's jobs come back sooner.
 const (
-	DefaultJobTypePrefix   = "twilioConnector"
-	DefaultMQTTClientID    = "twilio-connector"
-	DefaultMQTTTopicPrefix = "twilio"
-	DefaultHTTPAddr        = ":8080"
-	DefaultStorePath       = "twilio-connector-state.db"
-	DefaultTwilioTimeout   = 15 * time.Second
-	DefaultSendAttempts    = 3
-	DefaultSendParallelism = 4
-	DefaultShutdownGrace   = 30 * time.Second
-	DefaultMaxJobsActive   = 512
-	DefaultConcurrency     = 128
-	DefaultJobTimeout      = 2 * time.Minute
-	DefaultPollInterval    = 100 * time.Millisecond
-	DefaultRequestTimeout  = 10 * time.Second
-	DefaultRetryBackoff    = 10 * time.Second
-	DefaultMessageTTL      = time.Hour
-	DefaultMatchTimeout    = 100 * time.Millisecond
-	DefaultStatusMessage   = "twilioMessageStatus"
-	DefaultPublishTimeout  = 5 * time.Second
-	DefaultOutboxInterval  = 5 * time.Second
-	DefaultOutboxBackoff   = 5 * time.Minute
-	DefaultWebhookMaxBody  = 64 << 10
+	DefaultJobTypePrefix     = "twilioConnector"
+	DefaultMQTTClientID      = "twilio-connector"
+	DefaultMQTTTopicPrefix   = "twilio"
+	DefaultHTTPAddr          = ":8080"
+	DefaultStorePath         = "twilio-connector-state.db"
+	DefaultTwilioTimeout     = 15 * time.Second
+	DefaultTwilioConcurrency = 100 // Twilio's default REST API concurrency limit per account
+	DefaultSendAttempts      = 3
+	DefaultSendParallelism   = 4
+	DefaultShutdownGrace     = 30 * time.Second
+	DefaultMaxJobsActive     = 512
+	DefaultConcurrency       = 128
+	DefaultJobTimeout        = 2 * time.Minute
+	DefaultPollInterval      = 100 * time.Millisecond
+	DefaultRequestTimeout    = 10 * time.Second
+	DefaultRetryBackoff      = 10 * time.Second
+	DefaultMessageTTL        = time.Hour
+	DefaultMatchTimeout      = 100 * time.Millisecond
+	DefaultStatusMessage     = "twilioMessageStatus"
+	DefaultPublishTimeout    = 5 * time.Second
+	DefaultOutboxInterval    = 5 * time.Second
+	DefaultOutboxBackoff     = 5 * time.Minute
+	DefaultWebhookMaxBody    = 64 << 10
 )
 
 // Default returns a Config holding only defaults.
 func Default() Config {
 	return Config{
-		JobTypePrefix:   DefaultJobTypePrefix,
-		HTTPAddr:        DefaultHTTPAddr,
-		StorePath:       DefaultStorePath,
-		StoreKind:       "bolt",
-		TwilioTimeout:   DefaultTwilioTimeout,
-		SendAttempts:    DefaultSendAttempts,
-		SendParallelism: DefaultSendParallelism,
-		ShutdownGrace:   DefaultShutdownGrace,
-		LogFormat:       "json",
-		LogLevel:        "info",
-		MaxJobsActive:   DefaultMaxJobsActive,
-		Concurrency:     DefaultConcurrency,
-		JobTimeout:      DefaultJobTimeout,
-		PollInterval:    DefaultPollInterval,
-		RequestTimeout:  DefaultRequestTimeout,
-		RetryBackoff:    DefaultRetryBackoff,
-		WorkerName:      "twilio-connector",
+		JobTypePrefix:     DefaultJobTypePrefix,
+		HTTPAddr:          DefaultHTTPAddr,
+		StorePath:         DefaultStorePath,
+		StoreKind:         "bolt",
+		TwilioTimeout:     DefaultTwilioTimeout,
+		TwilioConcurrency: DefaultTwilioConcurrency,
+		SendAttempts:      DefaultSendAttempts,
+		SendParallelism:   DefaultSendParallelism,
+		ShutdownGrace:     DefaultShutdownGrace,
+		LogFormat:         "json",
+		LogLevel:          "info",
+		MaxJobsActive:     DefaultMaxJobsActive,
+		Concurrency:       DefaultConcurrency,
+		JobTimeout:        DefaultJobTimeout,
+		PollInterval:      DefaultPollInterval,
+		RequestTimeout:    DefaultRequestTimeout,
+		RetryBackoff:      DefaultRetryBackoff,
+		WorkerName:        "twilio-connector",
 
 		MessageTTL:        DefaultMessageTTL,
 		MatchTimeout:      DefaultMatchTimeout,
@@ -186,6 +189,7 @@ func Load(getenv func(string) string, need Requirement) (Config, error) {
 	l.str(&c.MessagingServiceSID, "TWILIO_MESSAGING_SERVICE_SID")
 	l.str(&c.APIBaseURL, "TWILIO_API_BASE_URL")
 	l.duration(&c.TwilioTimeout, "TWILIO_TIMEOUT")
+	l.integer(&c.TwilioConcurrency, "TWILIO_CONCURRENCY")
 	l.str(&c.DefaultRegion, "CONNECTOR_DEFAULT_REGION")
 	l.str(&c.DirectoryFile, "CONNECTOR_DIRECTORY_FILE")
 	l.str(&c.JobTypePrefix, "CONNECTOR_JOB_TYPE_PREFIX")
@@ -307,7 +311,7 @@ func (c *Config) validate(need Requirement) error {
 	for _, n := range []struct {
 		name  string
 		value int
-	}{{"CONNECTOR_SEND_ATTEMPTS", c.SendAttempts}, {"CONNECTOR_SEND_PARALLELISM", c.SendParallelism}, {"CONNECTOR_MAX_JOBS_ACTIVE", c.MaxJobsActive}, {"CONNECTOR_CONCURRENCY", c.Concurrency}, {"CONNECTOR_WEBHOOK_MAX_BODY", c.WebhookMaxBody}, {"CONNECTOR_API_MAX_BODY", c.APIMaxBody}} {
+	}{{"TWILIO_CONCURRENCY", c.TwilioConcurrency}, {"CONNECTOR_SEND_ATTEMPTS", c.SendAttempts}, {"CONNECTOR_SEND_PARALLELISM", c.SendParallelism}, {"CONNECTOR_MAX_JOBS_ACTIVE", c.MaxJobsActive}, {"CONNECTOR_CONCURRENCY", c.Concurrency}, {"CONNECTOR_WEBHOOK_MAX_BODY", c.WebhookMaxBody}, {"CONNECTOR_API_MAX_BODY", c.APIMaxBody}} {
 		if n.value < 1 {
 			return &Error{n.name, "must be at least 1"}
 		}
@@ -337,7 +341,7 @@ var known = map[string]bool{}
 
 func init() {
 	for _, k := range strings.Fields(`TWILIO_ACCOUNT TWILIO_ACCOUNT_SID TWILIO_TOKEN TWILIO_AUTH_TOKEN
-		TWILIO_DEFAULT_FROM TWILIO_MESSAGING_SERVICE_SID TWILIO_API_BASE_URL TWILIO_TIMEOUT
+		TWILIO_DEFAULT_FROM TWILIO_MESSAGING_SERVICE_SID TWILIO_API_BASE_URL TWILIO_TIMEOUT TWILIO_CONCURRENCY
 		CONNECTOR_DEFAULT_REGION CONNECTOR_DIRECTORY_FILE CONNECTOR_JOB_TYPE_PREFIX CONNECTOR_HTTP_ADDR CONNECTOR_PUBLIC_URL
 		CONNECTOR_STATE_FILE CONNECTOR_STATE_RETENTION CONNECTOR_LOG_FORMAT CONNECTOR_LOG_LEVEL
 		CONNECTOR_SEND_ATTEMPTS CONNECTOR_SEND_PARALLELISM CONNECTOR_SHUTDOWN_GRACE ZEEBE_ADDRESS

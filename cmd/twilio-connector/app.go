@@ -31,6 +31,7 @@ func newActions(cfg config.Config, st store.Store, log *slog.Logger) (map[string
 		var err error
 		tw, err = actions.NewTwilio(actions.TwilioOptions{
 			AccountSID: cfg.AccountSID, AuthToken: cfg.AuthToken, BaseURL: cfg.APIBaseURL, Timeout: cfg.TwilioTimeout,
+			MaxConcurrent: cfg.TwilioConcurrency,
 		})
 		if err != nil {
 			return nil, err

@@ -11,6 +11,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/twilio-connector/twilio-connector/config"
 	"io"
 	"os"
 	"runtime"
@@ -117,6 +118,39 @@ func sendPart(out io.Writer, o options) error {
 		t.add(r.name, perSec(r.rate()), ms(r.lat.percentile(50)), ms(r.lat.percentile(99)), fmt.Sprint(r.errors))
 	}
 	t.add("ratio send / baseline", ratio(send.rate(), noop.rate()), "", "", "")
+	t.print(out)
+	return backlogPart(out, o, w)
+}
+
+// backlogPart measures the worker draining a backlog, where only the worker bounds the rate:
+// with the connector's defaults (at most TWILIO_CONCURRENCY requests at Twilio, Twilio's own
+// per-account limit), and with the limits raised as an account with a higher Twilio
+// concurrency would.
+func backlogPart(out io.Writer, o options, w *world) error {
+	s := o.send
+	t := &table{title: fmt.Sprintf("Send throughput with a backlog: %d jobs created first, then drained by the worker; Twilio latency %s, %s store", s.jobs, o.twilioLatency, s.store)}
+	t.add("run", "jobs/s", "ratio to baseline")
+	noop, err := w.runNoopBacklog(s)
+	if err != nil {
+		return err
+	}
+	t.add(noop.name, perSec(noop.rate()), "1.00x")
+	cfg := config.Default()
+	raised := s
+	raised.twilioConcurrency, raised.concurrency, raised.maxJobsActive = 4*cfg.TwilioConcurrency, 4*cfg.Concurrency, 4*cfg.MaxJobsActive
+	for _, run := range []struct {
+		name string
+		o    sendOptions
+	}{
+		{fmt.Sprintf("send_sms, defaults (Twilio concurrency %d, worker %d)", cfg.TwilioConcurrency, cfg.Concurrency), s},
+		{fmt.Sprintf("send_sms, raised (Twilio concurrency %d, worker %d)", raised.twilioConcurrency, raised.concurrency), raised},
+	} {
+		r, err := w.runSendBacklog(run.name, run.o)
+		if err != nil {
+			return err
+		}
+		t.add(r.name, perSec(r.rate()), ratio(r.rate(), noop.rate()))
+	}
 	t.print(out)
 	return nil
 }

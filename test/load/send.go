@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/camunda/zeebe/clients/go/v8/pkg/commands"
+
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/config"
 	"github.com/twilio-connector/twilio-connector/store"
@@ -24,8 +26,9 @@ type sendOptions struct {
 	creators   int    // goroutines creating instances, each waiting for its instance's end
 	recipients int    // recipients per job
 	store      string // "bolt" or "memory"
-	// maxJobsActive and concurrency override the connector's defaults when positive.
-	maxJobsActive, concurrency int
+	// maxJobsActive, concurrency and twilioConcurrency override the connector's defaults
+	// when positive.
+	maxJobsActive, concurrency, twilioConcurrency int
 }
 
 // noopAction completes every job at once with an empty result: the baseline of the job flow.
@@ -75,6 +78,8 @@ func (w *world) startWorker(prefix string, action worker.Action, o sendOptions) 
 	if o.concurrency > 0 {
 		cfg.Concurrency = o.concurrency
 	}
+	// An idle long poll would hold Stop for CONNECTOR_REQUEST_TIMEOUT; jobs are never scarce here.
+	cfg.RequestTimeout = time.Second
 	wk := worker.New(w.client, map[string]worker.Action{"send_sms": action}, worker.Options{
 		Prefix: prefix, Name: "load", MaxJobsActive: cfg.MaxJobsActive, Concurrency: cfg.Concurrency,
 		JobTimeout: cfg.JobTimeout, PollInterval: cfg.PollInterval, RequestTimeout: cfg.RequestTimeout,
@@ -86,10 +91,14 @@ func (w *world) startWorker(prefix string, action worker.Action, o sendOptions) 
 
 // newSMS is the real send_sms action against the world's sandbox Twilio, with the connector's
 // default delivery settings.
-func (w *world) newSMS(st store.Store) (*actions.SMS, error) {
+func (w *world) newSMS(st store.Store, o sendOptions) (*actions.SMS, error) {
 	cfg := config.Default()
+	if o.twilioConcurrency > 0 {
+		cfg.TwilioConcurrency = o.twilioConcurrency
+	}
 	tw, err := actions.NewTwilio(actions.TwilioOptions{
 		AccountSID: w.twilio.AccountSID, AuthToken: w.twilio.AuthToken, BaseURL: w.twURL, Timeout: cfg.TwilioTimeout,
+		MaxConcurrent: cfg.TwilioConcurrency,
 	})
 	if err != nil {
 		return nil, err
@@ -105,13 +114,32 @@ func (w *world) runSend(o sendOptions) (result, error) {
 		return result{}, err
 	}
 	defer st.close()
-	sms, err := w.newSMS(st)
+	sms, err := w.newSMS(st, o)
 	if err != nil {
 		return result{}, err
 	}
 	wk := w.startWorker(sendPrefix, sms, o)
 	defer stopWorker(wk)
 	return w.drive(fmt.Sprintf("send_sms, %d recipient(s)", o.recipients), "loadSend", o)
+}
+
+// runSendBacklog is runSend with a backlog (see drain).
+func (w *world) runSendBacklog(name string, o sendOptions) (result, error) {
+	st, err := openStoreCloser(o.store)
+	if err != nil {
+		return result{}, err
+	}
+	defer st.close()
+	sms, err := w.newSMS(st, o)
+	if err != nil {
+		return result{}, err
+	}
+	return w.drain(name, "loadSend", o, func() *worker.Worker { return w.startWorker(sendPrefix, sms, o) })
+}
+
+// runNoopBacklog is runNoop with a backlog.
+func (w *world) runNoopBacklog(o sendOptions) (result, error) {
+	return w.drain("no-op handler (baseline)", "loadNoop", o, func() *worker.Worker { return w.startWorker(noopPrefix, noopAction{}, o) })
 }
 
 // runNoop measures the same job flow with a no-op handler.
@@ -173,14 +201,7 @@ func (w *world) createInstances(process string, n int, o sendOptions, lat *laten
 func (w *world) runInstance(process string, i, recipients int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	to := make([]string, recipients)
-	for r := range to {
-		to[r] = fmt.Sprintf("+1415555%04d", (i*recipients+r)%10_000)
-	}
-	cmd, err := w.client.NewCreateInstanceCommand().BPMNProcessId(process).LatestVersion().VariablesFromMap(map[string]any{
-		"smsTo": to, "smsBody": "Hi ${name}, your order ${orderId} is ready for pickup at ${store}.",
-		"name": "Ana", "orderId": fmt.Sprintf("A-%d", i), "store": "Main Street",
-	})
+	cmd, err := w.createCommand(process, i, recipients)
 	if err != nil {
 		return err
 	}
@@ -192,4 +213,65 @@ func (w *world) runInstance(process string, i, recipients int) error {
 		return fmt.Errorf("instance %d: send failed: %.300s", res.GetProcessInstanceKey(), res.GetVariables())
 	}
 	return nil
+}
+
+// createInstance creates one instance without waiting for it.
+func (w *world) createInstance(process string, i, recipients int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd, err := w.createCommand(process, i, recipients)
+	if err != nil {
+		return err
+	}
+	_, err = cmd.Send(ctx)
+	return err
+}
+
+// createCommand is the create-instance command of load instance i: a send to recipients
+// numbers, with a typical template.
+func (w *world) createCommand(process string, i, recipients int) (commands.CreateInstanceCommandStep3, error) {
+	to := make([]string, recipients)
+	for r := range to {
+		to[r] = fmt.Sprintf("+1415555%04d", (i*recipients+r)%10_000)
+	}
+	return w.client.NewCreateInstanceCommand().BPMNProcessId(process).LatestVersion().VariablesFromMap(map[string]any{
+		"smsTo": to, "smsBody": "Hi ${name}, your order ${orderId} is ready for pickup at ${store}.",
+		"name": "Ana", "orderId": fmt.Sprintf("A-%d", i), "store": "Main Street",
+	})
+}
+
+// drain measures the worker with a backlog: n instances are created while no worker serves
+// their job type, then the worker starts and the time runs until all n jobs are completed.
+// Unlike drive, whose creators wait for their instances, nothing outside the worker bounds the
+// rate, so this is the worker's own throughput.
+func (w *world) drain(name, process string, o sendOptions, start func() *worker.Worker) (result, error) {
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	for range min(o.creators, o.jobs) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1); i <= int64(o.jobs); i = next.Add(1) {
+				if err := w.createInstance(process, int(i), o.recipients); err != nil {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if f := failed.Load(); f > 0 {
+		return result{}, fmt.Errorf("%s: %d instances could not be created", name, f)
+	}
+	before := w.eng.JobStats().Completed
+	t0 := time.Now()
+	wk := start()
+	defer stopWorker(wk)
+	deadline := t0.Add(5 * time.Minute)
+	for w.eng.JobStats().Completed-before < o.jobs {
+		if time.Now().After(deadline) {
+			return result{}, fmt.Errorf("%s: %d of %d jobs completed in 5 minutes", name, w.eng.JobStats().Completed-before, o.jobs)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return result{name: name, count: o.jobs, elapsed: time.Since(t0), lat: &latencies{}}, nil
 }

@@ -15,7 +15,7 @@ func (w *world) runEngine(o sendOptions) (result, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		jc.NewCompleteJobCommand().JobKey(job.Key).Send(ctx)
-	}).Name("load-engine").MaxJobsActive(256).Concurrency(32).Timeout(time.Minute).Open()
+	}).Name("load-engine").MaxJobsActive(256).Concurrency(32).Timeout(time.Minute).RequestTimeout(time.Second).Open()
 	defer jw.Close()
 	return w.drive("dev engine: start -> service task -> end", "loadEngine", o)
 }

@@ -34,7 +34,8 @@ type TwilioOptions struct {
 	MaxConcurrent int
 }
 
-// DefaultMaxConcurrent is Twilio's default REST API concurrency limit per account.
+// DefaultMaxConcurrent is the usual default of Twilio's per-account REST API concurrency
+// limit (requests over it get 429, error 20429).
 const DefaultMaxConcurrent = 100
 
 // Twilio sends through github.com/twilio/twilio-go. twilio-go has neither a base-URL option

@@ -91,7 +91,7 @@ const (
 	DefaultHTTPAddr          = ":8080"
 	DefaultStorePath         = "twilio-connector-state.db"
 	DefaultTwilioTimeout     = 15 * time.Second
-	DefaultTwilioConcurrency = 100 // Twilio's default REST API concurrency limit per account
+	DefaultTwilioConcurrency = 100 // the usual default of Twilio's per-account REST concurrency limit
 	DefaultSendAttempts      = 3
 	DefaultSendParallelism   = 4
 	DefaultShutdownGrace     = 30 * time.Second

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,11 +24,14 @@ func (c *clock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// contractRetention is the default retention the contract opens stores with.
+const contractRetention = time.Second
+
 func implementations(t *testing.T) map[string]func(*clock) Store {
 	return map[string]func(*clock) Store{
-		"memory": func(c *clock) Store { m := NewMemory(time.Hour); m.now = c.now; return m },
+		"memory": func(c *clock) Store { m := NewMemory(contractRetention); m.now = c.now; return m },
 		"bolt": func(c *clock) Store {
-			b, err := OpenBolt(filepath.Join(t.TempDir(), "state.db"), time.Hour)
+			b, err := OpenBolt(filepath.Join(t.TempDir(), "state.db"), contractRetention)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -38,80 +42,89 @@ func implementations(t *testing.T) map[string]func(*clock) Store {
 }
 
 func TestStoreContract(t *testing.T) {
-	ctx := context.Background()
 	for name, open := range implementations(t) {
 		t.Run(name, func(t *testing.T) {
 			c := &clock{t: time.Unix(1_700_000_000, 0)}
-			s := open(c)
-			defer s.Close()
-
-			if _, ok, err := s.Get(ctx, "sends", "job1/+1"); err != nil || ok {
-				t.Fatalf("get on empty store: ok=%v err=%v", ok, err)
-			}
-			if err := s.Put(ctx, "sends", "job1/+1", []byte("SM1"), 0); err != nil {
-				t.Fatal(err)
-			}
-			v, ok, err := s.Get(ctx, "sends", "job1/+1")
-			if err != nil || !ok || string(v) != "SM1" {
-				t.Fatalf("get after put = %q %v %v", v, ok, err)
-			}
-			if _, ok, _ := s.Get(ctx, "other", "job1/+1"); ok {
-				t.Fatal("buckets are not separate")
-			}
-
-			stored, err := s.PutIfAbsent(ctx, "claims", "k", []byte("a"), time.Minute)
-			if err != nil || !stored {
-				t.Fatalf("first PutIfAbsent = %v %v", stored, err)
-			}
-			stored, _ = s.PutIfAbsent(ctx, "claims", "k", []byte("b"), time.Minute)
-			if stored {
-				t.Fatal("second PutIfAbsent stored over a live entry")
-			}
-			c.advance(2 * time.Minute)
-			if _, ok, _ := s.Get(ctx, "claims", "k"); ok {
-				t.Fatal("entry outlived its ttl")
-			}
-			if stored, _ = s.PutIfAbsent(ctx, "claims", "k", []byte("c"), time.Minute); !stored {
-				t.Fatal("PutIfAbsent refused an expired entry")
-			}
-
-			// default retention (1h here) applies when ttl is 0
-			c.advance(59 * time.Minute)
-			if _, ok, _ := s.Get(ctx, "sends", "job1/+1"); ok {
-				t.Fatal("entry outlived the default retention")
-			}
-
-			for _, k := range []string{"x", "y", "z"} {
-				if err := s.Put(ctx, "outbox", k, []byte(k+k), 0); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := s.Delete(ctx, "outbox", "y"); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Delete(ctx, "outbox", "absent"); err != nil {
-				t.Fatalf("delete of absent key: %v", err)
-			}
-			var keys []string
-			if err := s.Scan(ctx, "outbox", func(k string, v []byte) error {
-				if string(v) != k+k {
-					t.Errorf("scan %s = %q", k, v)
-				}
-				keys = append(keys, k)
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
-			sort.Strings(keys)
-			if len(keys) != 2 || keys[0] != "x" || keys[1] != "z" {
-				t.Fatalf("scan keys = %v", keys)
-			}
-
-			s.Close()
-			if _, _, err := s.Get(ctx, "outbox", "x"); err != ErrClosed {
-				t.Fatalf("get on closed store: %v", err)
-			}
+			testContract(t, open(c), c.advance)
 		})
+	}
+}
+
+// testContract checks what every Store promises. s is opened with contractRetention; wait
+// lets time pass (a fake clock, or Redis's own clock in real time).
+func testContract(t *testing.T, s Store, wait func(time.Duration)) {
+	t.Helper()
+	ctx := context.Background()
+	defer s.Close()
+	const ttl = 200 * time.Millisecond
+	past := func(d time.Duration) { wait(d + 100*time.Millisecond) }
+
+	if _, ok, err := s.Get(ctx, "sends", "job1/+1"); err != nil || ok {
+		t.Fatalf("get on empty store: ok=%v err=%v", ok, err)
+	}
+	if err := s.Put(ctx, "sends", "job1/+1", []byte("SM1"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := s.Get(ctx, "sends", "job1/+1"); err != nil || !ok || string(v) != "SM1" {
+		t.Fatalf("get after put = %q %v %v", v, ok, err)
+	}
+	if _, ok, _ := s.Get(ctx, "other", "job1/+1"); ok {
+		t.Fatal("buckets are not separate")
+	}
+
+	if stored, err := s.PutIfAbsent(ctx, "claims", "k", []byte("a"), ttl); err != nil || !stored {
+		t.Fatalf("first PutIfAbsent = %v %v", stored, err)
+	}
+	if stored, _ := s.PutIfAbsent(ctx, "claims", "k", []byte("b"), time.Minute); stored {
+		t.Fatal("second PutIfAbsent stored over a live entry")
+	}
+	past(ttl)
+	if _, ok, _ := s.Get(ctx, "claims", "k"); ok {
+		t.Fatal("entry outlived its ttl")
+	}
+	if stored, _ := s.PutIfAbsent(ctx, "claims", "k", []byte("c"), time.Minute); !stored {
+		t.Fatal("PutIfAbsent refused an expired entry")
+	}
+
+	for _, k := range []string{"x", "y", "z"} {
+		if err := s.Put(ctx, "outbox", k, []byte(k+k), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Put(ctx, "outbox", "brief", []byte("b"), ttl); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "outbox", "y"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "outbox", "absent"); err != nil {
+		t.Fatalf("delete of absent key: %v", err)
+	}
+	past(ttl) // "brief" expires: Scan must not return it
+	var keys []string
+	if err := s.Scan(ctx, "outbox", func(k string, v []byte) error {
+		if string(v) != k+k {
+			t.Errorf("scan %s = %q", k, v)
+		}
+		keys = append(keys, k)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(keys)
+	if strings.Join(keys, ",") != "x,z" {
+		t.Fatalf("scan keys = %v", keys)
+	}
+
+	// The default retention applies when ttl is 0.
+	past(contractRetention)
+	if _, ok, _ := s.Get(ctx, "sends", "job1/+1"); ok {
+		t.Fatal("entry outlived the default retention")
+	}
+
+	s.Close()
+	if _, _, err := s.Get(ctx, "outbox", "x"); err != ErrClosed {
+		t.Fatalf("get on closed store: %v", err)
 	}
 }
 

@@ -19,7 +19,16 @@ fi
 
 # Prism serves ../shared/twilio/twilio_api_v2010.json as a validating mock (contract tests).
 if [ ! -x test/node_modules/.bin/prism ]; then
-  (cd test && npm install --silent --no-audit --no-fund --no-progress >/dev/null)
+  # A stalled registry download otherwise waits out npm's 5-minute fetch timeout; give up on a
+  # stalled attempt sooner and try again.
+  for attempt in 1 2 3; do
+    if (cd test && timeout 240 npm install --silent --no-audit --no-fund --no-progress \
+          --fetch-timeout=60000 --fetch-retries=4 >/dev/null); then
+      break
+    fi
+    [ "$attempt" = 3 ] && { echo "setup: npm install failed 3 times" >&2; exit 1; }
+    echo "setup: npm install attempt $attempt failed or stalled; trying again" >&2
+  done
 fi
 
 # zbctl, the real Zeebe CLI, for end-to-end tests against the dev engine.

@@ -219,14 +219,9 @@ func TestShutdownHandsBackJobsNotStarted(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 5*time.Second, "one send in progress and every job activated", func() bool {
-		activated := 0
-		for _, j := range w.eng.Jobs() {
-			if j.State == engine.JobActivated {
-				activated++
-			}
-		}
-		return len(w.twilio.Requests()) == 1 && activated == 4
+	// The other three have reached the worker (not only left the engine) and wait for the slot.
+	eventually(t, 10*time.Second, "one send in progress and three jobs waiting for the slot", func() bool {
+		return len(w.twilio.Requests()) == 1 && strings.Count(w.logs.String(), "job waiting for a free slot") == 3
 	})
 	if err := wk.Stop(ctx); err != nil {
 		t.Fatal(err)

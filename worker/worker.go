@@ -135,14 +135,29 @@ func (w *Worker) handler(jobType string, a Action) zworker.JobHandler {
 		w.inFlight.Add(1)
 		defer w.inFlight.Done()
 		start := time.Now()
-		select {
-		case slots <- struct{}{}:
+		if w.acquire(slots, job) {
 			defer func() { <-slots }()
-		case <-w.stopping:
 		}
 		outcome := w.handle(jc, job, a)
 		metrics.Jobs.WithLabelValues(jobType, outcome).Inc()
 		metrics.JobSeconds.WithLabelValues(jobType).Observe(time.Since(start).Seconds())
+	}
+}
+
+// acquire takes a slot for job, waiting while all are busy; it returns false when Stop began
+// first (the job is then handed back).
+func (w *Worker) acquire(slots chan struct{}, job entities.Job) bool {
+	select {
+	case slots <- struct{}{}:
+		return true
+	default:
+	}
+	w.log.Debug("job waiting for a free slot", "jobKey", job.Key, "jobType", job.Type, "concurrency", cap(slots))
+	select {
+	case slots <- struct{}{}:
+		return true
+	case <-w.stopping:
+		return false
 	}
 }
 

@@ -8,8 +8,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/twilio-connector/twilio-connector/config"
@@ -155,31 +153,7 @@ func (w *world) postTo(name, target string, o inboundOptions) (result, error) {
 
 // send posts reqs from concurrency goroutines; it returns how many did not get a 200.
 func send(client *http.Client, target string, reqs []signedRequest, concurrency int, lat *latencies) (int, error) {
-	var next, failed atomic.Int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	for range min(concurrency, len(reqs)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := next.Add(1) - 1; i < int64(len(reqs)); i = next.Add(1) - 1 {
-				t0 := time.Now()
-				if err := postOne(client, target, reqs[i]); err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-					continue
-				}
-				if lat != nil {
-					lat.add(time.Since(t0))
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if f := failed.Load(); f > 0 {
-		return int(f), fmt.Errorf("%d of %d requests failed, first: %v", f, len(reqs), firstErr.Load())
-	}
-	return 0, nil
+	return parallel(len(reqs), concurrency, lat, func(i int) error { return postOne(client, target, reqs[i]) })
 }
 
 func postOne(client *http.Client, target string, r signedRequest) error {

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/camunda/zeebe/clients/go/v8/pkg/commands"
@@ -170,31 +168,7 @@ func (w *world) drive(name, process string, o sendOptions) (result, error) {
 
 // createInstances runs n instances to their end; it returns how many failed.
 func (w *world) createInstances(process string, n int, o sendOptions, lat *latencies) (int, error) {
-	var next, failed atomic.Int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	for range min(o.creators, n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
-				t0 := time.Now()
-				if err := w.runInstance(process, int(i), o.recipients); err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-					continue
-				}
-				if lat != nil {
-					lat.add(time.Since(t0))
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if f := failed.Load(); f > 0 {
-		return int(f), fmt.Errorf("%d of %d instances failed, first: %v", f, n, firstErr.Load())
-	}
-	return 0, nil
+	return parallel(n, o.creators, lat, func(i int) error { return w.runInstance(process, i+1, o.recipients) })
 }
 
 // runInstance creates one instance and waits for its end.
@@ -245,22 +219,8 @@ func (w *world) createCommand(process string, i, recipients int) (commands.Creat
 // Unlike drive, whose creators wait for their instances, nothing outside the worker bounds the
 // rate, so this is the worker's own throughput.
 func (w *world) drain(name, process string, o sendOptions, start func() *worker.Worker) (result, error) {
-	var next, failed atomic.Int64
-	var wg sync.WaitGroup
-	for range min(o.creators, o.jobs) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := next.Add(1); i <= int64(o.jobs); i = next.Add(1) {
-				if err := w.createInstance(process, int(i), o.recipients); err != nil {
-					failed.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if f := failed.Load(); f > 0 {
-		return result{}, fmt.Errorf("%s: %d instances could not be created", name, f)
+	if _, err := parallel(o.jobs, o.creators, nil, func(i int) error { return w.createInstance(process, i+1, o.recipients) }); err != nil {
+		return result{}, fmt.Errorf("%s: creating the backlog: %w", name, err)
 	}
 	before := w.eng.JobStats().Completed
 	t0 := time.Now()

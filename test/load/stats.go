@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -94,4 +95,34 @@ func ratio(a, b float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.2fx", a/b)
+}
+
+// parallel runs do(0) ... do(n-1) from workers goroutines and adds each success's latency to
+// lat (unless nil); it returns how many failed, and an error carrying the first failure.
+func parallel(n, workers int, lat *latencies, do func(i int) error) (int, error) {
+	var next, failed atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
+				t0 := time.Now()
+				if err := do(int(i)); err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+					continue
+				}
+				if lat != nil {
+					lat.add(time.Since(t0))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if f := failed.Load(); f > 0 {
+		return int(f), fmt.Errorf("%d of %d failed, first: %v", f, n, firstErr.Load())
+	}
+	return 0, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/config"
 	"io"
 	"os"
+	"os/exec"
 	"runtime"
 	"runtime/pprof"
 	"strings"
@@ -47,7 +48,7 @@ func main() {
 	flag.IntVar(&o.growthRequests, "growth-requests", 5000, "requests per run of the inbound growth table")
 	flag.StringVar(&o.repo, "repo", ".", "the repository root (for templates/testdata/corpus.json)")
 	flag.StringVar(&o.freemarkerJar, "freemarker-jar", "/usr/share/java/freemarker.jar", "Freemarker for the template comparison")
-	flag.StringVar(&o.only, "only", "", "run only these parts, comma-separated: send,inbound,engine,rss,growth,templates")
+	flag.StringVar(&o.only, "only", "", "run only these parts, comma-separated: send,inbound,engine,rss,growth,templates,bench")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -84,6 +85,7 @@ func run(out io.Writer, o options) error {
 		{"rss", rssPart},
 		{"growth", growthPart},
 		{"templates", templatesPart},
+		{"bench", benchPart},
 	}
 	for _, p := range parts {
 		if o.only != "" && !strings.Contains(","+o.only+",", ","+p.name+",") {
@@ -197,6 +199,15 @@ func inboundPart(out io.Writer, o options) error {
 	t.add("ratio webhook / baseline", ratio(hook.rate(), bare.rate()), "", "", "")
 	t.print(out)
 	return nil
+}
+
+// benchPart runs the hot-path Go benchmarks (template render, matching 20 patterns,
+// signature verification, job decoding), so that this one command reproduces their figures too.
+func benchPart(out io.Writer, o options) error {
+	fmt.Fprintln(out, "\nHot-path benchmarks: go test -run XXX -bench . -benchmem ./templates/ ./triggers/ ./worker/")
+	cmd := exec.Command("go", "test", "-run", "XXX", "-bench", ".", "-benchmem", "./templates/", "./triggers/", "./worker/")
+	cmd.Dir, cmd.Stdout, cmd.Stderr = o.repo, out, out
+	return cmd.Run()
 }
 
 // cpuModel is the first "model name" of /proc/cpuinfo.

@@ -23,6 +23,13 @@ func TestSmoke(t *testing.T) {
 			t.Fatalf("%s: %d of %d jobs completed, %d errors", name, r.count, s.jobs, r.errors)
 		}
 	}
+	// The backlog runs return an error unless every job completes.
+	if _, err := w.runNoopBacklog(s); err != nil {
+		t.Fatalf("no-op backlog: %v", err)
+	}
+	if _, err := w.runSendBacklog("send backlog", s); err != nil {
+		t.Fatalf("send backlog: %v", err)
+	}
 	in := inboundOptions{requests: 50, warmup: 5, concurrency: 4, triggers: 20, bodyChars: 160, store: "bolt"}
 	for name, run := range map[string]func(inboundOptions) (result, error){"webhook": w.runInbound, "bare": w.runBare} {
 		r, err := run(in)

@@ -105,17 +105,27 @@ func (w *world) newSMS(st store.Store, o sendOptions) (*actions.SMS, error) {
 	return actions.NewSMS(tw, d, actions.SMSOptions{DefaultFrom: "+15005550006"}), nil
 }
 
-// runSend measures send_sms jobs through the worker and the real action.
-func (w *world) runSend(o sendOptions) (result, error) {
+// sendAction is the real send_sms action on a fresh store of kind o.store; closeStore removes
+// the store.
+func (w *world) sendAction(o sendOptions) (sms *actions.SMS, closeStore func(), err error) {
 	st, err := openStoreCloser(o.store)
 	if err != nil {
-		return result{}, err
+		return nil, nil, err
 	}
-	defer st.close()
-	sms, err := w.newSMS(st, o)
+	if sms, err = w.newSMS(st, o); err != nil {
+		st.close()
+		return nil, nil, err
+	}
+	return sms, st.close, nil
+}
+
+// runSend measures send_sms jobs through the worker and the real action.
+func (w *world) runSend(o sendOptions) (result, error) {
+	sms, closeStore, err := w.sendAction(o)
 	if err != nil {
 		return result{}, err
 	}
+	defer closeStore()
 	wk := w.startWorker(sendPrefix, sms, o)
 	defer stopWorker(wk)
 	return w.drive(fmt.Sprintf("send_sms, %d recipient(s)", o.recipients), "loadSend", o)
@@ -123,15 +133,11 @@ func (w *world) runSend(o sendOptions) (result, error) {
 
 // runSendBacklog is runSend with a backlog (see drain).
 func (w *world) runSendBacklog(name string, o sendOptions) (result, error) {
-	st, err := openStoreCloser(o.store)
+	sms, closeStore, err := w.sendAction(o)
 	if err != nil {
 		return result{}, err
 	}
-	defer st.close()
-	sms, err := w.newSMS(st, o)
-	if err != nil {
-		return result{}, err
-	}
+	defer closeStore()
 	return w.drain(name, "loadSend", o, func() *worker.Worker { return w.startWorker(sendPrefix, sms, o) })
 }
 

@@ -82,8 +82,10 @@ type Config struct {
 	MQTTTopicPrefix string // CONNECTOR_MQTT_TOPIC_PREFIX: <prefix>/txt, <prefix>/call, <prefix>/message/status
 }
 
-// Defaults. The worker ones match the Zeebe Go client's own defaults except the job timeout,
-// which is shorter so that a crashed connector's jobs come back sooner.
+// Defaults. The worker's concurrency is far above the Zeebe Go client's own (Twilio answers in
+// 50-200 ms, so throughput is about concurrency / latency; docs/performance.md), Twilio
+// requests are capped at the account's usual limit, and the job timeout is shorter than the
+// client's so that a crashed connector's jobs come back sooner.
 const (
 	DefaultJobTypePrefix     = "twilioConnector"
 	DefaultMQTTClientID      = "twilio-connector"

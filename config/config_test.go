@@ -47,6 +47,11 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"bad region", map[string]string{"CONNECTOR_DEFAULT_REGION": "usa"}, 0, "CONNECTOR_DEFAULT_REGION"},
 		{"bad bool", map[string]string{"CONNECTOR_WEBHOOK_SKIP_SIGNATURE": "sure"}, 0, "CONNECTOR_WEBHOOK_SKIP_SIGNATURE"},
 		{"zeebe needed", map[string]string{}, NeedZeebe, "ZEEBE_ADDRESS"},
+		{"zero Twilio concurrency", map[string]string{"TWILIO_CONCURRENCY": "0"}, 0, "TWILIO_CONCURRENCY"},
+		{"mqtt url without scheme", map[string]string{"CONNECTOR_MQTT_URL": "broker:1883"}, 0, "CONNECTOR_MQTT_URL"},
+		{"mqtt url of another scheme", map[string]string{"CONNECTOR_MQTT_URL": "http://u:secretpw@broker:1883"}, 0, "CONNECTOR_MQTT_URL"},
+		{"mqtt topic prefix with a wildcard", map[string]string{"CONNECTOR_MQTT_TOPIC_PREFIX": "twilio/#"}, 0, "CONNECTOR_MQTT_TOPIC_PREFIX"},
+		{"mqtt ok", map[string]string{"CONNECTOR_MQTT_URL": "ssl://u:secretpw@broker:8883"}, 0, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -64,7 +69,7 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 			if strings.Contains(err.Error(), "\n") {
 				t.Fatalf("error spans lines: %q", err)
 			}
-			if strings.Contains(err.Error(), token) {
+			if strings.Contains(err.Error(), token) || strings.Contains(err.Error(), "secretpw") {
 				t.Fatalf("error reveals the token: %q", err)
 			}
 		})

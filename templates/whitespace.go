@@ -331,7 +331,10 @@ func (n *wsNode) ignorable() bool {
 	return (prev == nil && top || nonOutputting(prev)) && (next == nil && top || nonOutputting(next))
 }
 
-func (n *wsNode) heedsOpening() bool {
+// heeds reports whether n, on the same line as text whose whitespace is being stripped,
+// keeps it: an interpolation, or text with content on that line. The line is n's last one
+// when n comes before the stripped text (lastLine), else its first one.
+func (n *wsNode) heeds(lastLine bool) bool {
 	switch n.kind {
 	case wsInterp:
 		return true
@@ -342,34 +345,14 @@ func (n *wsNode) heedsOpening() bool {
 	if n.ignorable() {
 		return false
 	}
-	for i := len(n.text) - 1; i >= 0; i-- {
-		c := n.text[i]
-		if c == '\n' || c == '\r' {
+	for k := range n.text {
+		i := k
+		if lastLine {
+			i = len(n.text) - 1 - k
+		}
+		if c := n.text[i]; c == '\n' || c == '\r' {
 			return false
-		}
-		if !javaWhitespace(c) {
-			return true
-		}
-	}
-	return true
-}
-
-func (n *wsNode) heedsTrailing() bool {
-	switch n.kind {
-	case wsInterp:
-		return true
-	case wsText:
-	default:
-		return false
-	}
-	if n.ignorable() {
-		return false
-	}
-	for _, c := range n.text {
-		if c == '\n' || c == '\r' {
-			return false
-		}
-		if !javaWhitespace(c) {
+		} else if !javaWhitespace(c) {
 			return true
 		}
 	}
@@ -415,7 +398,7 @@ func (n *wsNode) openingToStrip() int {
 		return 0
 	}
 	for e := n.prevTerminal(); e != nil && e.endLine == n.beginLine; e = e.prevTerminal() {
-		if e.heedsOpening() {
+		if e.heeds(true) {
 			return 0
 		}
 	}
@@ -437,7 +420,7 @@ func (n *wsNode) trailingToStrip() int {
 		return 0
 	}
 	for e := n.nextTerminal(); e != nil && e.beginLine == n.endLine; e = e.nextTerminal() {
-		if e.heedsTrailing() {
+		if e.heeds(false) {
 			return 0
 		}
 	}

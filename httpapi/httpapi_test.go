@@ -18,6 +18,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/errs"
 	"github.com/twilio-connector/twilio-connector/store"
+	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
 )
 
@@ -30,30 +31,12 @@ const (
 	badKey     = "not-a-configured-key-xyz"
 )
 
-// lockedBuffer collects log output written from handler goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type harness struct {
 	t    *testing.T
 	fake *twiliotest.Server
 	st   *store.Memory
 	h    http.Handler
-	logs *lockedBuffer
+	logs *syncbuf.Buffer
 }
 
 type harnessOptions struct {
@@ -68,7 +51,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		o.keys = []string{goodKey, otherKey}
 	}
 	fake := twiliotest.New(t)
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	st := store.NewMemory(0)
 	delivery := func(kind string) *actions.Delivery {

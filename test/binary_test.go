@@ -15,6 +15,7 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/test/loopback"
+	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 )
 
 func freeAddr(t *testing.T) string {
@@ -55,7 +56,7 @@ func httpGet(url string) (int, string) {
 func TestRunBinary(t *testing.T) {
 	w := newWorld(t)
 	httpAddr := freeAddr(t)
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	cmd := exec.Command(binary, "run")
 	cmd.Env = w.connectorEnv(t, httpAddr)
 	cmd.Stderr = &stderr

@@ -15,13 +15,14 @@ import (
 
 	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
 
+	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
 )
 
 // devRun is a `twilio-connector dev` process.
 type devRun struct {
 	gateway, http string
-	stdout        *syncBuffer
+	stdout        *syncbuf.Buffer
 	client        zbc.Client
 }
 
@@ -29,10 +30,10 @@ type devRun struct {
 // waits until it is ready and stops it (SIGTERM) at the end of the test.
 func startDev(t *testing.T, env ...string) *devRun {
 	t.Helper()
-	d := &devRun{gateway: freeAddr(t), http: freeAddr(t), stdout: &syncBuffer{}}
+	d := &devRun{gateway: freeAddr(t), http: freeAddr(t), stdout: &syncbuf.Buffer{}}
 	cmd := exec.Command(binary, "dev", "--gateway-addr", d.gateway, "--http-addr", d.http)
 	cmd.Env = append([]string{"PATH=/usr/bin:/bin", "CONNECTOR_POLL_INTERVAL=20ms", "CONNECTOR_REQUEST_TIMEOUT=1s"}, env...)
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = d.stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

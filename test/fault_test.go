@@ -22,6 +22,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/bpmn/examples"
 	"github.com/twilio-connector/twilio-connector/store"
 	"github.com/twilio-connector/twilio-connector/test/redistest"
+	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
 	"github.com/twilio-connector/twilio-connector/triggers"
 	"github.com/twilio-connector/twilio-connector/worker"
@@ -31,13 +32,13 @@ import (
 type connectorProcess struct {
 	httpAddr string
 	cmd      *exec.Cmd
-	stderr   *syncBuffer
+	stderr   *syncbuf.Buffer
 	exited   chan error
 }
 
 func (w *world) startRun(t *testing.T, env ...string) *connectorProcess {
 	t.Helper()
-	p := &connectorProcess{httpAddr: freeAddr(t), cmd: exec.Command(binary, "run"), stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	p := &connectorProcess{httpAddr: freeAddr(t), cmd: exec.Command(binary, "run"), stderr: &syncbuf.Buffer{}, exited: make(chan error, 1)}
 	p.cmd.Env = append(w.connectorEnv(t, p.httpAddr), env...)
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {

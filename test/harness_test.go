@@ -3,7 +3,6 @@
 package test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,27 +19,10 @@ import (
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/bpmn/engine"
 	"github.com/twilio-connector/twilio-connector/store"
+	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
 	"github.com/twilio-connector/twilio-connector/worker"
 )
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // world is one dev engine, one fake Twilio and a Zeebe client, all on loopback.
 type world struct {
@@ -49,12 +30,12 @@ type world struct {
 	addr   string
 	client zbc.Client
 	twilio *twiliotest.Server
-	logs   *syncBuffer
+	logs   *syncbuf.Buffer
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	eng := engine.New(engine.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := eng.Serve(ctx, "127.0.0.1:0")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/twilio-connector/twilio-connector/bpmn/engine"
+	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 )
 
 // zbctlPath is the real zbctl v8.3.0 built by test/setup.sh.
@@ -37,7 +38,7 @@ func newZbWorld(t *testing.T) *zbWorld {
 		}
 		t.Skip("zbctl missing: run bash test/setup.sh")
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	eng := engine.New(engine.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := eng.Serve(ctx, "127.0.0.1:0")

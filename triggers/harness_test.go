@@ -1,7 +1,6 @@
 package triggers
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/metrics"
 	"github.com/twilio-connector/twilio-connector/store"
+	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
 )
 
@@ -102,20 +102,8 @@ type harness struct {
 	pub    *fakePublisher
 	store  *flakyStore
 	outbox *Outbox
-	logs   *syncBuffer
+	logs   *syncbuf.Buffer
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 type harnessOptions struct {
 	publicURL string
@@ -133,7 +121,7 @@ func newHarness(t *testing.T, defs []Definition, ho harnessOptions) *harness {
 		}
 		ts = append(ts, tr)
 	}
-	h := &harness{t: t, pub: &fakePublisher{}, store: &flakyStore{Store: store.NewMemory(0)}, logs: &syncBuffer{}}
+	h := &harness{t: t, pub: &fakePublisher{}, store: &flakyStore{Store: store.NewMemory(0)}, logs: &syncbuf.Buffer{}}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h.outbox = NewOutbox(h.store, h.pub, OutboxOptions{Logger: log})
 	v := Verifier{AuthToken: testToken, PublicURL: ho.publicURL}

@@ -11,6 +11,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/errs"
 	"github.com/twilio-connector/twilio-connector/store"
 	"github.com/twilio-connector/twilio-connector/test/mosquittotest"
+	"github.com/twilio-connector/twilio-connector/test/wait"
 )
 
 // fakeAction records invocations; block, when set, holds each one until it is closed or the
@@ -64,17 +65,6 @@ func (s *statuses) get(t *testing.T, i int) Status {
 
 func publish(t *testing.T, url, topic, payload string) { mosquittotest.Publish(t, url, topic, payload) }
 
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func start(t *testing.T, url string, sms actions.Action, st store.Store) *Client {
 	t.Helper()
 	c, err := Start(Options{URL: url, ClientID: "connector-" + t.Name(), SMS: sms, Calls: sms, Store: st,
@@ -82,7 +72,7 @@ func start(t *testing.T, url string, sms actions.Action, st store.Store) *Client
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the connection", c.Connected)
+	wait.Until(t, 5*time.Second, "the connection", c.Connected)
 	return c
 }
 
@@ -97,7 +87,7 @@ func TestRedeliveredRequestAnswersFromTheRecord(t *testing.T) {
 
 	publish(t, b.URL, "twilio/txt", seedText)
 	publish(t, b.URL, "twilio/txt", seedText)
-	waitFor(t, 5*time.Second, "two statuses", func() bool { return got.count() == 2 })
+	wait.Until(t, 5*time.Second, "two statuses", func() bool { return got.count() == 2 })
 	if n := len(act.invocations()); n != 1 {
 		t.Errorf("%d invocations for one request delivered twice", n)
 	}
@@ -106,7 +96,7 @@ func TestRedeliveredRequestAnswersFromTheRecord(t *testing.T) {
 	}
 	// The same id with another body is another request.
 	publish(t, b.URL, "twilio/txt", `{"request": {"recipient": {"name": "Darla", "phone_number": "12345000000", "message": "Second"}}, "id": "request123"}`)
-	waitFor(t, 5*time.Second, "the third status", func() bool { return got.count() == 3 })
+	wait.Until(t, 5*time.Second, "the third status", func() bool { return got.count() == 3 })
 	if keys := act.invocations(); len(keys) != 2 || keys[0] == keys[1] {
 		t.Errorf("invocations %v", keys)
 	}
@@ -122,7 +112,7 @@ func TestUnfinishedRequestIsDeliveredAgain(t *testing.T) {
 	got := subscribeStatuses(t, b.URL)
 
 	publish(t, b.URL, "twilio/txt", seedText)
-	waitFor(t, 5*time.Second, "the request to be in progress", func() bool { return len(act.invocations()) == 1 })
+	wait.Until(t, 5*time.Second, "the request to be in progress", func() bool { return len(act.invocations()) == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	c.Close(ctx) // gives up on the blocked request
 	cancel()
@@ -133,7 +123,7 @@ func TestUnfinishedRequestIsDeliveredAgain(t *testing.T) {
 	close(act.block)
 	c = start(t, b.URL, act, st)
 	defer c.Close(context.Background())
-	waitFor(t, 10*time.Second, "the redelivered request's status", func() bool { return got.count() == 1 })
+	wait.Until(t, 10*time.Second, "the redelivered request's status", func() bool { return got.count() == 1 })
 	keys := act.invocations()
 	if len(keys) != 2 || keys[0] != keys[1] {
 		t.Errorf("invocations %v: want the same request twice with one idempotency key", keys)
@@ -154,10 +144,10 @@ func TestRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close(context.Background())
-	waitFor(t, 5*time.Second, "the connection", c.Connected)
+	wait.Until(t, 5*time.Second, "the connection", c.Connected)
 	got := subscribeStatuses(t, b.URL)
 	publish(t, b.URL, "twilio/txt", seedText) // retries: 3
-	waitFor(t, 10*time.Second, "the failure status", func() bool { return got.count() == 1 })
+	wait.Until(t, 10*time.Second, "the failure status", func() bool { return got.count() == 1 })
 	if keys := act.invocations(); len(keys) != 4 || keys[0] != keys[3] {
 		t.Errorf("invocations %v: want 1 + 3 retries with one key", keys)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/test/loopback"
 	"github.com/twilio-connector/twilio-connector/test/syncbuf"
+	"github.com/twilio-connector/twilio-connector/test/wait"
 )
 
 func freeAddr(t *testing.T) string {
@@ -67,7 +68,7 @@ func TestRunBinary(t *testing.T) {
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() { cmd.Process.Kill() })
 
-	eventually(t, 15*time.Second, "/readyz to answer 200", func() bool {
+	wait.Until(t, 15*time.Second, "/readyz to answer 200", func() bool {
 		code, _ := httpGet("http://" + httpAddr + "/readyz")
 		return code == 200
 	})
@@ -90,7 +91,7 @@ func TestRunBinary(t *testing.T) {
 		`twilio_connector_jobs_total{outcome="completed",type="twilioConnector.send_sms"} 1`,
 		`twilio_connector_sends_total{kind="sms",outcome="sent"} 1`,
 	}
-	eventually(t, 5*time.Second, "the job and the send in /metrics", func() bool {
+	wait.Until(t, 5*time.Second, "the job and the send in /metrics", func() bool {
 		_, metrics = httpGet("http://" + httpAddr + "/metrics")
 		for _, want := range wants {
 			if !strings.Contains(metrics, want) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
+	"github.com/twilio-connector/twilio-connector/test/wait"
 )
 
 // devRun is a `twilio-connector dev` process.
@@ -55,7 +56,7 @@ func startDev(t *testing.T, env ...string) *devRun {
 			t.Logf("dev stderr:\n%s", stderr.String())
 		}
 	})
-	eventually(t, 20*time.Second, "dev to be ready", func() bool {
+	wait.Until(t, 20*time.Second, "dev to be ready", func() bool {
 		code, _ := httpGet("http://" + d.http + "/readyz")
 		return code == 200 && strings.Contains(d.stdout.String(), "Try it:")
 	})
@@ -132,7 +133,7 @@ func TestDevPrintedCommandsWork(t *testing.T) {
 	if !strings.Contains(reply, "<Message>Looking up order A-1042...</Message>") {
 		t.Fatalf("webhook answered %q", reply)
 	}
-	eventually(t, 10*time.Second, "the status reply", func() bool { return fake.CountSentTo("+14155550100") == 2 })
+	wait.Until(t, 10*time.Second, "the status reply", func() bool { return fake.CountSentTo("+14155550100") == 2 })
 	last := fake.Sent()[1]
 	if last.Body != "Order A-1042 is being prepared. We will text you when it is ready." || last.From != "+15005550006" {
 		t.Fatalf("status reply %+v", last)
@@ -184,7 +185,7 @@ func TestAppointmentReminderExample(t *testing.T) {
 		}()
 	}
 	for _, c := range cases[:2] {
-		eventually(t, 10*time.Second, "the reminder to "+c.phone, func() bool { return fake.CountSentTo(c.phone) == 1 })
+		wait.Until(t, 10*time.Second, "the reminder to "+c.phone, func() bool { return fake.CountSentTo(c.phone) == 1 })
 		if body := lastBodyTo(fake, c.phone); !strings.Contains(body, "Hi Sam, this is a reminder of your appointment on Monday 9:30.") {
 			t.Fatalf("reminder %q", body)
 		}
@@ -287,7 +288,7 @@ func TestDevWithoutTwilioAccount(t *testing.T) {
 	}
 	// Both sends (the pickup notice and the status reply) reached the sandbox, which posts
 	// signed callbacks back to the webhook: "sent" (progress, not published) and "delivered".
-	eventually(t, 15*time.Second, "two sends and their delivery callbacks", func() bool {
+	wait.Until(t, 15*time.Second, "two sends and their delivery callbacks", func() bool {
 		_, m := httpGet("http://" + d.http + "/metrics")
 		return strings.Contains(m, `twilio_connector_sends_total{kind="sms",outcome="sent"} 2`) &&
 			strings.Contains(m, `twilio_connector_webhook_requests_total{outcome="status_published"} 2`) &&

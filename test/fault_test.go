@@ -24,6 +24,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/test/redistest"
 	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
+	"github.com/twilio-connector/twilio-connector/test/wait"
 	"github.com/twilio-connector/twilio-connector/triggers"
 	"github.com/twilio-connector/twilio-connector/worker"
 )
@@ -79,13 +80,13 @@ func TestKillDashNineMidBatch(t *testing.T) {
 	}
 
 	first := w.startRun(t, state...)
-	eventually(t, 20*time.Second, "the first sends", func() bool { return len(w.twilio.Sent()) >= 8 })
+	wait.Until(t, 20*time.Second, "the first sends", func() bool { return len(w.twilio.Sent()) >= 8 })
 	first.cmd.Process.Signal(syscall.SIGKILL)
 	<-first.exited
 	killedAt := len(w.twilio.Sent())
 
 	w.startRun(t, state...)
-	eventually(t, 45*time.Second, "every instance to complete", func() bool {
+	wait.Until(t, 45*time.Second, "every instance to complete", func() bool {
 		for _, k := range keys {
 			if info, _ := w.eng.Instance(k); info.State != engine.StateCompleted {
 				return false
@@ -137,7 +138,7 @@ func TestSlowTwilioShorterJobTimeoutNoDuplicates(t *testing.T) {
 		}
 		keys = append(keys, inst.GetProcessInstanceKey())
 	}
-	eventually(t, 30*time.Second, "every instance to complete", func() bool {
+	wait.Until(t, 30*time.Second, "every instance to complete", func() bool {
 		for _, k := range keys {
 			if info, _ := w.eng.Instance(k); info.State != engine.StateCompleted {
 				return false
@@ -237,7 +238,7 @@ func TestEngineDownWhileInboundSMSArrive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	eventually(t, 20*time.Second, "the outbox to publish everything", func() bool { return len(eng.PublishedMessages()) == len(forms) })
+	wait.Until(t, 20*time.Second, "the outbox to publish everything", func() bool { return len(eng.PublishedMessages()) == len(forms) })
 	for _, f := range forms { // Twilio redelivers each one
 		post(f)
 	}
@@ -268,7 +269,7 @@ func TestTwoReplicasSharingRedisPublishOnce(t *testing.T) {
 			"CONNECTOR_BPMN_DIR=../bpmn/examples", "CONNECTOR_PUBLIC_URL="+public)
 	}
 	for _, a := range addrs {
-		eventually(t, 15*time.Second, "replica "+a+" ready", func() bool { c, _ := httpGet("http://" + a + "/readyz"); return c == 200 })
+		wait.Until(t, 15*time.Second, "replica "+a+" ready", func() bool { c, _ := httpGet("http://" + a + "/readyz"); return c == 200 })
 	}
 	form := twiliotest.InboundForm(w.twilio.AccountSID, "+14155550177", "+15005550006", "status B-12")
 	sig := twiliotest.Sign(w.twilio.AuthToken, public+"/twilio/sms", form)
@@ -298,7 +299,7 @@ func TestTwoReplicasSharingRedisPublishOnce(t *testing.T) {
 	if !strings.Contains(replies[0]+replies[1], "Looking up order B-12") {
 		t.Fatalf("no replica echoed: %q", replies)
 	}
-	eventually(t, 15*time.Second, "the status reply", func() bool { return w.twilio.CountSentTo("+14155550177") >= 1 })
+	wait.Until(t, 15*time.Second, "the status reply", func() bool { return w.twilio.CountSentTo("+14155550177") >= 1 })
 	if n := len(w.eng.PublishedMessages()); n != 1 {
 		t.Fatalf("%d messages published, want 1", n)
 	}
@@ -356,7 +357,7 @@ func TestTwilioFlakyForAWhile(t *testing.T) {
 		}
 		keys = append(keys, inst.GetProcessInstanceKey())
 	}
-	eventually(t, 40*time.Second, "every instance to complete", func() bool {
+	wait.Until(t, 40*time.Second, "every instance to complete", func() bool {
 		for _, k := range keys {
 			if info, _ := w.eng.Instance(k); info.State != engine.StateCompleted {
 				return false

@@ -152,18 +152,6 @@ func resultOf(t *testing.T, vars map[string]any) actions.Result {
 	return r
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 var httpClient = &http.Client{Timeout: 10 * time.Second}
 
 // newFormRequest is a form-encoded POST.

@@ -11,6 +11,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/mqttapi"
 	"github.com/twilio-connector/twilio-connector/test/mosquittotest"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
+	"github.com/twilio-connector/twilio-connector/test/wait"
 )
 
 // seedExample returns the n-th "Example input" JSON document of the Greengrass connector's
@@ -56,7 +57,7 @@ func TestMQTTOnDev(t *testing.T) {
 	fake := twiliotest.New(t)
 	d := startDev(t, append(twilioEnv(fake), "CONNECTOR_MQTT_URL="+broker.URL, "TWILIO_DEFAULT_FROM=+15005550006")...)
 	status := mosquittotest.Subscribe(t, broker.URL, "twilio/message/status")
-	eventually(t, 10*time.Second, "the MQTT entry point to subscribe", func() bool {
+	wait.Until(t, 10*time.Second, "the MQTT entry point to subscribe", func() bool {
 		_, m := httpGet("http://" + d.http + "/metrics")
 		return strings.Contains(d.stdout.String(), "mosquitto_pub") && m != ""
 	})
@@ -67,7 +68,7 @@ func TestMQTTOnDev(t *testing.T) {
 		t.Fatalf("the printed line does not name the broker's port: %s", printed)
 	}
 	runShell(t, printed)
-	eventually(t, 10*time.Second, "the status of the printed request", func() bool { return status.Count() == 1 })
+	wait.Until(t, 10*time.Second, "the status of the printed request", func() bool { return status.Count() == 1 })
 
 	// The README's line, as a reader copies it (with the test broker's port).
 	readme, err := os.ReadFile("../README.md")
@@ -84,7 +85,7 @@ func TestMQTTOnDev(t *testing.T) {
 		t.Fatal("README.md has no mosquitto_pub line")
 	}
 	runShell(t, fromReadme)
-	eventually(t, 10*time.Second, "the status of the README's request", func() bool { return status.Count() == 2 })
+	wait.Until(t, 10*time.Second, "the status of the README's request", func() bool { return status.Count() == 2 })
 	if m := status.Messages(); string(m[1]) != string(m[0]) {
 		t.Errorf("the README's request (the same as the printed one) answered %s, want %s", m[1], m[0])
 	}
@@ -92,7 +93,7 @@ func TestMQTTOnDev(t *testing.T) {
 	txt, call := seedExample(t, 0), seedExample(t, 1)
 	mosquittotest.Publish(t, broker.URL, "twilio/txt", txt)
 	mosquittotest.Publish(t, broker.URL, "twilio/call", call)
-	eventually(t, 10*time.Second, "the statuses of the seed's examples", func() bool { return status.Count() == 4 })
+	wait.Until(t, 10*time.Second, "the statuses of the seed's examples", func() bool { return status.Count() == 4 })
 
 	sts := decodeStatuses(t, status)[1:]
 	for i, st := range sts {
@@ -121,7 +122,7 @@ func TestMQTTOnDev(t *testing.T) {
 
 	// The same request again (a publisher retrying): answered the same, nothing sent again.
 	mosquittotest.Publish(t, broker.URL, "twilio/txt", txt)
-	eventually(t, 10*time.Second, "the repeated request's status", func() bool { return status.Count() == 5 })
+	wait.Until(t, 10*time.Second, "the repeated request's status", func() bool { return status.Count() == 5 })
 	if m := status.Messages(); string(m[4]) != string(m[2]) {
 		t.Errorf("repeat answered %s, first %s", m[4], m[2])
 	}
@@ -131,7 +132,7 @@ func TestMQTTOnDev(t *testing.T) {
 
 	// The seed's failure: a request without a recipient name.
 	mosquittotest.Publish(t, broker.URL, "twilio/txt", `{"request": {"recipient": {"phone_number": "12345000000", "message": "Hi"}}, "id": "request124"}`)
-	eventually(t, 10*time.Second, "the failure status", func() bool { return status.Count() == 6 })
+	wait.Until(t, 10*time.Second, "the failure status", func() bool { return status.Count() == 6 })
 	if f := decodeStatuses(t, status)[5]; f.Response.Status != "fail" || f.Response.Error != "InvalidParameter" || f.Response.Payload != nil || string(f.ID) != `"request124"` {
 		t.Errorf("failure %s", status.Messages()[5])
 	}
@@ -146,7 +147,7 @@ func TestMQTTBrokerRestartMidBatch(t *testing.T) {
 	w.twilio.SetLatency(300 * time.Millisecond)
 	p := w.startRun(t, "CONNECTOR_MQTT_URL="+broker.URL)
 	status := mosquittotest.Subscribe(t, broker.URL, "twilio/message/status")
-	eventually(t, 10*time.Second, "the connector to subscribe", func() bool {
+	wait.Until(t, 10*time.Second, "the connector to subscribe", func() bool {
 		return strings.Contains(p.stderr.String(), "MQTT connected and subscribed")
 	})
 
@@ -156,11 +157,11 @@ func TestMQTTBrokerRestartMidBatch(t *testing.T) {
 		reqs = append(reqs, fmt.Sprintf(`{"request": {"recipient": {"name": "r%d", "phone_number": "141555501%02d", "message": "Batch %d"}, "retries": 2}, "id": "batch-%d"}`, i, 10+i, i, i))
 	}
 	mosquittotest.Publish(t, broker.URL, "twilio/txt", reqs...)
-	eventually(t, 20*time.Second, "the first statuses", func() bool { return status.Count() >= 3 })
+	wait.Until(t, 20*time.Second, "the first statuses", func() bool { return status.Count() >= 3 })
 	before := status.Count()
 	broker.Restart(500 * time.Millisecond)
 
-	eventually(t, 60*time.Second, "a status for every request", func() bool {
+	wait.Until(t, 60*time.Second, "a status for every request", func() bool {
 		ids := map[string]bool{}
 		for _, st := range decodeStatuses(t, status) {
 			ids[string(st.ID)] = true

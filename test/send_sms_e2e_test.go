@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twilio-connector/twilio-connector/bpmn/engine"
+	"github.com/twilio-connector/twilio-connector/test/wait"
 )
 
 const (
@@ -191,7 +192,7 @@ func TestGracefulShutdownFinishesInFlightJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the send to start", func() bool { return len(w.twilio.Requests()) == 1 })
+	wait.Until(t, 5*time.Second, "the send to start", func() bool { return len(w.twilio.Requests()) == 1 })
 	if err := wk.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +221,7 @@ func TestShutdownHandsBackJobsNotStarted(t *testing.T) {
 		}
 	}
 	// The other three have reached the worker (not only left the engine) and wait for the slot.
-	eventually(t, 10*time.Second, "one send in progress and three jobs waiting for the slot", func() bool {
+	wait.Until(t, 10*time.Second, "one send in progress and three jobs waiting for the slot", func() bool {
 		return len(w.twilio.Requests()) == 1 && strings.Count(w.logs.String(), "job waiting for a free slot") == 3
 	})
 	if err := wk.Stop(ctx); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/bpmn/engine"
 	"github.com/twilio-connector/twilio-connector/test/syncbuf"
+	"github.com/twilio-connector/twilio-connector/test/wait"
 )
 
 // zbctlPath is the real zbctl v8.3.0 built by test/setup.sh.
@@ -131,7 +132,7 @@ func (z *zbWorld) activateWithin(t *testing.T, timeout, requestTimeout string) m
 func (z *zbWorld) waitDone(t *testing.T, key int64, state, endElement string) engine.InstanceInfo {
 	t.Helper()
 	var info engine.InstanceInfo
-	eventually(t, 5*time.Second, "instance "+state, func() bool {
+	wait.Until(t, 5*time.Second, "instance "+state, func() bool {
 		var ok bool
 		info, ok = z.eng.Instance(key)
 		return ok && info.State == state
@@ -165,7 +166,7 @@ func TestZbctlPublishMessage(t *testing.T) {
 	z := newZbWorld(t)
 	z.ok(t, "publish", "message", "zb-start", "--correlationKey", "", "--messageId", "m-1", "--ttl", "1m", "--variables", `{"from":"zbctl"}`)
 	var started int64
-	eventually(t, 5*time.Second, "message start", func() bool {
+	wait.Until(t, 5*time.Second, "message start", func() bool {
 		for _, in := range z.eng.Instances() {
 			if in.BpmnProcessID == "zbMsgStart" && in.State == engine.StateCompleted {
 				started = in.Key
@@ -205,7 +206,7 @@ func TestZbctlJobTimeoutReactivation(t *testing.T) {
 		t.Fatalf("job activated twice before its deadline: %v", j)
 	}
 	var again map[string]any
-	eventually(t, 10*time.Second, "re-activation after the job timeout", func() bool {
+	wait.Until(t, 10*time.Second, "re-activation after the job timeout", func() bool {
 		again = z.activate(t, "10s")
 		return again != nil
 	})
@@ -229,7 +230,7 @@ func TestZbctlFailIncidentResolve(t *testing.T) {
 	jk := strconv.FormatInt(keyOf(t, job, "key"), 10)
 	z.ok(t, "fail", "job", jk, "--retries", "0", "--errorMessage", "no phone number")
 	var inc engine.IncidentInfo
-	eventually(t, 5*time.Second, "incident", func() bool {
+	wait.Until(t, 5*time.Second, "incident", func() bool {
 		for _, i := range z.eng.Incidents() {
 			if i.ProcessInstanceKey == key {
 				inc = i
@@ -244,7 +245,7 @@ func TestZbctlFailIncidentResolve(t *testing.T) {
 	z.ok(t, "update", "retries", jk, "--retries", "2")
 	z.ok(t, "resolve", "incident", strconv.FormatInt(inc.Key, 10))
 	var again map[string]any
-	eventually(t, 5*time.Second, "job activatable after resolve", func() bool {
+	wait.Until(t, 5*time.Second, "job activatable after resolve", func() bool {
 		again = z.activate(t, "30s")
 		return again != nil
 	})

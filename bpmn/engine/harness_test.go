@@ -103,18 +103,6 @@ func (te *testEngine) create(t *testing.T, processID string, vars map[string]any
 	return resp.ProcessInstanceKey
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // waitState returns the instance's snapshot once it is in state: at once for StateActive,
 // else when it ends (failing if it ends in another state).
 func (te *testEngine) waitState(t *testing.T, key int64, state string) InstanceInfo {

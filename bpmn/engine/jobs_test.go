@@ -10,6 +10,7 @@ import (
 	"github.com/camunda/zeebe/clients/go/v8/pkg/entities"
 	"github.com/camunda/zeebe/clients/go/v8/pkg/pb"
 	"github.com/camunda/zeebe/clients/go/v8/pkg/worker"
+	"github.com/twilio-connector/twilio-connector/test/wait"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -147,7 +148,7 @@ func TestActivateJobsLongPolling(t *testing.T) {
 		}
 		done <- result{jobs, time.Since(start)}
 	}()
-	eventually(t, 5*time.Second, "the activate call to long poll", func() bool {
+	wait.Until(t, 5*time.Second, "the activate call to long poll", func() bool {
 		te.mu.Lock()
 		defer te.mu.Unlock()
 		return te.waitingPolls == 1

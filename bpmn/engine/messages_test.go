@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twilio-connector/twilio-connector/test/wait"
 	"google.golang.org/grpc/codes"
 )
 
@@ -131,7 +132,7 @@ func TestMessageIDFreeAgainAfterTTL(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCode(t, te.publish(t, "reply", "k", "SM1", time.Minute, nil), codes.AlreadyExists)
-	eventually(t, 5*time.Second, "the message to expire", func() bool { return !te.PublishedMessages()[0].Buffered })
+	wait.Until(t, 5*time.Second, "the message to expire", func() bool { return !te.PublishedMessages()[0].Buffered })
 	if err := te.publish(t, "reply", "k", "SM1", time.Minute, nil); err != nil {
 		t.Fatalf("publish after expiry: %v", err)
 	}
@@ -162,7 +163,7 @@ func TestIntermediateCatchCorrelation(t *testing.T) {
 					t.Fatal(err)
 				}
 				if tt.waitExpiry {
-					eventually(t, 5*time.Second, "message expiry", func() bool { return !te.PublishedMessages()[0].Buffered })
+					wait.Until(t, 5*time.Second, "message expiry", func() bool { return !te.PublishedMessages()[0].Buffered })
 				}
 			}
 			key := te.create(t, "await-reply", map[string]any{"customer": map[string]any{"phone": "+15550100"}})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/camunda/zeebe/clients/go/v8/pkg/entities"
 	"github.com/camunda/zeebe/clients/go/v8/pkg/worker"
+	"github.com/twilio-connector/twilio-connector/test/wait"
 )
 
 // TestSMSRoundTrip runs a process shaped like the connector's: a message start event, a send
@@ -59,7 +60,7 @@ func TestSMSRoundTrip(t *testing.T) {
 				t.Errorf("send_sms job variables = %v", got)
 			}
 			if tt.reply != "" {
-				eventually(t, 5*time.Second, "the instance to wait for the reply", func() bool {
+				wait.Until(t, 5*time.Second, "the instance to wait for the reply", func() bool {
 					info, _ := te.Instance(key)
 					return reflect.DeepEqual(info.ActiveElements, []string{"awaitConfirmation"})
 				})

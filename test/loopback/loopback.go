@@ -7,6 +7,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/twilio-connector/twilio-connector/test/wait"
 )
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -24,16 +26,11 @@ func FreePort(t testing.TB) int {
 // test after within.
 func WaitListening(t testing.TB, port int, what string, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
+	wait.Until(t, within, fmt.Sprintf("%s to listen on %d", what, port), func() bool {
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err == nil {
 			c.Close()
-			return
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not listen on %d within %v", what, port, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil
+	})
 }

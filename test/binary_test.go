@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -43,7 +42,7 @@ func (w *world) connectorEnv(t *testing.T, httpAddr string) []string {
 }
 
 func httpGet(url string) (int, string) {
-	res, err := http.Get(url)
+	res, err := httpClient.Get(url)
 	if err != nil {
 		return 0, err.Error()
 	}

@@ -22,20 +22,19 @@ import (
 
 // devRun is a `twilio-connector dev` process.
 type devRun struct {
-	gateway, http string
-	stdout        *syncbuf.Buffer
-	client        zbc.Client
+	gateway, http  string
+	stdout, stderr *syncbuf.Buffer
+	client         zbc.Client
 }
 
 // startDev runs `twilio-connector dev` on free ports with env added to a clean environment,
 // waits until it is ready and stops it (SIGTERM) at the end of the test.
 func startDev(t *testing.T, env ...string) *devRun {
 	t.Helper()
-	d := &devRun{gateway: freeAddr(t), http: freeAddr(t), stdout: &syncbuf.Buffer{}}
+	d := &devRun{gateway: freeAddr(t), http: freeAddr(t), stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}}
 	cmd := exec.Command(binary, "dev", "--gateway-addr", d.gateway, "--http-addr", d.http)
 	cmd.Env = append([]string{"PATH=/usr/bin:/bin", "CONNECTOR_POLL_INTERVAL=20ms", "CONNECTOR_REQUEST_TIMEOUT=1s"}, env...)
-	var stderr syncbuf.Buffer
-	cmd.Stdout, cmd.Stderr = d.stdout, &stderr
+	cmd.Stdout, cmd.Stderr = d.stdout, d.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -46,14 +45,14 @@ func startDev(t *testing.T, env ...string) *devRun {
 		select {
 		case err := <-exited:
 			if err != nil {
-				t.Errorf("dev exited with %v after Ctrl-C\n%s", err, stderr.String())
+				t.Errorf("dev exited with %v after Ctrl-C\n%s", err, d.stderr.String())
 			}
 		case <-time.After(15 * time.Second):
 			cmd.Process.Kill()
 			t.Errorf("dev did not stop within 15s of Ctrl-C")
 		}
 		if t.Failed() {
-			t.Logf("dev stderr:\n%s", stderr.String())
+			t.Logf("dev stderr:\n%s", d.stderr.String())
 		}
 	})
 	wait.Until(t, 20*time.Second, "dev to be ready", func() bool {

@@ -81,7 +81,7 @@ func (e *Engine) Deploy(resources ...Resource) (deploymentKey int64, deployed []
 			e.versions[proc.def.ID] = append(versions, proc)
 			deployed = append(deployed, proc.describe())
 			e.log.Info("process deployed", "bpmnProcessId", proc.def.ID, "version", proc.version,
-				"processDefinitionKey", proc.key, "resource", proc.resourceName)
+				"processDefinitionKey", proc.key, "resource", proc.defs.Name)
 		}
 	}
 	e.broadcast()
@@ -96,7 +96,7 @@ func (e *Engine) Deploy(resources ...Resource) (deploymentKey int64, deployed []
 }
 
 func (p *process) describe() DeployedProcess {
-	return DeployedProcess{BpmnProcessID: p.def.ID, Version: p.version, ProcessDefinitionKey: p.key, ResourceName: p.resourceName}
+	return DeployedProcess{BpmnProcessID: p.def.ID, Version: p.version, ProcessDefinitionKey: p.key, ResourceName: p.defs.Name}
 }
 
 // latest returns the latest version of a process, or nil. Callers hold e.mu.

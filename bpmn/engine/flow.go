@@ -105,9 +105,7 @@ func (e *Engine) complete(ei *elementInstance, vars map[string]any, flows []stri
 		for k, v := range vars {
 			ei.locals[k] = v
 		}
-		for _, m := range outputs {
-			setPath(inst.vars, m.target, deepCopy(m.source.eval(ei.lookup)))
-		}
+		ei.applyMappings(outputs, inst.vars)
 	} else {
 		ei.propagate(vars)
 	}

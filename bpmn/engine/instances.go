@@ -31,8 +31,8 @@ func (e *Engine) findProcess(definitionKey int64, bpmnProcessID string, version 
 	}
 	versions := e.versions[bpmnProcessID]
 	if version < 0 {
-		if len(versions) > 0 {
-			return versions[len(versions)-1], nil
+		if p := e.latest(bpmnProcessID); p != nil {
+			return p, nil
 		}
 		return nil, status.Errorf(codes.NotFound, "Command 'CREATE' rejected with code 'NOT_FOUND': Expected to find process definition with process ID '%s', but none found", bpmnProcessID)
 	}

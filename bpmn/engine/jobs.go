@@ -198,8 +198,6 @@ func commandName(command string) string {
 		return "COMPLETE"
 	case "fail":
 		return "FAIL"
-	case "update retries for":
-		return "UPDATE_RETRIES"
 	}
 	return "THROW_ERROR"
 }

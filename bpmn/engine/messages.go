@@ -35,7 +35,6 @@ type message struct {
 	correlationKey string
 	id             string
 	vars           map[string]any
-	published      time.Time
 	expires        time.Time
 	correlated     map[string]bool // BPMN process ids
 	instances      []int64         // process instances it was correlated to or started
@@ -73,7 +72,6 @@ func (e *Engine) publishMessage(name, correlationKey, messageID string, ttl time
 		correlationKey: correlationKey,
 		id:             messageID,
 		vars:           vars,
-		published:      now,
 		expires:        now.Add(max(ttl, 0)),
 		correlated:     map[string]bool{},
 	}

@@ -11,12 +11,11 @@ import (
 
 // process is a deployed, validated process definition with its expressions compiled.
 type process struct {
-	defs         *bpmn.Definitions // the resource the process was deployed from
-	key          int64
-	version      int32
-	resourceName string
-	checksum     string
-	def          *bpmn.Process
+	defs     *bpmn.Definitions // the resource the process was deployed from
+	key      int64
+	version  int32
+	checksum string
+	def      *bpmn.Process
 
 	noneStart     *bpmn.Element
 	messageStarts []*bpmn.Element
@@ -53,7 +52,6 @@ func compile(defs *bpmn.Definitions) ([]*process, error) {
 		}
 		c := &compiler{file: defs.Name, proc: &process{
 			defs:            defs,
-			resourceName:    defs.Name,
 			def:             p,
 			conditions:      map[string]*expression{},
 			inputs:          map[string][]mapping{},

@@ -140,13 +140,17 @@ func pathError(err error) string {
 }
 
 // parseFindings turns bpmn.Parse's joined errors into one finding each.
-func parseFindings(name string, err error) []Finding {
-	errs := []error{err}
+// split returns the errors joined in err (errors.Join), or err alone.
+func split(err error) []error {
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
+		return j.Unwrap()
 	}
+	return []error{err}
+}
+
+func parseFindings(name string, err error) []Finding {
 	var out []Finding
-	for _, e := range errs {
+	for _, e := range split(err) {
 		f := Finding{File: name, Severity: Error, Message: e.Error()}
 		var pe *bpmn.ParseError
 		if errors.As(e, &pe) {

@@ -67,11 +67,7 @@ func (l *linter) compileTrigger(el *bpmn.Element) {
 	if err == nil {
 		return
 	}
-	problems := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		problems = j.Unwrap()
-	}
-	for _, p := range problems {
+	for _, p := range split(err) {
 		e := errs.As(p)
 		field := e.Field
 		if prop, ok := triggerProperties[e.Field]; ok {

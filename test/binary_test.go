@@ -14,7 +14,6 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/test/loopback"
-	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 	"github.com/twilio-connector/twilio-connector/test/wait"
 )
 
@@ -55,22 +54,9 @@ func httpGet(url string) (int, string) {
 // metrics, and stops cleanly on SIGTERM without logging the token.
 func TestRunBinary(t *testing.T) {
 	w := newWorld(t)
-	httpAddr := freeAddr(t)
-	var stderr syncbuf.Buffer
-	cmd := exec.Command(binary, "run")
-	cmd.Env = w.connectorEnv(t, httpAddr)
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() { cmd.Process.Kill() })
-
-	wait.Until(t, 15*time.Second, "/readyz to answer 200", func() bool {
-		code, _ := httpGet("http://" + httpAddr + "/readyz")
-		return code == 200
-	})
+	p := w.startRun(t)
+	p.waitReady(t)
+	httpAddr := p.httpAddr
 	if code, body := httpGet("http://" + httpAddr + "/healthz"); code != 200 {
 		t.Fatalf("/healthz %d %s", code, body)
 	}
@@ -100,16 +86,16 @@ func TestRunBinary(t *testing.T) {
 		return true
 	})
 
-	cmd.Process.Signal(syscall.SIGTERM)
+	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-exited:
+	case err := <-p.exited:
 		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, p.stderr.String())
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("did not exit within 15s of SIGTERM")
 	}
-	logs := stderr.String()
+	logs := p.stderr.String()
 	if strings.Contains(logs, w.twilio.AuthToken) || strings.Contains(metrics, w.twilio.AuthToken) {
 		t.Fatal("the auth token appears in the logs or metrics")
 	}

@@ -50,6 +50,15 @@ func (w *world) startRun(t *testing.T, env ...string) *connectorProcess {
 	return p
 }
 
+// waitReady waits until the process answers /readyz with 200 (it reaches the engine).
+func (p *connectorProcess) waitReady(t *testing.T) {
+	t.Helper()
+	wait.Until(t, 15*time.Second, "connector "+p.httpAddr+" to be ready", func() bool {
+		code, _ := httpGet("http://" + p.httpAddr + "/readyz")
+		return code == 200
+	})
+}
+
 // kill -9 of the connector in the middle of a batch of multi-recipient jobs, then a restart
 // on the same state file: every recipient gets exactly one SMS and every job completes.
 func TestKillDashNineMidBatch(t *testing.T) {
@@ -263,13 +272,10 @@ func TestTwoReplicasSharingRedisPublishOnce(t *testing.T) {
 	const public = "https://connector.example.com"
 	var addrs []string
 	for i := 0; i < 2; i++ {
-		addr := freeAddr(t)
-		addrs = append(addrs, addr)
-		w.startRun(t, "CONNECTOR_HTTP_ADDR="+addr, "CONNECTOR_STATE_STORE=redis", "CONNECTOR_REDIS_URL="+redis.URL,
+		p := w.startRun(t, "CONNECTOR_STATE_STORE=redis", "CONNECTOR_REDIS_URL="+redis.URL,
 			"CONNECTOR_BPMN_DIR=../bpmn/examples", "CONNECTOR_PUBLIC_URL="+public)
-	}
-	for _, a := range addrs {
-		wait.Until(t, 15*time.Second, "replica "+a+" ready", func() bool { c, _ := httpGet("http://" + a + "/readyz"); return c == 200 })
+		p.waitReady(t)
+		addrs = append(addrs, p.httpAddr)
 	}
 	form := twiliotest.InboundForm(w.twilio.AccountSID, "+14155550177", "+15005550006", "status B-12")
 	sig := twiliotest.Sign(w.twilio.AuthToken, public+"/twilio/sms", form)

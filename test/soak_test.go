@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
-	"github.com/twilio-connector/twilio-connector/test/wait"
 )
 
 // soakDuration is how long the soak runs: SOAK_DURATION (a Go duration), else 2 minutes.
@@ -65,11 +64,11 @@ func TestSoakMemoryAndGoroutinesStayFlat(t *testing.T) {
 	w := newWorld(t)
 	w.deploy(t, "../bpmn/examples/order_status.bpmn")
 	w.twilio.SetLatency(5 * time.Millisecond)
-	addr := freeAddr(t)
 	const public = "https://connector.example.com"
-	w.startRun(t, "CONNECTOR_HTTP_ADDR="+addr, "CONNECTOR_BPMN_DIR=../bpmn/examples", "CONNECTOR_PUBLIC_URL="+public,
+	p := w.startRun(t, "CONNECTOR_BPMN_DIR=../bpmn/examples", "CONNECTOR_PUBLIC_URL="+public,
 		"CONNECTOR_LOG_LEVEL=warn", "CONNECTOR_RETRY_BACKOFF=100ms", "CONNECTOR_STATE_RETENTION=1m")
-	wait.Until(t, 15*time.Second, "the connector to be ready", func() bool { c, _ := httpGet("http://" + addr + "/readyz"); return c == 200 })
+	p.waitReady(t)
+	addr := p.httpAddr
 
 	duration := soakDuration(t)
 	ctx, cancel := context.WithCancel(context.Background())

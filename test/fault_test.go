@@ -95,14 +95,7 @@ func TestKillDashNineMidBatch(t *testing.T) {
 	killedAt := len(w.twilio.Sent())
 
 	w.startRun(t, state...)
-	wait.Until(t, 45*time.Second, "every instance to complete", func() bool {
-		for _, k := range keys {
-			if info, _ := w.eng.Instance(k); info.State != engine.StateCompleted {
-				return false
-			}
-		}
-		return true
-	})
+	w.waitCompleted(t, 45*time.Second, keys)
 	if killedAt == jobs*perJob {
 		t.Fatalf("the kill came after every send: the test proved nothing")
 	}
@@ -147,14 +140,7 @@ func TestSlowTwilioShorterJobTimeoutNoDuplicates(t *testing.T) {
 		}
 		keys = append(keys, inst.GetProcessInstanceKey())
 	}
-	wait.Until(t, 30*time.Second, "every instance to complete", func() bool {
-		for _, k := range keys {
-			if info, _ := w.eng.Instance(k); info.State != engine.StateCompleted {
-				return false
-			}
-		}
-		return true
-	})
+	w.waitCompleted(t, 30*time.Second, keys)
 	for j := 0; j < 4; j++ {
 		for _, to := range []string{fmt.Sprintf("+14155556%03d", j), fmt.Sprintf("+14155557%03d", j)} {
 			if n := w.twilio.CountSentTo(to); n != 1 {
@@ -363,14 +349,7 @@ func TestTwilioFlakyForAWhile(t *testing.T) {
 		}
 		keys = append(keys, inst.GetProcessInstanceKey())
 	}
-	wait.Until(t, 40*time.Second, "every instance to complete", func() bool {
-		for _, k := range keys {
-			if info, _ := w.eng.Instance(k); info.State != engine.StateCompleted {
-				return false
-			}
-		}
-		return true
-	})
+	w.waitCompleted(t, 40*time.Second, keys)
 	for _, to := range recipients {
 		if c := w.twilio.CountSentTo(to); c != 1 {
 			t.Errorf("%s got %d messages", to, c)

@@ -5,6 +5,7 @@ package test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	neturl "net/url"
@@ -21,6 +22,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/store"
 	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
+	"github.com/twilio-connector/twilio-connector/test/wait"
 	"github.com/twilio-connector/twilio-connector/worker"
 )
 
@@ -115,6 +117,19 @@ func (w *world) startWorker(t *testing.T, o connectorOptions) *worker.Worker {
 		wk.Stop(ctx)
 	})
 	return wk
+}
+
+// waitCompleted waits until every instance of keys has completed.
+func (w *world) waitCompleted(t *testing.T, within time.Duration, keys []int64) {
+	t.Helper()
+	wait.Until(t, within, fmt.Sprintf("all %d instances to complete", len(keys)), func() bool {
+		for _, k := range keys {
+			if info, _ := w.eng.Instance(k); info.State != engine.StateCompleted {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // runProcess creates an instance and waits for its end, returning its variables.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Bolt is the default Store: one file on local disk (go.etcd.io/bbolt), nothing to install,
@@ -72,7 +73,7 @@ func (b *Bolt) decode(raw []byte) ([]byte, bool) {
 }
 
 func mapClosed(err error) error {
-	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
 	return err

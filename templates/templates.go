@@ -97,8 +97,11 @@ func invalid(field, format string, args ...any) error {
 // (smsBody, echo, ...) so that every error can name it. Errors are *errs.Error with code
 // INVALID_INPUT.
 func Compile(field, source string, engine Engine) (*Template, error) {
-	if engine == "" {
+	switch engine {
+	case "":
 		engine = Freemarker
+	case Literal: // nothing to compile; MQTT texts are seldom repeated, so not cached either
+		return literal(field, source), nil
 	}
 	k := cacheKey{engine, field, source}
 	if t, ok := cache.Load(k); ok {
@@ -116,8 +119,6 @@ func Compile(field, source string, engine Engine) (*Template, error) {
 		t, err = compileFreemarker(field, source)
 	case Pongo2:
 		t, err = compilePongo2(field, source)
-	case Literal:
-		t = literal(field, source)
 	default:
 		return nil, errs.Invalid(field, "template engine %q is not supported: use %q or %q", engine, Freemarker, Pongo2)
 	}

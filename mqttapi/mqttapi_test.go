@@ -63,7 +63,6 @@ func (s *statuses) get(t *testing.T, i int) Status {
 	return st
 }
 
-func publish(t *testing.T, url, topic, payload string) { mosquittotest.Publish(t, url, topic, payload) }
 
 func start(t *testing.T, url string, sms actions.Action, st store.Store) *Client {
 	t.Helper()
@@ -85,8 +84,8 @@ func TestRedeliveredRequestAnswersFromTheRecord(t *testing.T) {
 	defer c.Close(context.Background())
 	got := subscribeStatuses(t, b.URL)
 
-	publish(t, b.URL, "twilio/txt", seedText)
-	publish(t, b.URL, "twilio/txt", seedText)
+	mosquittotest.Publish(t, b.URL, "twilio/txt", seedText)
+	mosquittotest.Publish(t, b.URL, "twilio/txt", seedText)
 	wait.Until(t, 5*time.Second, "two statuses", func() bool { return got.count() == 2 })
 	if n := len(act.invocations()); n != 1 {
 		t.Errorf("%d invocations for one request delivered twice", n)
@@ -95,7 +94,7 @@ func TestRedeliveredRequestAnswersFromTheRecord(t *testing.T) {
 		t.Errorf("statuses differ: %s / %s", m[0], m[1])
 	}
 	// The same id with another body is another request.
-	publish(t, b.URL, "twilio/txt", `{"request": {"recipient": {"name": "Darla", "phone_number": "12345000000", "message": "Second"}}, "id": "request123"}`)
+	mosquittotest.Publish(t, b.URL, "twilio/txt", `{"request": {"recipient": {"name": "Darla", "phone_number": "12345000000", "message": "Second"}}, "id": "request123"}`)
 	wait.Until(t, 5*time.Second, "the third status", func() bool { return got.count() == 3 })
 	if keys := act.invocations(); len(keys) != 2 || keys[0] == keys[1] {
 		t.Errorf("invocations %v", keys)
@@ -111,7 +110,7 @@ func TestUnfinishedRequestIsDeliveredAgain(t *testing.T) {
 	c := start(t, b.URL, act, st)
 	got := subscribeStatuses(t, b.URL)
 
-	publish(t, b.URL, "twilio/txt", seedText)
+	mosquittotest.Publish(t, b.URL, "twilio/txt", seedText)
 	wait.Until(t, 5*time.Second, "the request to be in progress", func() bool { return len(act.invocations()) == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	c.Close(ctx) // gives up on the blocked request
@@ -146,7 +145,7 @@ func TestRetries(t *testing.T) {
 	defer c.Close(context.Background())
 	wait.Until(t, 5*time.Second, "the connection", c.Connected)
 	got := subscribeStatuses(t, b.URL)
-	publish(t, b.URL, "twilio/txt", seedText) // retries: 3
+	mosquittotest.Publish(t, b.URL, "twilio/txt", seedText) // retries: 3
 	wait.Until(t, 10*time.Second, "the failure status", func() bool { return got.count() == 1 })
 	if keys := act.invocations(); len(keys) != 4 || keys[0] != keys[3] {
 		t.Errorf("invocations %v: want 1 + 3 retries with one key", keys)

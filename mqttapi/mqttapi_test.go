@@ -63,7 +63,6 @@ func (s *statuses) get(t *testing.T, i int) Status {
 	return st
 }
 
-
 func start(t *testing.T, url string, sms actions.Action, st store.Store) *Client {
 	t.Helper()
 	c, err := Start(Options{URL: url, ClientID: "connector-" + t.Name(), SMS: sms, Calls: sms, Store: st,

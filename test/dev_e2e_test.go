@@ -95,10 +95,7 @@ func printedCommand(t *testing.T, out, marker string) string {
 // runShell runs a printed command as a user pastes it into a shell, with zbctl on the PATH.
 func runShell(t *testing.T, command string) string {
 	t.Helper()
-	zbctlDir, _ := filepath.Abs("bin")
-	if _, err := os.Stat(filepath.Join(zbctlDir, "zbctl")); err != nil {
-		t.Fatalf("zbctl is not installed: run bash test/setup.sh")
-	}
+	zbctlDir := filepath.Dir(zbctl(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-c", command)

@@ -26,8 +26,9 @@ type zbWorld struct {
 	bin  string
 }
 
-// newZbWorld starts a bare dev engine (no Twilio, no Go client) and locates zbctl.
-func newZbWorld(t *testing.T) *zbWorld {
+// zbctl returns the absolute path of zbctl; without it the test is skipped, or fails when
+// $CI is set.
+func zbctl(t *testing.T) string {
 	t.Helper()
 	bin, err := filepath.Abs(zbctlPath)
 	if err != nil {
@@ -39,6 +40,13 @@ func newZbWorld(t *testing.T) *zbWorld {
 		}
 		t.Skip("zbctl missing: run bash test/setup.sh")
 	}
+	return bin
+}
+
+// newZbWorld starts a bare dev engine (no Twilio, no Go client) and locates zbctl.
+func newZbWorld(t *testing.T) *zbWorld {
+	t.Helper()
+	bin := zbctl(t)
 	logs := &syncbuf.Buffer{}
 	eng := engine.New(engine.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -21,8 +21,8 @@
 // outgoing flows from a task or event run in parallel. zeebe:ioMapping inputs and outputs on
 // any of these, with the FEEL subset of feel.go. Anything else (user tasks, parallel gateways,
 // sub-processes, timers, dynamic task types or message names, unsupported FEEL) is rejected at
-// deployment with INVALID_ARGUMENT naming the file and element; Validate gives the same check
-// without deploying. Processes with isExecutable="false" are skipped, as in Zeebe.
+// deployment with INVALID_ARGUMENT naming the file and element. Processes with
+// isExecutable="false" are skipped, as in Zeebe.
 //
 // # Gateway behaviour
 //

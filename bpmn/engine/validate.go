@@ -33,14 +33,6 @@ type mapping struct {
 	target []string // dotted path
 }
 
-// Validate reports everything in defs that the dev engine cannot execute, naming the file and
-// element of each problem. It is what deployment checks; the lint command can use it to warn
-// about models that would not run in `dev`.
-func Validate(defs *bpmn.Definitions) error {
-	_, err := compile(defs)
-	return err
-}
-
 // compile validates every executable process of defs and compiles it. Non-executable
 // processes are skipped, as Zeebe skips them.
 func compile(defs *bpmn.Definitions) ([]*process, error) {

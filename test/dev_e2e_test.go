@@ -172,10 +172,11 @@ func TestAppointmentReminderExample(t *testing.T) {
 				VariablesFromMap(map[string]any{"patientName": "Sam", "patientPhone": c.phone, "appointmentTime": "Monday 9:30"})
 			res, err := cmd.WithResult().Send(ctx)
 			vars := map[string]any{"$phone": c.phone}
+			if err == nil {
+				err = json.Unmarshal([]byte(res.GetVariables()), &vars)
+			}
 			if err != nil {
 				vars["$err"] = err.Error()
-			} else {
-				json.Unmarshal([]byte(res.GetVariables()), &vars)
 			}
 			results <- vars
 		}()
@@ -305,7 +306,9 @@ func TestCallExampleWaitsForTheCallStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	var vars map[string]any
-	json.Unmarshal([]byte(res.GetVariables()), &vars)
+	if err := json.Unmarshal([]byte(res.GetVariables()), &vars); err != nil {
+		t.Fatalf("the instance's variables: %v", err)
+	}
 	sid, _ := vars["callSid"].(string)
 	if vars["callStatus"] != "completed" || !strings.HasPrefix(sid, "CA") || !strings.Contains(jsonOf(vars["twilioResult"]), sid) {
 		t.Fatalf("variables %v", vars)

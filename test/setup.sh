@@ -17,8 +17,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   $sudo apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-# Prism serves ../shared/twilio/twilio_api_v2010.json as a validating mock (contract tests).
-if [ ! -x test/node_modules/.bin/prism ]; then
+# npm packages (test/package.json): Prism serves test/testdata/twilio/twilio_api_v2010.json as a
+# validating mock (contract tests); Camunda's Node SDK, bpmnlint and bpmn-auto-layout. Installed
+# again only when package-lock.json changed since the last install.
+stamp=test/node_modules/.installed-lock
+if ! cmp -s test/package-lock.json "$stamp"; then
   # A stalled registry download otherwise waits out npm's 5-minute fetch timeout; give up on a
   # stalled attempt sooner and try again.
   for attempt in 1 2 3; do
@@ -29,6 +32,7 @@ if [ ! -x test/node_modules/.bin/prism ]; then
     [ "$attempt" = 3 ] && { echo "setup: npm install failed 3 times" >&2; exit 1; }
     echo "setup: npm install attempt $attempt failed or stalled; trying again" >&2
   done
+  cp test/package-lock.json "$stamp"
 fi
 
 # zbctl, the real Zeebe CLI, for end-to-end tests against the dev engine.

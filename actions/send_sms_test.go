@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -431,6 +435,41 @@ func TestNonJSONErrorBody(t *testing.T) {
 		srv.Close()
 		if e := errs.As(err); e.Code != c.want {
 			t.Errorf("HTTP %d: %v, want %s", c.status, err, c.want)
+		}
+	}
+}
+
+// Twilio accepted the message but its 201 body was cut off: the send is uncertain, not
+// rejected, so the retry looks the message up and adopts it instead of failing or resending.
+func TestUnreadableAcceptedBodyIsUncertain(t *testing.T) {
+	for _, body := range []string{`{"sid": "SM`, "<html>ok</html>", `{"status": "queued"}`} {
+		f := newFixture(t, SMSOptions{}, nil)
+		target, _ := url.Parse(f.fake.URL())
+		var cut atomic.Bool
+		proxy := httputil.NewSingleHostReverseProxy(target)
+		proxy.ModifyResponse = func(res *http.Response) error {
+			if res.Request.Method == http.MethodPost && res.StatusCode == http.StatusCreated && cut.CompareAndSwap(false, true) {
+				res.Body.Close()
+				res.Body = io.NopCloser(strings.NewReader(body))
+				res.ContentLength = int64(len(body))
+				res.Header.Del("Content-Length")
+			}
+			return nil
+		}
+		srv := httptest.NewServer(proxy)
+		tw, err := NewTwilio(TwilioOptions{AccountSID: f.fake.AccountSID, AuthToken: f.fake.AuthToken, BaseURL: srv.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sms := NewSMS(tw, f.sms.delivery, SMSOptions{})
+		res, err := sms.Invoke(context.Background(), Invocation{Vars: vars("smsFrom", fromNumber, "smsTo", alice, "smsBody", "hi"), IdempotencyKey: "job:9"})
+		srv.Close()
+		if err != nil || res.TwilioError != nil {
+			t.Fatalf("body %q: err=%v errors=%v", body, err, errorCodes(res))
+		}
+		sent := f.fake.Sent()
+		if len(sent) != 1 || *res.TwilioResult[0].SID != sent[0].SID {
+			t.Fatalf("body %q: Twilio holds %d messages; result sid %s", body, len(sent), *res.TwilioResult[0].SID)
 		}
 	}
 }

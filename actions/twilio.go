@@ -179,7 +179,7 @@ func (t *Twilio) SendMessage(ctx context.Context, m Message) (Sent, error) {
 		return Sent{}, classify(ct.ctx, err, ct)
 	}
 	if res.Sid == nil {
-		return Sent{}, errs.New(errs.Connection, "", "Twilio accepted the message but returned no sid")
+		return Sent{}, &errs.Error{Code: errs.Connection, Uncertain: true, Message: "Twilio accepted the message but returned no sid"}
 	}
 	return Sent{SID: *res.Sid, Status: deref(res.Status)}, nil
 }
@@ -217,7 +217,7 @@ func (t *Twilio) PlaceCall(ctx context.Context, c Call) (Sent, error) {
 		return Sent{}, classify(ct.ctx, err, ct)
 	}
 	if res.Sid == nil {
-		return Sent{}, errs.New(errs.Connection, "", "Twilio accepted the call but returned no sid")
+		return Sent{}, &errs.Error{Code: errs.Connection, Uncertain: true, Message: "Twilio accepted the call but returned no sid"}
 	}
 	return Sent{SID: *res.Sid, Status: deref(res.Status)}, nil
 }
@@ -301,6 +301,12 @@ func classify(ctx context.Context, err error, ct *callTransport) *errs.Error {
 		e := errs.FromTwilio(status, te.Code, te.Message)
 		e.RetryAfter = retryAfter
 		return e
+	}
+	if status >= 200 && status < 300 {
+		// Twilio accepted the request but its answer could not be read (cut off, not JSON):
+		// the message or call may exist, so the retry looks it up before sending again.
+		return &errs.Error{Code: errs.Connection, Err: err, Uncertain: true,
+			Message: "Twilio answered HTTP " + strconv.Itoa(status) + " but its body could not be read; it may have been sent"}
 	}
 	if status != 0 {
 		// An error body twilio-go could not decode (a proxy's HTML page, say).

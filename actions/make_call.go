@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"bytes"
 	"context"
 	"encoding/xml"
 	"fmt"
@@ -199,8 +200,10 @@ func checkTwiml(doc string) error {
 	if len(doc) > MaxTwimlChars {
 		return errs.Invalid(FieldCallTwiml, "%s has %d characters; Twilio accepts at most %d: serve it from callTwimlUrl instead", FieldCallTwiml, len(doc), MaxTwimlChars)
 	}
+	// encoding/xml reads a sequence of elements; a document has exactly one root and no text
+	// outside it, so both are checked at depth 0.
 	dec := xml.NewDecoder(strings.NewReader(doc))
-	root := ""
+	root, depth := "", 0
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
@@ -209,8 +212,21 @@ func checkTwiml(doc string) error {
 		if err != nil {
 			return errs.Invalid(FieldCallTwiml, "%s is not well-formed XML: %v", FieldCallTwiml, err)
 		}
-		if se, ok := tok.(xml.StartElement); ok && root == "" {
-			root = se.Name.Local
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			if depth == 0 && root != "" {
+				return errs.Invalid(FieldCallTwiml, "%s is not well-formed XML: <%s> follows the root element <%s>; put everything inside one <Response>", FieldCallTwiml, tok.Name.Local, root)
+			}
+			if depth == 0 {
+				root = tok.Name.Local
+			}
+			depth++
+		case xml.EndElement:
+			depth--
+		case xml.CharData:
+			if depth == 0 && len(bytes.TrimSpace(tok)) > 0 {
+				return errs.Invalid(FieldCallTwiml, "%s is not well-formed XML: text outside the root element; put everything inside one <Response>", FieldCallTwiml)
+			}
 		}
 	}
 	if root != "Response" {

@@ -74,6 +74,8 @@ func TestMakeCall(t *testing.T) {
 		{name: "no content", vars: vars("callFrom", fromNumber, "callTo", alice), wantErrs: []string{"-:MISSING_INPUT"}},
 		{name: "two contents", vars: vars("callFrom", fromNumber, "callTo", alice, "callMessage", "a", "callTwimlUrl", "https://x.example"), wantErrs: []string{"-:INVALID_INPUT"}},
 		{name: "malformed TwiML", vars: vars("callFrom", fromNumber, "callTo", alice, "callTwiml", "<Response><Say>hi</Response>"), wantErrs: []string{"-:INVALID_INPUT"}},
+		{name: "TwiML with two root elements", vars: vars("callFrom", fromNumber, "callTo", alice, "callTwiml", "<Response><Say>hi</Say></Response><Response/>"), wantErrs: []string{"-:INVALID_INPUT"}},
+		{name: "TwiML with text after the root", vars: vars("callFrom", fromNumber, "callTo", alice, "callTwiml", "<Response><Say>hi</Say></Response> bye"), wantErrs: []string{"-:INVALID_INPUT"}},
 		{name: "TwiML without Response root", vars: vars("callFrom", fromNumber, "callTo", alice, "callTwiml", "<Say>hi</Say>"), wantErrs: []string{"-:INVALID_INPUT"}},
 		{name: "alphanumeric caller id", vars: vars("callFrom", "ACME", "callTo", alice, "callMessage", "hi"), wantErrs: []string{"-:INVALID_FROM_PHONE_NUMBER_ERROR"}},
 		{name: "WhatsApp cannot call", vars: vars("callFrom", "whatsapp:"+fromNumber, "callTo", alice, "callMessage", "hi"), wantErrs: []string{"-:INVALID_FROM_PHONE_NUMBER_ERROR"}},

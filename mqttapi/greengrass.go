@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/nyaruka/phonenumbers"
+
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/errs"
 )
@@ -85,11 +87,13 @@ const errorInvalidParameter = "InvalidParameter"
 var greengrassNumber = regexp.MustCompile(`^[1-9][0-9]{5,14}$`)
 
 // e164 adds the plus to a Greengrass number, keeping a whatsapp: prefix; other forms are left
-// for the action to check.
-func e164(n string) string {
+// for the action to check. With a default region, digits that are no valid international
+// number but a valid national one of that region ("4255550101" in US) stay as written, for the
+// action to read in that region as it does for every other entry point.
+func e164(n, region string) string {
 	n = strings.TrimSpace(n)
 	rest, wa := strings.CutPrefix(n, actions.WhatsAppPrefix)
-	if greengrassNumber.MatchString(rest) {
+	if greengrassNumber.MatchString(rest) && !nationalOnly(rest, region) {
 		rest = "+" + rest
 	}
 	if wa {
@@ -98,9 +102,23 @@ func e164(n string) string {
 	return rest
 }
 
-// parse checks a message against the seed's input shape for kind. The error is
+// nationalOnly reports whether digits are a valid number of region but not, with a plus, a
+// valid international one.
+func nationalOnly(digits, region string) bool {
+	if region == "" {
+		return false
+	}
+	if n, err := phonenumbers.Parse("+"+digits, ""); err == nil && phonenumbers.IsValidNumber(n) {
+		return false
+	}
+	n, err := phonenumbers.Parse(digits, region)
+	return err == nil && phonenumbers.IsValidNumber(n)
+}
+
+// parse checks a message against the seed's input shape for kind; region is
+// CONNECTOR_DEFAULT_REGION. The error is
 // INVALID_INPUT or MISSING_INPUT naming the field; id is the raw id for the failure status.
-func parse(kind string, payload []byte) (p parsed, id json.RawMessage, e *errs.Error) {
+func parse(kind string, payload []byte, region string) (p parsed, id json.RawMessage, e *errs.Error) {
 	var r request
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	if err := dec.Decode(&r); err != nil {
@@ -144,7 +162,7 @@ func parse(kind string, payload []byte) (p parsed, id json.RawMessage, e *errs.E
 		}
 		p.retries = *n
 	}
-	to := []any{e164(p.to)}
+	to := []any{e164(p.to, region)}
 	switch kind {
 	case KindText:
 		if rc.VoiceMessageLocation != nil {
@@ -155,7 +173,7 @@ func parse(kind string, payload []byte) (p parsed, id json.RawMessage, e *errs.E
 		}
 		p.vars = map[string]any{actions.FieldSMSTo: to, actions.FieldSMSBody: *rc.Message}
 		if p.from != "" {
-			p.vars[actions.FieldSMSFrom] = e164(p.from)
+			p.vars[actions.FieldSMSFrom] = e164(p.from, region)
 		}
 	case KindCall:
 		if rc.Message != nil {
@@ -166,7 +184,7 @@ func parse(kind string, payload []byte) (p parsed, id json.RawMessage, e *errs.E
 		}
 		p.vars = map[string]any{actions.FieldCallTo: to, actions.FieldCallTwimlURL: strings.TrimSpace(*rc.VoiceMessageLocation)}
 		if p.from != "" {
-			p.vars[actions.FieldCallFrom] = e164(p.from)
+			p.vars[actions.FieldCallFrom] = e164(p.from, region)
 		}
 	default:
 		panic("mqttapi: unknown kind " + kind)

@@ -40,7 +40,7 @@ const (
 )
 
 func TestSeedInputsBecomeActionRequests(t *testing.T) {
-	p, _, e := parse(KindText, []byte(seedText))
+	p, _, e := parse(KindText, []byte(seedText), "")
 	if e != nil {
 		t.Fatal(e)
 	}
@@ -48,7 +48,7 @@ func TestSeedInputsBecomeActionRequests(t *testing.T) {
 	if !reflect.DeepEqual(p.vars, want) || p.id != "request123" || p.retries != 3 || p.name != "Darla" {
 		t.Errorf("txt: %+v", p)
 	}
-	p, _, e = parse(KindCall, []byte(seedCall))
+	p, _, e = parse(KindCall, []byte(seedCall), "")
 	if e != nil {
 		t.Fatal(e)
 	}
@@ -95,7 +95,7 @@ func keys(t *testing.T, doc []byte) []string {
 // The statuses have the seed's shapes: the documented keys, plus the connector's sid on
 // success and code on failure.
 func TestStatusShapesMatchTheSeed(t *testing.T) {
-	p, id, _ := parse(KindText, []byte(seedText))
+	p, id, _ := parse(KindText, []byte(seedText), "")
 	sid := "SM0123456789abcdef0123456789abcdef"
 	ok := statusOf(p, id, actions.Result{TwilioResult: []actions.RecipientResult{{To: "+12345000000", SID: &sid, Status: "queued"}}}, "")
 	raw, _ := json.Marshal(ok)
@@ -111,7 +111,7 @@ func TestStatusShapesMatchTheSeed(t *testing.T) {
 	}
 
 	// The seed's failure example: a recipient without a name.
-	_, id, e := parse(KindText, []byte(`{"request": {"recipient": {"phone_number": "12345000000", "message": "Hello"}}, "id": "request123"}`))
+	_, id, e := parse(KindText, []byte(`{"request": {"recipient": {"phone_number": "12345000000", "message": "Hello"}}, "id": "request123"}`), "")
 	if e == nil {
 		t.Fatal("a recipient without a name was accepted")
 	}
@@ -138,7 +138,7 @@ func TestStatusShapesMatchTheSeed(t *testing.T) {
 }
 
 func TestDefaultSenderIsReported(t *testing.T) {
-	p, id, e := parse(KindText, []byte(`{"request": {"recipient": {"name": "D", "phone_number": "12345000000", "message": "hi"}}, "id": "a"}`))
+	p, id, e := parse(KindText, []byte(`{"request": {"recipient": {"name": "D", "phone_number": "12345000000", "message": "hi"}}, "id": "a"}`), "")
 	if e != nil {
 		t.Fatal(e)
 	}
@@ -173,7 +173,7 @@ func TestInvalidInputs(t *testing.T) {
 		{"retries not a number", KindText, `{"request": {"recipient": {"name": "D", "phone_number": "12345000000", "message": "m"}, "retries": "3"}, "id": "a"}`, "request.retries", `"a"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, id, e := parse(tc.kind, []byte(tc.msg))
+			_, id, e := parse(tc.kind, []byte(tc.msg), "")
 			if e == nil {
 				t.Fatal("accepted")
 			}
@@ -191,7 +191,7 @@ func TestInvalidInputs(t *testing.T) {
 // A failure the action reports (Twilio refused the recipient) keeps the taxonomy code as the
 // error name, with Twilio's own code.
 func TestTwilioFailure(t *testing.T) {
-	p, id, _ := parse(KindText, []byte(seedText))
+	p, id, _ := parse(KindText, []byte(seedText), "")
 	to := "+12345000000"
 	code := 21610
 	res := actions.Result{TwilioResult: []actions.RecipientResult{{To: to, Status: actions.StatusFailed}},

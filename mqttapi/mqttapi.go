@@ -55,6 +55,8 @@ type Options struct {
 	SMS, Calls  actions.Action
 	// DefaultFrom is reported as from_number when a request names no sender.
 	DefaultFrom string
+	// DefaultRegion (CONNECTOR_DEFAULT_REGION) lets phone numbers be in national form.
+	DefaultRegion string
 	// Store records each request's status. Required.
 	Store store.Store
 	// Parallelism bounds the requests handled at once.
@@ -243,7 +245,7 @@ func (c *Client) handle(kind string, m paho.Message) {
 // answer returns the status for a request; ok is false when the request must stay
 // unacknowledged (the connector is closing).
 func (c *Client) answer(kind string, payload []byte, redelivered bool) (Status, bool) {
-	p, id, e := parse(kind, payload)
+	p, id, e := parse(kind, payload, c.opts.DefaultRegion)
 	if e != nil {
 		metrics.MQTTRequests.WithLabelValues(kind, "invalid").Inc()
 		c.log.Info("MQTT request refused", "kind", kind, "code", e.Code, "field", e.Field)

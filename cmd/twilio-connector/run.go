@@ -156,7 +156,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	if cfg.MQTTURL != "" {
 		if mq, err = mqttapi.Start(mqttapi.Options{
 			URL: cfg.MQTTURL, ClientID: cfg.MQTTClientID, TopicPrefix: cfg.MQTTTopicPrefix,
-			SMS: acts["send_sms"], Calls: acts["make_call"], DefaultFrom: cfg.DefaultFrom, Store: st,
+			SMS: acts["send_sms"], Calls: acts["make_call"], DefaultFrom: cfg.DefaultFrom, DefaultRegion: cfg.DefaultRegion, Store: st,
 			Timeout: cfg.APITimeout, Logger: log,
 		}); err != nil {
 			return err

@@ -64,8 +64,16 @@ func TestNumbers(t *testing.T) {
 	for in, want := range map[string]string{"14155550100": "+14155550100", "+14155550100": "+14155550100",
 		" 14155550100 ": "+14155550100", "whatsapp:14155550100": "whatsapp:+14155550100",
 		"whatsapp:+14155550100": "whatsapp:+14155550100", "0044 20 7946 0958": "0044 20 7946 0958"} {
-		if got := e164(in); got != want {
+		if got := e164(in, ""); got != want {
 			t.Errorf("e164(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// With a default region, national digits stay national unless they are a valid
+	// international number.
+	for in, want := range map[string]string{"4255550101": "4255550101", "14255550101": "+14255550101",
+		"442071838750": "+442071838750", "whatsapp:4255550101": "whatsapp:4255550101"} {
+		if got := e164(in, "US"); got != want {
+			t.Errorf("e164(%q, US) = %q, want %q", in, got, want)
 		}
 	}
 }

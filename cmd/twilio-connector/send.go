@@ -15,6 +15,10 @@ import (
 	"github.com/twilio-connector/twilio-connector/templates"
 )
 
+// previewSender is the sender of a --testing preview when none is given or configured:
+// Twilio's magic test number, valid for any account.
+const previewSender = "+15005550006"
+
 type listFlag []string
 
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
@@ -64,6 +68,11 @@ func sendCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	cfg, err := config.Load(os.Getenv, need)
 	if err != nil {
 		return err
+	}
+	if *testing && *from == "" && cfg.DefaultFrom == "" && cfg.MessagingServiceSID == "" {
+		// A preview needs no real sender; say which one it uses, since a send would need one.
+		input[actions.FieldSMSFrom] = previewSender
+		fmt.Fprintf(stderr, "no --from and no TWILIO_DEFAULT_FROM: previewing with %s (Twilio's test sender); a real send needs one of them\n", previewSender)
 	}
 	eng, err := templates.ParseEngine("--template-engine", *engine)
 	if err != nil {

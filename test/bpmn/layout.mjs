@@ -210,19 +210,25 @@ async function addDiagram(moddle, definitions) {
 
   let planeOwner = processes[0];
   const planeElements = [];
-  if (processes.length === 1) {
+  let collaboration = definitions.get('rootElements').find(e => e.$instanceOf('bpmn:Collaboration'));
+  if (processes.length === 1 && !collaboration) {
     planeElements.push(...layouts[0]);
   } else {
-    const collaboration = moddle.create('bpmn:Collaboration', { id: 'Collaboration_' + definitions.id });
-    definitions.get('rootElements').unshift(collaboration);
-    collaboration.$parent = definitions;
+    if (!collaboration) {
+      collaboration = moddle.create('bpmn:Collaboration', { id: 'Collaboration_' + definitions.id });
+      definitions.get('rootElements').unshift(collaboration);
+      collaboration.$parent = definitions;
+    }
     let y = 0;
     processes.forEach((p, i) => {
-      const participant = moddle.create('bpmn:Participant', {
-        id: 'Participant_' + p.id, name: p.name || p.id, processRef: p,
-      });
-      participant.$parent = collaboration;
-      collaboration.get('participants').push(participant);
+      let participant = collaboration.get('participants').find(pp => pp.processRef === p);
+      if (!participant) {
+        participant = moddle.create('bpmn:Participant', {
+          id: 'Participant_' + p.id, name: p.name || p.id, processRef: p,
+        });
+        participant.$parent = collaboration;
+        collaboration.get('participants').push(participant);
+      }
       const b = bbox(layouts[i]);
       const width = POOL_HEADER + 2 * POOL_PADDING + (b.maxX - b.minX);
       const height = 2 * POOL_PADDING + (b.maxY - b.minY);

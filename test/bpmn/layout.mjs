@@ -121,7 +121,41 @@ async function layoutOne(moddle, definitions, process, byId) {
 
   const laidOut = (await new BpmnModdle().fromXML(await layoutProcess(xml))).rootElement;
   const plane = laidOut.diagrams[0].plane;
-  return plane.get('planeElement').map(e => copyDi(moddle, byId, e, { x: 0, y: 0 }));
+  const planeElements = plane.get('planeElement').map(e => copyDi(moddle, byId, e, { x: 0, y: 0 }));
+  spreadBoundaryEvents(process, planeElements);
+  return planeElements;
+}
+
+// spreadBoundaryEvents spaces the boundary events of one activity evenly along its lower edge
+// (bpmn-auto-layout lets two of them overlap), moving the start of their outgoing flows along.
+function spreadBoundaryEvents(process, planeElements) {
+  const di = el => planeElements.find(e => e.bpmnElement === el);
+  const boundaries = process.get('flowElements').filter(e => e.$instanceOf('bpmn:BoundaryEvent'));
+  const hosts = new Set(boundaries.map(b => b.attachedToRef));
+  for (const host of hosts) {
+    const attached = boundaries.filter(b => b.attachedToRef === host);
+    const hostBounds = di(host)?.bounds;
+    if (attached.length < 2 || !hostBounds) {
+      continue;
+    }
+    attached.forEach((b, i) => {
+      const bounds = di(b)?.bounds;
+      if (!bounds) {
+        return;
+      }
+      const oldCenter = bounds.x + bounds.width / 2;
+      const center = Math.round(hostBounds.x + hostBounds.width * (i + 0.5) / attached.length);
+      bounds.x = center - bounds.width / 2;
+      for (const flow of b.get('outgoing')) {
+        for (const w of di(flow)?.waypoint || []) {
+          if (w.x !== oldCenter) {
+            break;
+          }
+          w.x = center;
+        }
+      }
+    });
+  }
 }
 
 function bbox(planeElements) {

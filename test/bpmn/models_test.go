@@ -122,7 +122,7 @@ func TestModelsPassBpmnlint(t *testing.T) {
 }
 
 // A model as the examples were before they had diagrams: no BPMNDI, no incoming/outgoing,
-// Zeebe extensions of every kind, two processes.
+// Zeebe extensions of every kind, two boundary events on one task, two processes.
 const bare = `<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="bare" targetNamespace="http://bpmn.io/schema/bpmn">
   <bpmn:message id="reply" name="reply">
@@ -157,9 +157,14 @@ const bare = `<?xml version="1.0" encoding="UTF-8"?>
       <bpmn:messageEventDefinition messageRef="reply" />
     </bpmn:intermediateCatchEvent>
     <bpmn:sequenceFlow id="f3" sourceRef="wait" targetRef="done" />
+    <bpmn:boundaryEvent id="failed" name="Failed" attachedToRef="send">
+      <bpmn:errorEventDefinition />
+    </bpmn:boundaryEvent>
     <bpmn:sequenceFlow id="f4" sourceRef="caught" targetRef="notSent" />
+    <bpmn:sequenceFlow id="f5" sourceRef="failed" targetRef="failedEnd" />
     <bpmn:endEvent id="done" name="Done" />
     <bpmn:endEvent id="notSent" name="Not sent" />
+    <bpmn:endEvent id="failedEnd" name="Failed" />
   </bpmn:process>
   <bpmn:process id="other" name="Other" isExecutable="true">
     <bpmn:startEvent id="start2" name="Start" />

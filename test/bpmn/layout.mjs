@@ -24,8 +24,8 @@ const require = createRequire(import.meta.url);
 const zeebe = require('zeebe-bpmn-moddle/resources/zeebe.json');
 
 const MODELER_NS = 'http://camunda.org/schema/modeler/1.0';
-export const EXECUTION_PLATFORM = 'Camunda Cloud';
-export const EXECUTION_PLATFORM_VERSION = '8.8.0';
+const EXECUTION_PLATFORM = 'Camunda Cloud';
+const EXECUTION_PLATFORM_VERSION = '8.8.0';
 
 // Pool geometry of the Modeler: a 30 px header on the left.
 const POOL_HEADER = 30;
@@ -82,10 +82,11 @@ function setPlatform(definitions) {
   definitions.exporterVersion = '1';
 }
 
-// copyDi recreates a DI element of another moddle instance in ours, pointing at our elements.
-function copyDi(moddle, byId, el, shift) {
+// copyDi recreates a DI element of another moddle instance in ours, pointing at our elements,
+// with coordinates rounded to whole pixels as the Modeler writes them.
+function copyDi(moddle, byId, el) {
   if (Array.isArray(el)) {
-    return el.map(e => copyDi(moddle, byId, e, shift));
+    return el.map(e => copyDi(moddle, byId, e));
   }
   if (el === null || typeof el !== 'object' || !el.$type) {
     return el;
@@ -98,19 +99,17 @@ function copyDi(moddle, byId, el, shift) {
     }
     if (p.name === 'bpmnElement') {
       props.bpmnElement = byId.get(v.id);
-    } else if ((el.$type === 'dc:Bounds' || el.$type === 'dc:Point') && (p.name === 'x' || p.name === 'y')) {
-      props[p.name] = Math.round(v + shift[p.name]);
-    } else if ((el.$type === 'dc:Bounds') && (p.name === 'width' || p.name === 'height')) {
+    } else if (typeof v === 'number') {
       props[p.name] = Math.round(v);
     } else {
-      props[p.name] = copyDi(moddle, byId, v, shift);
+      props[p.name] = copyDi(moddle, byId, v);
     }
   }
   return moddle.create(el.$type, props);
 }
 
 // layoutOne lays out one process with bpmn-auto-layout and returns its DI plane elements, copied
-// into our moddle and moved by shift.
+// into our moddle.
 async function layoutOne(moddle, definitions, process, byId) {
   const roots = definitions.get('rootElements');
   const reordered = [process, ...roots.filter(r => r !== process && !r.$instanceOf('bpmn:Collaboration'))];
@@ -121,7 +120,7 @@ async function layoutOne(moddle, definitions, process, byId) {
 
   const laidOut = (await new BpmnModdle().fromXML(await layoutProcess(xml))).rootElement;
   const plane = laidOut.diagrams[0].plane;
-  const planeElements = plane.get('planeElement').map(e => copyDi(moddle, byId, e, { x: 0, y: 0 }));
+  const planeElements = plane.get('planeElement').map(e => copyDi(moddle, byId, e));
   spreadBoundaryEvents(process, planeElements);
   return planeElements;
 }

@@ -3,6 +3,7 @@ package test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -181,20 +182,15 @@ func TestAppointmentReminderExample(t *testing.T) {
 			results <- vars
 		}()
 	}
+	// Replies reach only an instance waiting at the catch event (its messages have TTL 0): wait
+	// for both reminder jobs to be completed, which moves the instances there.
+	waitSendSMSCompleted(t, d, 2)
 	for _, c := range cases[:2] {
-		wait.Until(t, 10*time.Second, "the reminder to "+c.phone, func() bool { return fake.CountSentTo(c.phone) == 1 })
 		if body := lastBodyTo(fake, c.phone); !strings.Contains(body, "Hi Sam, this is a reminder of your appointment on Monday 9:30.") {
 			t.Fatalf("reminder %q", body)
 		}
-		res, err := twiliotest.PostForm(context.Background(), "http://"+d.http+"/twilio/sms", fake.AuthToken,
-			twiliotest.InboundForm(fake.AccountSID, c.phone, "+15005550006", c.reply))
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if !strings.Contains(string(body), "Thank you, we have your answer.") {
-			t.Fatalf("reply to %s answered %d %s", c.phone, res.StatusCode, body)
+		if code, body := d.inboundSMS(t, fake, c.phone, c.reply); !strings.Contains(body, "Thank you, we have your answer.") {
+			t.Fatalf("reply to %s answered %d %s", c.phone, code, body)
 		}
 	}
 	got := map[string]map[string]any{}
@@ -217,6 +213,72 @@ func TestAppointmentReminderExample(t *testing.T) {
 	if !strings.Contains(jsonOf(opted["twilioError"]), "SMS_RECIPIENT_OPTED_OUT") || opted["matchGroups"] != nil {
 		t.Errorf("opted-out patient: %v", opted)
 	}
+}
+
+// A "yes" sent while no reminder waits for it must not confirm the next reminder to that number
+// (it did while replies were published with a 1-hour TTL); the reply to the reminder does.
+func TestAppointmentReminderIgnoresStrayReply(t *testing.T) {
+	fake := twiliotest.New(t)
+	d := startDev(t, twilioEnv(fake)...)
+	const phone = "+14155550126"
+	if code, _ := d.inboundSMS(t, fake, phone, "yes"); code != 200 {
+		t.Fatalf("the stray reply answered %d", code)
+	}
+
+	result := make(chan map[string]any, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd, _ := d.client.NewCreateInstanceCommand().BPMNProcessId("appointmentReminder").LatestVersion().
+			VariablesFromMap(map[string]any{"patientName": "Sam", "patientPhone": phone, "appointmentTime": "Friday 8:00"})
+		vars := map[string]any{}
+		res, err := cmd.WithResult().Send(ctx)
+		if err == nil {
+			err = json.Unmarshal([]byte(res.GetVariables()), &vars)
+		}
+		if err != nil {
+			vars["$err"] = err.Error()
+		}
+		result <- vars
+	}()
+	waitSendSMSCompleted(t, d, 1) // the instance waits at "Patient replied" now
+	if code, body := d.inboundSMS(t, fake, phone, "No"); !strings.Contains(body, "Thank you, we have your answer.") {
+		t.Fatalf("the reply answered %d %s", code, body)
+	}
+	select {
+	case v := <-result:
+		groups, _ := v["matchGroups"].(map[string]any)
+		if v["$err"] != nil || v["originalMessage"] != "No" || groups["cancelled"] == nil {
+			t.Fatalf("the instance ended with %v, want it cancelled by the reply \"No\" (not confirmed by the stray \"yes\")", v)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the instance did not finish after the reply")
+	}
+}
+
+// inboundSMS posts an SMS from `from` to the dev webhook, signed as Twilio signs it, and returns
+// the answer.
+func (d *devRun) inboundSMS(t *testing.T, fake *twiliotest.Server, from, body string) (int, string) {
+	t.Helper()
+	res, err := twiliotest.PostForm(context.Background(), "http://"+d.http+"/twilio/sms", fake.AuthToken,
+		twiliotest.InboundForm(fake.AccountSID, from, "+15005550006", body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// waitSendSMSCompleted waits until n send_sms jobs were completed: the worker counts a job after
+// the engine took its CompleteJob, so the instance has moved on to the next element.
+func waitSendSMSCompleted(t *testing.T, d *devRun, n int) {
+	t.Helper()
+	want := fmt.Sprintf(`twilio_connector_jobs_total{outcome="completed",type="twilioConnector.send_sms"} %d`+"\n", n)
+	wait.Until(t, 15*time.Second, want, func() bool {
+		_, m := httpGet("http://" + d.http + "/metrics")
+		return strings.Contains(m, want)
+	})
 }
 
 func lastBodyTo(fake *twiliotest.Server, to string) string {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twilio-connector/twilio-connector/bpmn"
 	"github.com/twilio-connector/twilio-connector/errs"
 	"github.com/twilio-connector/twilio-connector/templates"
 )
@@ -18,6 +19,9 @@ const (
 	PropertyEcho      = "inbound.echo"      // optional: reply template when published
 	PropertyEchoError = "inbound.echoError" // optional: reply template when publishing failed
 	PropertyTo        = "inbound.to"        // optional: receiving number filter (E.164)
+	// PropertyMessageTTL is optional: the published message's time to live, an ISO 8601
+	// duration (see Trigger.TTL for the default).
+	PropertyMessageTTL = "inbound.messageTtl"
 
 	// TypeSMSReceived is the value of PropertyType that marks an SMS_RECEIVED trigger.
 	TypeSMSReceived = "SMS_RECEIVED"
@@ -30,6 +34,7 @@ const (
 	FieldEchoError = "echoError"
 	FieldTo        = "to"
 	FieldMessage   = "message"
+	FieldTTL       = "messageTtl"
 )
 
 // Kind says how the published message is correlated.
@@ -57,8 +62,12 @@ type Definition struct {
 	Pattern     string
 	Echo        string
 	EchoError   string
-	// To, when set, restricts the trigger to SMS sent to this number.
+	// To, when set, restricts the trigger to SMS sent to this number: a plain number also
+	// matches WhatsApp messages to it, a whatsapp:+… number only those.
 	To string
+	// MessageTTL is the time to live of the published messages as written (ISO 8601, PT30M);
+	// "" means the default of the kind (see Trigger.TTL).
+	MessageTTL string
 }
 
 // Where names the definition for an error message: "file: process/element".
@@ -102,6 +111,7 @@ type Trigger struct {
 	pattern   *Pattern
 	echo      *templates.Template
 	echoError *templates.Template
+	ttl       *time.Duration // nil: the default of the kind
 }
 
 // reserved variables of the echo templates; a named group may not shadow them.
@@ -113,6 +123,7 @@ var reserved = map[string]bool{"matchGroups": true, "originalMessage": true, "fr
 func Compile(d Definition, matchTimeout time.Duration) (*Trigger, error) {
 	d.MessageName = strings.TrimSpace(d.MessageName)
 	d.To = strings.TrimSpace(d.To)
+	d.MessageTTL = strings.TrimSpace(d.MessageTTL)
 	if d.Kind == "" {
 		d.Kind = StartEvent
 	}
@@ -140,6 +151,14 @@ func Compile(d Definition, matchTimeout time.Duration) (*Trigger, error) {
 			}
 		}
 	}
+	if d.MessageTTL != "" {
+		ttl, err := bpmn.ParseDuration(d.MessageTTL)
+		if err != nil || ttl < 0 {
+			bad(FieldTTL, "messageTtl is %q: write a fixed ISO 8601 duration such as PT0S (only a process waiting at that moment gets the message) or PT1H (Zeebe keeps the message an hour for a process not waiting yet)", d.MessageTTL)
+		} else {
+			t.ttl = &ttl
+		}
+	}
 	for _, f := range []struct {
 		field, src string
 		dst        **templates.Template
@@ -163,10 +182,33 @@ func Compile(d Definition, matchTimeout time.Duration) (*Trigger, error) {
 // Pattern returns the compiled pattern.
 func (t *Trigger) Pattern() *Pattern { return t.pattern }
 
-// accepts reports whether the trigger listens on the receiving number to.
-func (t *Trigger) accepts(to string) bool {
-	return t.To == "" || normalizeNumber(t.To) == normalizeNumber(to)
+// TTL is how long Zeebe keeps the trigger's messages while nothing takes them: its messageTtl,
+// else 0 for a catch event (only a process waiting when the SMS arrives gets it: a stray reply
+// must not answer a question asked later) and startDefault for a start event.
+func (t *Trigger) TTL(startDefault time.Duration) time.Duration {
+	switch {
+	case t.ttl != nil:
+		return *t.ttl
+	case t.Kind == CatchEvent:
+		return 0
+	}
+	return startDefault
 }
+
+// accepts reports whether the trigger listens on the receiving number to. A plain number also
+// accepts WhatsApp messages to it (whatsapp:+1…); a whatsapp: number accepts only those.
+func (t *Trigger) accepts(to string) bool {
+	if t.To == "" {
+		return true
+	}
+	want, got := normalizeNumber(t.To), normalizeNumber(to)
+	if !strings.HasPrefix(want, whatsappPrefix) {
+		got = strings.TrimPrefix(got, whatsappPrefix)
+	}
+	return want == got
+}
+
+const whatsappPrefix = "whatsapp:"
 
 func normalizeNumber(s string) string {
 	return strings.Map(func(r rune) rune {

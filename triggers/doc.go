@@ -14,7 +14,11 @@
 //	inbound.pattern    Java regular expression the whole trimmed message must match (required)
 //	inbound.echo       reply template when the message was published (optional)
 //	inbound.echoError  reply template when publishing failed (optional)
-//	inbound.to         only SMS sent to this number, E.164 (optional)
+//	inbound.to         only SMS sent to this number, E.164 (optional; a plain number also
+//	                   takes WhatsApp messages to it, whatsapp:+… only those)
+//	inbound.messageTtl message time to live, ISO 8601 (optional; default PT0S for catch
+//	                   events, so only a process already waiting gets the reply, and
+//	                   Options.MessageTTL for start events)
 //
 // The message name is the event's bpmn:message name. Start events publish with an empty
 // correlation key; catch events with the sender's number (From), so their
@@ -38,5 +42,5 @@
 // outbox before it is published and removed once Zeebe took it; what the engine refused stays
 // there and Outbox.Run retries it with backoff, also after a restart. Message ids are derived
 // from the MessageSid, so a message published twice (a retry, two replicas) is one message in
-// Zeebe while it is buffered (its TTL).
+// Zeebe while it is buffered (its TTL; with TTL 0 Zeebe keeps nothing to compare against).
 package triggers

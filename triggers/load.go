@@ -31,13 +31,9 @@ func FromDefinitions(defs *bpmn.Definitions, matchTimeout time.Duration) ([]*Tri
 			if typ, _ := el.Property(PropertyType); typ != TypeSMSReceived {
 				continue
 			}
-			d := Definition{Source: defs.Name, Process: p.ID, Element: el.ID}
-			switch {
-			case el.Type == bpmn.StartEvent && el.Event == bpmn.MessageEvent:
-				d.Kind = StartEvent
-			case el.Type == bpmn.IntermediateCatchEvent && el.Event == bpmn.MessageEvent:
-				d.Kind = CatchEvent
-			default:
+			d, ok := ElementDefinition(el)
+			d.Source, d.Process = defs.Name, p.ID
+			if !ok {
 				kind := string(el.Type)
 				if el.Event != bpmn.NoneEvent {
 					kind = string(el.Event) + " " + kind
@@ -46,13 +42,6 @@ func FromDefinitions(defs *bpmn.Definitions, matchTimeout time.Duration) ([]*Tri
 					d.Where(), PropertyType, TypeSMSReceived, kind))
 				continue
 			}
-			if el.Message != nil {
-				d.MessageName = el.Message.Name
-			}
-			d.Pattern, _ = el.Property(PropertyPattern)
-			d.Echo, _ = el.Property(PropertyEcho)
-			d.EchoError, _ = el.Property(PropertyEchoError)
-			d.To, _ = el.Property(PropertyTo)
 			t, err := Compile(d, matchTimeout)
 			if err != nil {
 				problems = append(problems, err)
@@ -62,6 +51,30 @@ func FromDefinitions(defs *bpmn.Definitions, matchTimeout time.Duration) ([]*Tri
 		}
 	}
 	return out, errors.Join(problems...)
+}
+
+// ElementDefinition reads the trigger definition an element writes: its kind, message name and
+// inbound.* properties (Source and Process are left empty). ok is false when the element is
+// neither a message start event nor an intermediate message catch event.
+func ElementDefinition(el *bpmn.Element) (d Definition, ok bool) {
+	d.Element = el.ID
+	switch {
+	case el.Type == bpmn.StartEvent && el.Event == bpmn.MessageEvent:
+		d.Kind = StartEvent
+	case el.Type == bpmn.IntermediateCatchEvent && el.Event == bpmn.MessageEvent:
+		d.Kind = CatchEvent
+	default:
+		return d, false
+	}
+	if el.Message != nil {
+		d.MessageName = el.Message.Name
+	}
+	d.Pattern, _ = el.Property(PropertyPattern)
+	d.Echo, _ = el.Property(PropertyEcho)
+	d.EchoError, _ = el.Property(PropertyEchoError)
+	d.To, _ = el.Property(PropertyTo)
+	d.MessageTTL, _ = el.Property(PropertyMessageTTL)
+	return d, true
 }
 
 // LoadDir reads every *.bpmn file under dir (recursively) and returns their triggers, or every
@@ -114,6 +127,7 @@ type yamlTrigger struct {
 	Echo      string `yaml:"echo"`
 	EchoError string `yaml:"echoError"`
 	To        string `yaml:"to"`
+	TTL       string `yaml:"messageTtl"`
 }
 
 // LoadFile reads the YAML triggers file at path (format: see ParseYAML).
@@ -136,6 +150,9 @@ func LoadFile(path string, matchTimeout time.Duration) ([]*Trigger, error) {
 //	    echo: 'Your reference number is ${orderNumber}'
 //	    echoError: 'We could not register your order yet.'
 //	    to: '+15005550006'          # only SMS sent to this number (optional)
+//	    messageTtl: PT5M            # how long Zeebe keeps the message for a process not
+//	                                # waiting yet (optional; default PT0S for catch,
+//	                                # CONNECTOR_MESSAGE_TTL for start)
 //
 // Unknown keys are errors (a misspelt echoError must not silently do nothing).
 func ParseYAML(name string, data []byte, matchTimeout time.Duration) ([]*Trigger, error) {
@@ -161,7 +178,7 @@ func ParseYAML(name string, data []byte, matchTimeout time.Duration) ([]*Trigger
 		}
 		seen[id] = true
 		t, err := Compile(Definition{Source: name, Element: id, Kind: y.Kind, MessageName: y.Message, Pattern: y.Pattern,
-			Echo: y.Echo, EchoError: y.EchoError, To: y.To}, matchTimeout)
+			Echo: y.Echo, EchoError: y.EchoError, To: y.To, MessageTTL: y.TTL}, matchTimeout)
 		if err != nil {
 			problems = append(problems, err)
 			continue

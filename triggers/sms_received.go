@@ -16,8 +16,8 @@ import (
 // InboundBucket is the store bucket of inbound MessageSids with the reply they got.
 const InboundBucket = "inbound"
 
-// DefaultMessageTTL is how long Zeebe buffers a published message nothing waits for yet: a
-// reply may arrive before the process reaches its catch event.
+// DefaultMessageTTL is how long Zeebe buffers a published message nothing waits for yet (start
+// events' messages without a messageTtl, delivery status messages).
 const DefaultMessageTTL = time.Hour
 
 // Inbound is the part of Twilio's inbound SMS webhook the trigger uses.
@@ -50,7 +50,8 @@ type Options struct {
 	Outbox *Outbox
 	// Verifier checks X-Twilio-Signature.
 	Verifier Verifier
-	// MessageTTL is the Zeebe message time to live; 0 means DefaultMessageTTL.
+	// MessageTTL is the Zeebe message time to live of start events without a messageTtl (catch
+	// events default to 0, see Trigger.TTL); 0 means DefaultMessageTTL.
 	MessageTTL time.Duration
 	// MaxBodyBytes limits the request body; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
@@ -322,7 +323,7 @@ func (h *SMSReceived) message(t *Trigger, groups map[string]any, in Inbound) Mes
 		Name:           t.MessageName,
 		CorrelationKey: key,
 		MessageID:      in.MessageSid + ":" + string(t.Kind) + ":" + t.MessageName,
-		TTL:            h.opts.MessageTTL,
+		TTL:            t.TTL(h.opts.MessageTTL),
 		Variables: map[string]any{
 			"matchGroups":     groups,
 			"originalMessage": in.Body,

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
 
 	"github.com/twilio-connector/twilio-connector/actions"
+	"github.com/twilio-connector/twilio-connector/bpmn"
 	"github.com/twilio-connector/twilio-connector/errs"
 	"github.com/twilio-connector/twilio-connector/metrics"
 	"github.com/twilio-connector/twilio-connector/templates"
@@ -205,7 +205,7 @@ func (w *Worker) invocation(job entities.Job, headers map[string]string) (action
 		return inv, h, errs.Invalid(HeaderErrorMode, "task header %s is %q: leave it empty (errors in twilioError) or set %q", HeaderErrorMode, bad, ErrorModeBPMN)
 	}
 	if s := headers[HeaderRetryBackoff]; s != "" {
-		d, err := ParseDuration(s)
+		d, err := bpmn.ParseDuration(s)
 		if err != nil {
 			return inv, h, errs.Invalid(HeaderRetryBackoff, "task header %s is %q: write an ISO 8601 duration such as PT30S", HeaderRetryBackoff, s)
 		}
@@ -287,44 +287,3 @@ func commandContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 }
 
-// ParseDuration reads an ISO 8601 duration of days, hours, minutes and seconds (PT30S, P1DT2H,
-// PT0.5S) as Camunda's retryBackoff header uses, or a Go duration (30s).
-func ParseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if d, err := time.ParseDuration(s); err == nil {
-		return d, nil
-	}
-	u := strings.ToUpper(s)
-	if !strings.HasPrefix(u, "P") || len(u) < 3 {
-		return 0, fmt.Errorf("not a duration: %q", s)
-	}
-	var total time.Duration
-	inTime := false
-	num := ""
-	for _, r := range u[1:] {
-		switch {
-		case r == 'T':
-			inTime = true
-		case (r >= '0' && r <= '9') || r == '.':
-			num += string(r)
-		default:
-			f, err := strconv.ParseFloat(num, 64)
-			if err != nil {
-				return 0, fmt.Errorf("not a duration: %q", s)
-			}
-			unit := map[bool]map[rune]time.Duration{
-				false: {'D': 24 * time.Hour, 'W': 7 * 24 * time.Hour},
-				true:  {'H': time.Hour, 'M': time.Minute, 'S': time.Second},
-			}[inTime][r]
-			if unit == 0 {
-				return 0, fmt.Errorf("not a duration: %q", s)
-			}
-			total += time.Duration(f * float64(unit))
-			num = ""
-		}
-	}
-	if num != "" {
-		return 0, fmt.Errorf("not a duration: %q", s)
-	}
-	return total, nil
-}

@@ -100,6 +100,36 @@ func TestMessageStartOneInstancePerCorrelationKey(t *testing.T) {
 	}
 }
 
+// A message with TTL 0 is never buffered, as in Zeebe: one that a start event cannot take at
+// publish time (an instance for its correlation key is active) starts nothing later.
+func TestZeroTTLMessageIsNotKeptForTheNextInstance(t *testing.T) {
+	te := startEngine(t)
+	te.deploy(t, "message_start.bpmn")
+	for i, id := range []string{"SM1", "SM2"} {
+		if err := te.publish(t, "sms-received", "+15550100", id, 0, map[string]any{"n": i + 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if insts := te.instancesOf("sms-order"); len(insts) != 1 {
+		t.Fatalf("%d instances, want 1", len(insts))
+	}
+	jobs := te.activate(t, ctxFor(t, 5*time.Second), "test.handle", time.Minute)
+	if len(jobs) != 1 {
+		t.Fatalf("%d jobs, want 1", len(jobs))
+	}
+	if _, err := te.client.NewCompleteJobCommand().JobKey(jobs[0].Key).Send(ctxFor(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if insts := te.instancesOf("sms-order"); len(insts) != 1 {
+		t.Errorf("instances = %+v: the TTL 0 message SM2 started one after the first ended", insts)
+	}
+	for _, m := range te.PublishedMessages() {
+		if m.Buffered {
+			t.Errorf("message %s is buffered with TTL 0", m.MessageID)
+		}
+	}
+}
+
 func TestPublishMessageIDUniqueness(t *testing.T) {
 	tests := []struct {
 		name       string

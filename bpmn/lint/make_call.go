@@ -31,17 +31,24 @@ func (l *linter) makeCall(el *bpmn.Element) {
 			l.add(el, field, Warning, "callTo is not mapped: the task works only if a process variable callTo holds the recipients; map it, e.g. =[guest.phone]")
 		}
 	})
-	n := 0
+	// A FEEL expression may be null at run time (=if urgent then twiml else null), so only fixed
+	// values are sure to collide.
+	mapped, fixed := 0, 0
 	for _, f := range callContents {
-		if _, ok := inputs[f]; ok {
-			n++
+		source, ok := inputs[f]
+		if !ok {
+			continue
+		}
+		mapped++
+		if v, ok := literal(source); ok && v != nil && v != "" {
+			fixed++
 		}
 	}
 	switch {
-	case n == 0:
+	case mapped == 0:
 		l.add(el, actions.FieldCallMessage, Warning, "none of callMessage, callTwiml, callTwimlUrl is mapped: the task works only if a process variable holds one; map one of them")
-	case n > 1:
-		l.add(el, actions.FieldCallMessage, Error, "%d of callMessage, callTwiml, callTwimlUrl are mapped: every job fails with INVALID_INPUT; map exactly one", n)
+	case fixed > 1:
+		l.add(el, actions.FieldCallMessage, Error, "%d of callMessage, callTwiml, callTwimlUrl have fixed values: every job fails with INVALID_INPUT; keep exactly one (or make the others expressions that are null when unused)", fixed)
 	}
 }
 

@@ -132,7 +132,7 @@ func (l *linter) headers(el *bpmn.Element) templates.Engine {
 			}
 			engine = e
 		case worker.HeaderRetryBackoff:
-			if _, err := worker.ParseDuration(h.Value); err != nil {
+			if _, err := bpmn.ParseDuration(h.Value); err != nil {
 				l.add(el, h.Key, Error, "task header retryBackoff is %q: every job fails with INVALID_INPUT; write an ISO 8601 duration such as PT30S", h.Value)
 			}
 		default:

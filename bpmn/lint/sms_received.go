@@ -29,8 +29,8 @@ func (l *linter) trigger(el *bpmn.Element) {
 	l.correlationKey(el)
 
 	if to, _ := el.Property(triggers.PropertyTo); to != "" {
-		if n, err := phonenumbers.Parse(to, l.opts.DefaultRegion); err != nil || !phonenumbers.IsValidNumber(n) {
-			l.add(el, triggers.PropertyTo, Warning, "receiving number %q is not a phone number in E.164 form (+15005550006): unless it is a short code, no SMS will match this filter", to)
+		if n, err := phonenumbers.Parse(strings.TrimPrefix(to, "whatsapp:"), l.opts.DefaultRegion); err != nil || !phonenumbers.IsValidNumber(n) {
+			l.add(el, triggers.PropertyTo, Warning, "receiving number %q is not a phone number in E.164 form (+15005550006, or whatsapp:+15005550006 for WhatsApp only): unless it is a short code, no SMS will match this filter", to)
 		}
 	}
 }
@@ -52,17 +52,7 @@ func (l *linter) correlationKey(el *bpmn.Element) {
 // compileTrigger validates the element's trigger definition with the trigger loader's own
 // Compile, and reports each problem on the property it came from.
 func (l *linter) compileTrigger(el *bpmn.Element) {
-	d := triggers.Definition{Kind: triggers.StartEvent}
-	if el.Type == bpmn.IntermediateCatchEvent {
-		d.Kind = triggers.CatchEvent
-	}
-	if el.Message != nil {
-		d.MessageName = el.Message.Name
-	}
-	d.Pattern, _ = el.Property(triggers.PropertyPattern)
-	d.Echo, _ = el.Property(triggers.PropertyEcho)
-	d.EchoError, _ = el.Property(triggers.PropertyEchoError)
-	d.To, _ = el.Property(triggers.PropertyTo)
+	d, _ := triggers.ElementDefinition(el)
 	_, err := triggers.Compile(d, 0)
 	if err == nil {
 		return
@@ -84,6 +74,7 @@ var triggerProperties = map[string]string{
 	triggers.FieldEcho:      triggers.PropertyEcho,
 	triggers.FieldEchoError: triggers.PropertyEchoError,
 	triggers.FieldTo:        triggers.PropertyTo,
+	triggers.FieldTTL:       triggers.PropertyMessageTTL,
 }
 
 func describe(el *bpmn.Element) string {

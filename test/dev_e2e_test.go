@@ -200,8 +200,26 @@ func TestDevSMSCommandReachesYourModel(t *testing.T) {
 	if reply := runShell(t, text("'Hello there'")); !strings.Contains(reply, "<Response/>") {
 		t.Fatalf("unmatched text answered %q", reply)
 	}
+
+	// The README's line, as a reader copies it (with the test dev's webhook and binary).
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromReadme string
+	for _, l := range strings.Split(string(readme), "\n") {
+		if rest, ok := strings.CutPrefix(l, "go run ./cmd/twilio-connector sms "); ok {
+			fromReadme = binary + " sms --url http://" + d.http + "/twilio/sms " + rest
+		}
+	}
+	if fromReadme == "" {
+		t.Fatal("README.md has no 'go run ./cmd/twilio-connector sms' line")
+	}
+	if reply := runShell(t, fromReadme); !strings.Contains(reply, "<Message>Your reference number is 4711</Message>") {
+		t.Fatalf("the README's line: webhook answered %q", reply)
+	}
 	_, metrics := httpGet("http://" + d.http + "/metrics")
-	for _, want := range []string{`twilio_connector_webhook_requests_total{outcome="published"} 1`, `twilio_connector_webhook_requests_total{outcome="no_match"} 1`} {
+	for _, want := range []string{`twilio_connector_webhook_requests_total{outcome="published"} 2`, `twilio_connector_webhook_requests_total{outcome="no_match"} 1`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s: %s", want, grepLines(metrics, "twilio_connector_webhook_requests_total"))
 		}

@@ -11,7 +11,7 @@ import (
 
 // UserPrefix marks a recipient given by name ("user:mary.major") instead of by number; the
 // connector looks the number up in the Directory configured at deploy time, so callers never
-// hold phone numbers (the Zato notify pattern, seeds 000 and 001).
+// hold phone numbers (the pattern of Zato's notify services).
 const UserPrefix = "user:"
 
 // Directory resolves user names to phone numbers.

@@ -14,7 +14,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/templates"
 )
 
-// Input names of make_call (DESIGN §3).
+// Input names of make_call (docs/design.md §3).
 const (
 	FieldCallFrom     = "callFrom"
 	FieldCallTo       = "callTo"

@@ -14,7 +14,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/templates"
 )
 
-// Input names of send_sms (DESIGN §3); the element template binds these.
+// Input names of send_sms (docs/design.md §3); the element template binds these.
 const (
 	FieldSMSFrom     = "smsFrom"
 	FieldSMSTo       = "smsTo"

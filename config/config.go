@@ -1,5 +1,6 @@
-// Package config loads the connector's deploy-time settings (DESIGN §9): environment first,
-// then an optional YAML file (CONNECTOR_CONFIG_FILE) for anything the environment leaves unset.
+// Package config loads the connector's deploy-time settings (docs/design.md §9): environment
+// first, then an optional YAML file (CONNECTOR_CONFIG_FILE) for anything the environment leaves
+// unset.
 // Every secret can also be read from a file named by the same variable with a _FILE suffix.
 // Load validates everything once and fails with one line naming the bad variable.
 //

@@ -1,5 +1,5 @@
-// Package errs is the connector's one error taxonomy (DESIGN §6). Actions and triggers return
-// *Error values; transports (the Zeebe worker, the webhook, the HTTP API) map them to their own
+// Package errs is the connector's one error taxonomy (docs/design.md §6). Actions and triggers
+// return *Error values; transports (the Zeebe worker, the webhook, the HTTP API) map them to their own
 // answers. Messages never carry secrets: build them from field names and values a modeler set.
 package errs
 

@@ -13,8 +13,8 @@ import (
 	"github.com/twilio-connector/twilio-connector/errs"
 )
 
-// The message shapes of the AWS IoT Greengrass Twilio Notifications connector
-// (seeds/004): a request on <prefix>/txt or <prefix>/call, a status on
+// The message shapes of the AWS IoT Greengrass Twilio Notifications connector (as AWS's
+// documentation of that connector describes them): a request on <prefix>/txt or <prefix>/call, a status on
 // <prefix>/message/status.
 
 // Kinds of request, named after their topics.
@@ -51,14 +51,14 @@ type parsed struct {
 	vars    map[string]any
 }
 
-// Status is the output message. Response.Payload is null on failure, as in the seed.
+// Status is the output message. Response.Payload is null on failure, as in the documented failure example.
 type Status struct {
 	Response Response `json:"response"`
 	// ID echoes the request's id as it was given (null when it had none).
 	ID json.RawMessage `json:"id"`
 }
 
-// Response is a status's "response" object: the seed's fields, then the connector's own
+// Response is a status's "response" object: the documented fields, then the connector's own
 // additions (code, twilio_code) that name the taxonomy code of a failure.
 type Response struct {
 	Status       string   `json:"status"` // success or fail
@@ -69,7 +69,7 @@ type Response struct {
 	TwilioCode   *int     `json:"twilio_code,omitempty"`
 }
 
-// Payload is the success payload of the seed; Messages.SID is the connector's addition.
+// Payload is the documented success payload; Messages.SID is the connector's addition.
 type Payload struct {
 	FromNumber string `json:"from_number"`
 	Messages   struct {
@@ -80,10 +80,10 @@ type Payload struct {
 	} `json:"messages"`
 }
 
-// errorInvalidParameter is the seed's error name for input the connector refuses.
+// errorInvalidParameter is the documented error name for input the connector refuses.
 const errorInvalidParameter = "InvalidParameter"
 
-// greengrassNumber is the seed's phone number form: E.164 digits without the plus.
+// greengrassNumber is the documented phone number form: E.164 digits without the plus.
 var greengrassNumber = regexp.MustCompile(`^[1-9][0-9]{5,14}$`)
 
 // e164 adds the plus to a Greengrass number, keeping a whatsapp: prefix; other forms are left
@@ -115,7 +115,7 @@ func nationalOnly(digits, region string) bool {
 	return err == nil && phonenumbers.IsValidNumber(n)
 }
 
-// parse checks a message against the seed's input shape for kind; region is
+// parse checks a message against the documented input shape for kind; region is
 // CONNECTOR_DEFAULT_REGION. The error is
 // INVALID_INPUT or MISSING_INPUT naming the field; id is the raw id for the failure status.
 func parse(kind string, payload []byte, region string) (p parsed, id json.RawMessage, e *errs.Error) {
@@ -205,7 +205,7 @@ func jsonType(kind string) string {
 	return kind
 }
 
-// inputCodes are the taxonomy codes the seed reports as InvalidParameter.
+// inputCodes are the taxonomy codes reported as InvalidParameter.
 var inputCodes = map[errs.Code]bool{errs.MissingInput: true, errs.InvalidInput: true,
 	errs.InvalidToPhoneNumber: true, errs.InvalidFromPhone: true}
 
@@ -227,7 +227,7 @@ func failure(id json.RawMessage, e *errs.Error) Status {
 	return Status{Response: r, ID: nullable(id)}
 }
 
-// statusOf maps an action's result for the one recipient to the seed's shapes. from is the
+// statusOf maps an action's result for the one recipient to the documented shapes. from is the
 // sender to report when the request named none.
 func statusOf(p parsed, id json.RawMessage, res actions.Result, defaultFrom string) Status {
 	if f := res.Failure(); f != nil {

@@ -11,7 +11,8 @@ import (
 	"github.com/twilio-connector/twilio-connector/errs"
 )
 
-// The example inputs of the Greengrass connector's documentation (seeds/004), verbatim.
+// The example inputs of AWS's documentation of the Greengrass Twilio Notifications connector,
+// verbatim (test/testdata/greengrass holds the same two).
 const (
 	seedText = `{
     "request": {
@@ -100,7 +101,7 @@ func keys(t *testing.T, doc []byte) []string {
 	return out
 }
 
-// The statuses have the seed's shapes: the documented keys, plus the connector's sid on
+// The statuses have the documented shapes: the documented keys, plus the connector's sid on
 // success and code on failure.
 func TestStatusShapesMatchTheSeed(t *testing.T) {
 	p, id, _ := parse(KindText, []byte(seedText), "")
@@ -118,7 +119,7 @@ func TestStatusShapesMatchTheSeed(t *testing.T) {
 		t.Errorf("success\n got %s\nwant %s", raw, want)
 	}
 
-	// The seed's failure example: a recipient without a name.
+	// The documentation's failure example: a recipient without a name.
 	_, id, e := parse(KindText, []byte(`{"request": {"recipient": {"phone_number": "12345000000", "message": "Hello"}}, "id": "request123"}`), "")
 	if e == nil {
 		t.Fatal("a recipient without a name was accepted")

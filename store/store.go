@@ -1,4 +1,4 @@
-// Package store is the connector's durable state (DESIGN §7): what was sent per job and
+// Package store is the connector's durable state (docs/design.md §7): what was sent per job and
 // recipient, inbound MessageSids with their replies, and the outbox of unpublished events.
 // Every implementation keeps entries for a retention window and then forgets them.
 package store

@@ -1,7 +1,8 @@
 // Package templates renders the message templates modelers write (smsBody, echo, echoError,
 // callMessage). Templates are compiled once and cached; rendering is safe for concurrent use.
 //
-// Freemarker templates (the default engine, DESIGN §5) go through three steps at Compile:
+// Freemarker templates (the default engine, docs/design.md §5) go through three steps at
+// Compile:
 //
 //  1. lexer.go cuts the source into text, ${...}, directives and comments, lexing each tag's
 //     expression so that quotes and ">" behave as in Freemarker;
@@ -46,7 +47,7 @@ import (
 type Engine string
 
 const (
-	// Freemarker is the default dialect (DESIGN §5).
+	// Freemarker is the default dialect (docs/design.md §5).
 	Freemarker Engine = "freemarker"
 	// Pongo2 accepts templates written natively for github.com/flosch/pongo2/v6.
 	Pongo2 Engine = "pongo2"

@@ -94,18 +94,26 @@ func printedCommand(t *testing.T, out, marker string) string {
 }
 
 // runShell runs a printed command as a user pastes it into a shell, with zbctl on the PATH.
-func runShell(t *testing.T, command string) string {
+func runShell(t *testing.T, command string, env ...string) string {
+	t.Helper()
+	out, err := shell(t, command, env...)
+	if err != nil {
+		t.Fatalf("%s\nfailed: %v\n%s", command, err, out)
+	}
+	return out
+}
+
+// shell runs command in bash with zbctl on the PATH and env added, and returns its combined
+// output and exit error.
+func shell(t *testing.T, command string, env ...string) (string, error) {
 	t.Helper()
 	zbctlDir := filepath.Dir(zbctl(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-c", command)
-	cmd.Env = []string{"PATH=" + zbctlDir + ":/usr/bin:/bin", "HOME=" + t.TempDir()}
+	cmd.Env = append([]string{"PATH=" + zbctlDir + ":/usr/bin:/bin", "HOME=" + t.TempDir()}, env...)
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s\nfailed: %v\n%s", command, err, out)
-	}
-	return string(out)
+	return string(out), err
 }
 
 // The README's main job: `dev` starts everything, and the two lines it prints work as printed.
@@ -147,6 +155,75 @@ func TestDevPrintedCommandsWork(t *testing.T) {
 	}
 	if n := fake.CountSentTo("+14155550100"); n != 2 {
 		t.Fatalf("a redelivered SMS started another process: %d messages", n)
+	}
+
+	// The printed sms line, in a shell without the account's token: the webhook refuses the
+	// signature, and the command says so and how to fix it.
+	sms := printedCommand(t, out, "# an inbound SMS to your own models")
+	refused, err := shell(t, sms)
+	if err == nil || !strings.Contains(refused, "403 Forbidden") || !strings.Contains(refused, "TWILIO_TOKEN") {
+		t.Fatalf("sms signed with the wrong token: %v\n%s", err, refused)
+	}
+	if strings.Contains(refused, fake.AuthToken) {
+		t.Fatalf("sms printed the auth token: %s", refused)
+	}
+	// With TWILIO_TOKEN set as for the connector, it is signed right and starts a process.
+	reply = runShell(t, sms, "TWILIO_TOKEN="+fake.AuthToken)
+	if !strings.Contains(reply, "<Message>Looking up order A-1042...</Message>") {
+		t.Fatalf("sms: webhook answered %q", reply)
+	}
+	wait.Until(t, 10*time.Second, "the status reply to the sms command's message", func() bool { return fake.CountSentTo("+14155550100") == 3 })
+}
+
+// The sms line dev prints reaches the user's own model: deployed like any model, its SMS
+// received start event starts a process on the text the user gives, signed with the local
+// sandbox's token (no TWILIO_TOKEN needed); text its pattern does not match starts nothing.
+func TestDevSMSCommandReachesYourModel(t *testing.T) {
+	d := startDev(t)
+	model, err := os.ReadFile("../triggers/testdata/bpmn/sms_order.bpmn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := d.client.NewDeployResourceCommand().AddResource(model, "sms_order.bpmn").Send(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sms := printedCommand(t, d.stdout.String(), "# an inbound SMS to your own models")
+	if !strings.HasSuffix(sms, " 'status A-1042'") {
+		t.Fatalf("the printed sms line does not end with the message text: %s", sms)
+	}
+	text := func(s string) string { return strings.TrimSuffix(sms, "'status A-1042'") + s }
+
+	if reply := runShell(t, text("'Order Number 4711'")); !strings.Contains(reply, "<Message>Your reference number is 4711</Message>") {
+		t.Fatalf("webhook answered %q", reply)
+	}
+	if reply := runShell(t, text("'Hello there'")); !strings.Contains(reply, "<Response/>") {
+		t.Fatalf("unmatched text answered %q", reply)
+	}
+
+	// The README's line, as a reader copies it (with the test dev's webhook and binary).
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromReadme string
+	for _, l := range strings.Split(string(readme), "\n") {
+		if rest, ok := strings.CutPrefix(l, "go run ./cmd/twilio-connector sms "); ok {
+			fromReadme = binary + " sms --url http://" + d.http + "/twilio/sms " + rest
+		}
+	}
+	if fromReadme == "" {
+		t.Fatal("README.md has no 'go run ./cmd/twilio-connector sms' line")
+	}
+	if reply := runShell(t, fromReadme); !strings.Contains(reply, "<Message>Your reference number is 4711</Message>") {
+		t.Fatalf("the README's line: webhook answered %q", reply)
+	}
+	_, metrics := httpGet("http://" + d.http + "/metrics")
+	for _, want := range []string{`twilio_connector_webhook_requests_total{outcome="published"} 2`, `twilio_connector_webhook_requests_total{outcome="no_match"} 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s: %s", want, grepLines(metrics, "twilio_connector_webhook_requests_total"))
+		}
 	}
 }
 

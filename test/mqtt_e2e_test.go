@@ -14,25 +14,15 @@ import (
 	"github.com/twilio-connector/twilio-connector/test/wait"
 )
 
-// seedExample returns the n-th "Example input" JSON document of the Greengrass connector's
-// documentation (seeds/004), verbatim.
-func seedExample(t *testing.T, n int) string {
+// greengrassExample returns one of the example request messages of AWS's Greengrass Twilio
+// Notifications connector documentation, kept verbatim in testdata/greengrass ("txt" or "call").
+func greengrassExample(t *testing.T, kind string) string {
 	t.Helper()
-	doc, err := os.ReadFile("../../shared/seeds/004_3cae97f4fd47c185.txt")
+	doc, err := os.ReadFile("testdata/greengrass/" + kind + "_request.json")
 	if err != nil {
-		t.Fatalf("the Greengrass seed document: %v", err)
+		t.Fatalf("the Greengrass documentation's example: %v", err)
 	}
-	parts := strings.Split(string(doc), "Example input")
-	if len(parts) <= n+1 {
-		t.Fatalf("the seed has %d example inputs", len(parts)-1)
-	}
-	p := parts[n+1]
-	start := strings.Index(p, "{")
-	end := strings.Index(p, "\n}") + 2
-	if start < 0 || end < start {
-		t.Fatal("no JSON in the seed's example")
-	}
-	return p[start:end]
+	return string(doc)
 }
 
 func decodeStatuses(t *testing.T, col *mosquittotest.Collector) []mqttapi.Status {
@@ -89,10 +79,10 @@ func TestMQTTOnDev(t *testing.T) {
 		t.Errorf("the README's request (the same as the printed one) answered %s, want %s", m[1], m[0])
 	}
 
-	txt, call := seedExample(t, 0), seedExample(t, 1)
+	txt, call := greengrassExample(t, "txt"), greengrassExample(t, "call")
 	mosquittotest.Publish(t, broker.URL, "twilio/txt", txt)
 	mosquittotest.Publish(t, broker.URL, "twilio/call", call)
-	wait.Until(t, 10*time.Second, "the statuses of the seed's examples", func() bool { return status.Count() == 4 })
+	wait.Until(t, 10*time.Second, "the statuses of the documentation's examples", func() bool { return status.Count() == 4 })
 
 	sts := decodeStatuses(t, status)[1:]
 	for i, st := range sts {
@@ -108,7 +98,7 @@ func TestMQTTOnDev(t *testing.T) {
 		t.Errorf("call status %s", status.Messages()[3])
 	}
 	if n := fake.CountSentTo("+12345000000"); n != 2 {
-		t.Errorf("%d SMS and calls to the seed's recipient, want one of each", n)
+		t.Errorf("%d SMS and calls to the examples' recipient, want one of each", n)
 	}
 	sent := fake.Sent()
 	if len(sent) != 2 || sent[0].Body != "Hello from the edge" || sent[1].From != "+19999999999" || sent[1].Body != "Hello from the edge" {
@@ -129,7 +119,7 @@ func TestMQTTOnDev(t *testing.T) {
 		t.Errorf("%d SMS after the repeat, want 2", n)
 	}
 
-	// The seed's failure: a request without a recipient name.
+	// The documentation's failure: a request without a recipient name.
 	mosquittotest.Publish(t, broker.URL, "twilio/txt", `{"request": {"recipient": {"phone_number": "12345000000", "message": "Hi"}}, "id": "request124"}`)
 	wait.Until(t, 10*time.Second, "the failure status", func() bool { return status.Count() == 6 })
 	if f := decodeStatuses(t, status)[5]; f.Response.Status != "fail" || f.Response.Error != "InvalidParameter" || f.Response.Payload != nil || string(f.ID) != `"request124"` {

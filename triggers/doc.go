@@ -1,5 +1,5 @@
-// Package triggers is the SMS_RECEIVED trigger (DESIGN §4): Twilio posts every inbound SMS to
-// the connector's webhook; the connector matches it against the trigger definitions, publishes
+// Package triggers is the SMS_RECEIVED trigger (docs/design.md §4): Twilio posts every inbound
+// SMS to the connector's webhook; the connector matches it against the trigger definitions, publishes
 // a Zeebe message per matching trigger and answers the sender with TwiML. It also receives
 // Twilio's delivery status callbacks. It never imports the Zeebe client: publishing goes
 // through the Publisher interface (worker.Publisher is the Zeebe implementation).

@@ -53,6 +53,7 @@ func devCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		// test-credential magic numbers and posts signed status callbacks back to us.
 		sb, baseURL, err := sandbox.Listen(ctx, "127.0.0.1:0", sandbox.Options{
 			Logger: log.With("component", "twilio-sandbox"), StatusCallbacks: true,
+			AccountSID: devSandboxAccountSID, AuthToken: devSandboxAuthToken,
 		})
 		if err != nil {
 			return err
@@ -134,10 +135,11 @@ func deployExamples(eng *engine.Engine) ([]string, error) {
 	return ids, err
 }
 
-// printTryIt shows a zbctl line that runs the outbound example and a curl line that plays
-// Twilio posting an inbound SMS (signed as Twilio signs it) to the inbound example.
+// printTryIt shows a zbctl line that runs the outbound example, a curl line that plays
+// Twilio posting an inbound SMS (signed as Twilio signs it) to the inbound example, and the
+// `sms` command that does the same for any text, to reach the user's own models.
 func printTryIt(w io.Writer, cfg config.Config, gateway, twilioNote string) {
-	webhook := strings.TrimRight(cfg.PublicURL, "/") + "/twilio/sms"
+	webhook := smsWebhook(cfg.PublicURL)
 	form := url.Values{
 		"AccountSid": {cfg.AccountSID}, "MessageSid": {"SM" + randomHex(16)}, "From": {"+14155550100"},
 		"To": {cfg.DefaultFrom}, "Body": {"status A-1042"}, "NumMedia": {"0"}, "ApiVersion": {"2010-04-01"},
@@ -161,8 +163,11 @@ Try it:
 
   # an inbound SMS, as Twilio would post it, starting the "order status by SMS" process
   %s
+
+  # an inbound SMS to your own models' SMS received triggers: any text, signed as Twilio signs it
+  %s sms --url %s --from +14155550100 --to %s 'status A-1042'
 %s
-`, gateway, webhook, cfg.HTTPAddr, twilioNote, gateway, curl.String(), mqttTryIt(cfg))
+`, gateway, webhook, cfg.HTTPAddr, twilioNote, gateway, curl.String(), selfCommand(), webhook, cfg.DefaultFrom, mqttTryIt(cfg))
 }
 
 // mqttTryIt is a mosquitto_pub line publishing the Greengrass connector's example request,

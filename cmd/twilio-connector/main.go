@@ -26,6 +26,7 @@ func commands() []command {
 		{"dev", "everything on this machine: dev engine, examples, worker, Twilio sandbox", devCommand},
 		{"run", "serve Send SMS jobs from ZEEBE_ADDRESS (production)", runCommand},
 		{"send", "send one SMS now, or render it with --testing", sendCommand},
+		{"sms", "post a signed inbound SMS to a running connector's webhook (as Twilio would)", smsCommand},
 		{"match", "try an SMS_RECEIVED pattern and echo on a message, offline", matchCommand},
 		{"lint", "check BPMN models that use the connector (task types, inputs, headers, SMS triggers)", lintCommand},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {

@@ -6,7 +6,7 @@
 //
 // The corpus is a JSON array of {"name", "template", "data"} objects. Both the corpus and each
 // case's data are parsed with Freemarker's own ?eval_json, so the data model is exactly the one
-// DESIGN §5 specifies. Each result is {"name", "output"} or {"name", "error"}.
+// docs/design.md §5 describes. Each result is {"name", "output"} or {"name", "error"}.
 
 import freemarker.core.Environment;
 import freemarker.template.Configuration;

@@ -73,8 +73,8 @@ func RepoRoot() (string, error) {
 	}
 }
 
-// SpecPath is Twilio's OpenAPI description: $TWILIO_OPENAPI_SPEC if set, otherwise
-// <repo root>/../shared/twilio/twilio_api_v2010.json.
+// SpecPath is Twilio's OpenAPI description: $TWILIO_OPENAPI_SPEC if set, otherwise the copy
+// kept in the repository, test/testdata/twilio/twilio_api_v2010.json (see its README.md).
 func SpecPath() (string, error) {
 	if p := os.Getenv(SpecEnv); p != "" {
 		if _, err := os.Stat(p); err != nil {
@@ -86,9 +86,9 @@ func SpecPath() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	p := filepath.Join(filepath.Dir(root), "shared", "twilio", "twilio_api_v2010.json")
+	p := filepath.Join(root, "test", "testdata", "twilio", "twilio_api_v2010.json")
 	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("prism: Twilio's OpenAPI spec is not at %s; set %s to its path", p, SpecEnv)
+		return "", fmt.Errorf("prism: Twilio's OpenAPI spec is not at %s (restore it with git checkout, or set %s to its path)", p, SpecEnv)
 	}
 	return p, nil
 }

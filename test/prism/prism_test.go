@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -110,6 +111,39 @@ func TestStartStopsPrismAtCleanup(t *testing.T) {
 	if resp, err := client.Get(base + "/"); err == nil {
 		resp.Body.Close()
 		t.Fatalf("Prism at %s still answers after its test ended", base)
+	}
+}
+
+// The spec is in the repository: a fresh clone needs nothing beside it.
+func TestSpecPathInRepo(t *testing.T) {
+	t.Setenv(SpecEnv, "")
+	p, err := SpecPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rel, err := filepath.Rel(root, p); err != nil || strings.HasPrefix(rel, "..") {
+		t.Fatalf("SpecPath = %s, outside the repository %s", p, root)
+	}
+	raw, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		OpenAPI string         `json:"openapi"`
+		Paths   map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("%s: %v", p, err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.") || doc.Paths["/2010-04-01/Accounts/{AccountSid}/Messages.json"] == nil {
+		t.Errorf("%s is not Twilio's v2010 OpenAPI description (openapi %q, %d paths)", p, doc.OpenAPI, len(doc.Paths))
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(p), "LICENSE")); err != nil {
+		t.Errorf("the spec's license is not beside it: %v", err)
 	}
 }
 

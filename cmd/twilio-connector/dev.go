@@ -48,6 +48,7 @@ func devCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		cfg.PublicURL = "http://" + cfg.HTTPAddr
 	}
 	log := newLogger(cfg, stderr)
+	routeLibraryLogs(log)
 	twilioNote := "Twilio account " + cfg.AccountSID
 	if cfg.AccountSID == "" || cfg.AuthToken == "" {
 		// No account: a local sandbox speaks Twilio's API, gives SIDs, honours Twilio's

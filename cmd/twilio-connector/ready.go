@@ -109,7 +109,7 @@ func (r *readiness) state(ctx context.Context) (bool, string) {
 		if !ok {
 			level = slog.LevelWarn
 		}
-		r.log.Log(ctx, level, "readiness changed", "ready", ok, "dependencies", strings.TrimSpace(strings.ReplaceAll(b.String(), "\n", "; ")))
+		r.log.Log(ctx, level, "readiness changed", "ready", ok, "dependencies", strings.ReplaceAll(strings.TrimSpace(b.String()), "\n", "; "))
 	}
 	r.ok, r.body, r.checked = ok, b.String(), time.Now()
 	return ok, r.body

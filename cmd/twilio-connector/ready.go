@@ -66,9 +66,10 @@ func (r *readiness) stop() {
 
 func (r *readiness) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	ok, body := r.state(req.Context())
+	rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	rw.Header().Set("Cache-Control", "no-store")
 	if !ok {
-		http.Error(rw, body, http.StatusServiceUnavailable)
-		return
+		rw.WriteHeader(http.StatusServiceUnavailable)
 	}
 	fmt.Fprint(rw, body)
 }

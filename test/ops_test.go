@@ -238,7 +238,7 @@ func TestRunReportsAnUnreachableMQTTBroker(t *testing.T) {
 	if code != 503 || !strings.Contains(body, "mqtt: down") || !strings.Contains(body, "zeebe: up") {
 		t.Fatalf("/readyz %d %q, want 503 naming MQTT as down", code, body)
 	}
-	p.stop(t)
+	t.Logf("stopped %v after SIGTERM", p.stop(t))
 	if strings.Contains(p.stderr.String(), "s3cretPW") {
 		t.Fatalf("the broker password is in the logs:\n%s", p.stderr.String())
 	}

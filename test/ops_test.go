@@ -243,3 +243,27 @@ func TestRunReportsAnUnreachableMQTTBroker(t *testing.T) {
 		t.Fatalf("the broker password is in the logs:\n%s", p.stderr.String())
 	}
 }
+
+// SIGTERM with a job in flight and an idle long poll pending: the long poll ends at once, the
+// job still finishes and completes before the process exits.
+func TestRunStopDrainsTheJobInFlight(t *testing.T) {
+	w := newWorld(t)
+	w.twilio.SetLatency(time.Second)
+	p := w.startRun(t, "CONNECTOR_REQUEST_TIMEOUT=10s")
+	p.waitReady(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd, _ := w.client.NewCreateInstanceCommand().BPMNProcessId("notify").LatestVersion().VariablesFromMap(map[string]any{"smsTo": []string{alice}, "smsBody": "hi"})
+	inst, err := cmd.Send(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait.Until(t, 5*time.Second, "the send to start", func() bool { return len(w.twilio.Requests()) == 1 })
+	p.stop(t)
+	if info, _ := w.eng.Instance(inst.GetProcessInstanceKey()); info.State != engine.StateCompleted {
+		t.Fatalf("instance after the stop: %+v\n%s", info, p.stderr.String())
+	}
+	if n := w.twilio.CountSentTo(alice); n != 1 {
+		t.Fatalf("alice got %d messages", n)
+	}
+}

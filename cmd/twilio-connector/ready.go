@@ -53,8 +53,12 @@ func newReadiness(log *slog.Logger, client zbc.Client, st store.Store) *readines
 	}}
 }
 
+// add adds a dependency; probes may already be answered.
 func (r *readiness) add(name string, check func(context.Context) error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.deps = append(r.deps, dependency{name, check})
+	r.checked = time.Time{}
 }
 
 // stop makes every later answer 503: the replica is shutting down.

@@ -74,6 +74,11 @@ func TestIdleRunStopsPromptly(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), `"msg":"stopped"`) {
 		t.Errorf("no clean stop in the logs:\n%s", p.stderr.String())
 	}
+	for _, line := range strings.Split(p.stderr.String(), "\n") {
+		if strings.Contains(line, "zeebe-client") && !strings.Contains(line, `"level":"DEBUG"`) {
+			t.Errorf("the ended long poll is reported above debug: %s", line)
+		}
+	}
 }
 
 // /readyz answers 503 naming the gateway soon after the gateway goes away, and 200 with every

@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // LongPolls lets Stop end the Zeebe client's pending ActivateJobs long polls at once. The
@@ -37,8 +39,8 @@ func (l *LongPolls) intercept(ctx context.Context, desc *grpc.StreamDesc, cc *gr
 	if method != activateJobsMethod {
 		return streamer(ctx, desc, cc, method, opts...)
 	}
-	if err := l.ctx.Err(); err != nil {
-		return nil, err
+	if l.ctx.Err() != nil {
+		return nil, status.Error(codes.Canceled, "job activation stopped: the worker is stopping")
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(l.ctx, cancel)

@@ -34,20 +34,23 @@ type Config struct {
 	DirectoryFile       string        // CONNECTOR_DIRECTORY_FILE: YAML of user names -> phone numbers (user:NAME recipients)
 
 	// Connector
-	JobTypePrefix   string        // CONNECTOR_JOB_TYPE_PREFIX
-	HTTPAddr        string        // CONNECTOR_HTTP_ADDR: health, metrics, webhooks
-	PublicURL       string        // CONNECTOR_PUBLIC_URL: how Twilio reaches us (status callbacks, signatures)
-	StoreKind       string        // CONNECTOR_STATE_STORE: bolt (one replica) | redis (several)
-	RedisURL        string        // CONNECTOR_REDIS_URL (or _FILE): redis://[:password@]host:port/db; secret
-	RedisPrefix     string        // CONNECTOR_REDIS_PREFIX: key namespace of this deployment
-	DirectoryRedis  bool          // CONNECTOR_DIRECTORY_REDIS: resolve user:NAME from Redis hashes users.<name>
-	StorePath       string        // CONNECTOR_STATE_FILE: bbolt file of the default state store
-	StoreRetention  time.Duration // CONNECTOR_STATE_RETENTION
-	LogFormat       string        // CONNECTOR_LOG_FORMAT: json | text
-	LogLevel        string        // CONNECTOR_LOG_LEVEL: debug | info | warn | error
-	SendAttempts    int           // CONNECTOR_SEND_ATTEMPTS: tries per recipient inside one job
-	SendParallelism int           // CONNECTOR_SEND_PARALLELISM: recipients of one job sent at once
-	ShutdownGrace   time.Duration // CONNECTOR_SHUTDOWN_GRACE
+	JobTypePrefix    string        // CONNECTOR_JOB_TYPE_PREFIX
+	HTTPAddr         string        // CONNECTOR_HTTP_ADDR: health, metrics, webhooks
+	HTTPReadTimeout  time.Duration // CONNECTOR_HTTP_READ_TIMEOUT: reading one request, headers and body
+	HTTPWriteTimeout time.Duration // CONNECTOR_HTTP_WRITE_TIMEOUT: from the end of the headers to the end of the answer
+	HTTPIdleTimeout  time.Duration // CONNECTOR_HTTP_IDLE_TIMEOUT: a kept-alive connection waiting for its next request
+	PublicURL        string        // CONNECTOR_PUBLIC_URL: how Twilio reaches us (status callbacks, signatures)
+	StoreKind        string        // CONNECTOR_STATE_STORE: bolt (one replica) | redis (several)
+	RedisURL         string        // CONNECTOR_REDIS_URL (or _FILE): redis://[:password@]host:port/db; secret
+	RedisPrefix      string        // CONNECTOR_REDIS_PREFIX: key namespace of this deployment
+	DirectoryRedis   bool          // CONNECTOR_DIRECTORY_REDIS: resolve user:NAME from Redis hashes users.<name>
+	StorePath        string        // CONNECTOR_STATE_FILE: bbolt file of the default state store
+	StoreRetention   time.Duration // CONNECTOR_STATE_RETENTION
+	LogFormat        string        // CONNECTOR_LOG_FORMAT: json | text
+	LogLevel         string        // CONNECTOR_LOG_LEVEL: debug | info | warn | error
+	SendAttempts     int           // CONNECTOR_SEND_ATTEMPTS: tries per recipient inside one job
+	SendParallelism  int           // CONNECTOR_SEND_PARALLELISM: recipients of one job sent at once
+	ShutdownGrace    time.Duration // CONNECTOR_SHUTDOWN_GRACE
 
 	// Zeebe job worker
 	ZeebeAddress      string        // ZEEBE_ADDRESS (read by the Zeebe client too)
@@ -88,10 +91,16 @@ type Config struct {
 // requests are capped at the account's usual limit, and the job timeout is shorter than the
 // client's so that a crashed connector's jobs come back sooner.
 const (
-	DefaultJobTypePrefix     = "twilioConnector"
-	DefaultMQTTClientID      = "twilio-connector"
-	DefaultMQTTTopicPrefix   = "twilio"
-	DefaultHTTPAddr          = ":8080"
+	DefaultJobTypePrefix   = "twilioConnector"
+	DefaultMQTTClientID    = "twilio-connector"
+	DefaultMQTTTopicPrefix = "twilio"
+	DefaultHTTPAddr        = ":8080"
+	// The HTTP server's bounds: Twilio gives a webhook 15 s; the write timeout covers the
+	// longest answer, an HTTP API request sending for CONNECTOR_API_TIMEOUT (validate checks).
+	DefaultHTTPReadTimeout   = 10 * time.Second
+	DefaultHTTPWriteTimeout  = 45 * time.Second
+	DefaultHTTPIdleTimeout   = 60 * time.Second
+	DefaultAPITimeout        = 30 * time.Second
 	DefaultStorePath         = "twilio-connector-state.db"
 	DefaultTwilioTimeout     = 15 * time.Second
 	DefaultTwilioConcurrency = 100 // the usual default of Twilio's per-account REST concurrency limit
@@ -118,6 +127,9 @@ func Default() Config {
 	return Config{
 		JobTypePrefix:     DefaultJobTypePrefix,
 		HTTPAddr:          DefaultHTTPAddr,
+		HTTPReadTimeout:   DefaultHTTPReadTimeout,
+		HTTPWriteTimeout:  DefaultHTTPWriteTimeout,
+		HTTPIdleTimeout:   DefaultHTTPIdleTimeout,
 		StorePath:         DefaultStorePath,
 		StoreKind:         "bolt",
 		TwilioTimeout:     DefaultTwilioTimeout,
@@ -143,7 +155,7 @@ func Default() Config {
 		OutboxMaxBackoff:  DefaultOutboxBackoff,
 		WebhookMaxBody:    DefaultWebhookMaxBody,
 		APIMaxBody:        DefaultWebhookMaxBody,
-		APITimeout:        30 * time.Second,
+		APITimeout:        DefaultAPITimeout,
 		MQTTClientID:      DefaultMQTTClientID,
 		MQTTTopicPrefix:   DefaultMQTTTopicPrefix,
 	}
@@ -177,7 +189,9 @@ func Load(getenv func(string) string, need Requirement) (Config, error) {
 			return Config{}, &Error{"CONNECTOR_CONFIG_FILE", fmt.Sprintf("cannot read %s: %v", path, err)}
 		}
 		if err := yaml.Unmarshal(data, &l.file); err != nil {
-			return Config{}, &Error{"CONNECTOR_CONFIG_FILE", fmt.Sprintf("%s is not a YAML map of VARIABLE: value: %v", path, err)}
+			// yaml quotes the offending value, which may be a secret; keep only where it is.
+			where := strings.Join(strings.Fields(quotedYAML.ReplaceAllString(err.Error(), "(value not shown)")), " ")
+			return Config{}, &Error{"CONNECTOR_CONFIG_FILE", fmt.Sprintf("%s is not a YAML map of VARIABLE: value: %s", path, where)}
 		}
 		for k := range l.file {
 			if !known[k] {
@@ -197,6 +211,9 @@ func Load(getenv func(string) string, need Requirement) (Config, error) {
 	l.str(&c.DirectoryFile, "CONNECTOR_DIRECTORY_FILE")
 	l.str(&c.JobTypePrefix, "CONNECTOR_JOB_TYPE_PREFIX")
 	l.str(&c.HTTPAddr, "CONNECTOR_HTTP_ADDR")
+	l.duration(&c.HTTPReadTimeout, "CONNECTOR_HTTP_READ_TIMEOUT")
+	l.duration(&c.HTTPWriteTimeout, "CONNECTOR_HTTP_WRITE_TIMEOUT")
+	l.duration(&c.HTTPIdleTimeout, "CONNECTOR_HTTP_IDLE_TIMEOUT")
 	l.str(&c.PublicURL, "CONNECTOR_PUBLIC_URL")
 	l.str(&c.StorePath, "CONNECTOR_STATE_FILE")
 	l.str(&c.StoreKind, "CONNECTOR_STATE_STORE")
@@ -240,7 +257,28 @@ func Load(getenv func(string) string, need Requirement) (Config, error) {
 	return c, c.validate(need)
 }
 
+// RedisURLProblem says what is wrong with a Redis URL without repeating any of it (url.Parse's
+// errors quote the whole URL, password included), or "" when it has the right shape.
+func RedisURLProblem(raw string) string {
+	const shape = "redis://[:password@]host:6379/0 or rediss:// for TLS"
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil && strings.Contains(err.Error(), "invalid URL escape"):
+		return "is not a valid URL: it contains a % not followed by two hex digits; write a % in the password as %25 (the value is not shown because it holds a password)"
+	case err != nil:
+		return "is not a valid URL (the value is not shown because it may hold a password): expected " + shape
+	case u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix":
+		return "must start with redis:// or rediss:// (expected " + shape + ")"
+	case u.Scheme != "unix" && u.Host == "":
+		return "has no host: expected " + shape
+	}
+	return ""
+}
+
 var mqttSchemes = map[string]bool{"tcp": true, "mqtt": true, "ssl": true, "tls": true, "mqtts": true, "ws": true, "wss": true}
+
+// quotedYAML is a value quoted in a yaml error: `value` or "value".
+var quotedYAML = regexp.MustCompile("`[^`]*`|\"[^\"]*\"")
 
 var (
 	accountSIDPattern = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
@@ -279,6 +317,9 @@ func (c *Config) validate(need Requirement) error {
 	}
 	if c.MQTTURL != "" {
 		p, err := url.Parse(c.MQTTURL)
+		if err != nil && strings.Contains(err.Error(), "invalid URL escape") {
+			return &Error{"CONNECTOR_MQTT_URL", "is not a valid URL: it contains a % not followed by two hex digits; write a % in the password as %25 (the value is not shown because it holds a password)"}
+		}
 		if err != nil || p.Host == "" || !mqttSchemes[p.Scheme] {
 			return &Error{"CONNECTOR_MQTT_URL", "must be a broker URL such as tcp://127.0.0.1:1883 (schemes tcp, mqtt, ssl, tls, mqtts, ws, wss)"}
 		}
@@ -299,6 +340,10 @@ func (c *Config) validate(need Requirement) error {
 		return &Error{"CONNECTOR_REDIS_URL", "is not set but CONNECTOR_STATE_STORE is redis: give redis://host:6379/0 (or CONNECTOR_REDIS_URL_FILE)"}
 	case c.DirectoryRedis && c.RedisURL == "":
 		return &Error{"CONNECTOR_REDIS_URL", "is not set but CONNECTOR_DIRECTORY_REDIS is true: give redis://host:6379/0"}
+	case c.RedisURL != "":
+		if problem := RedisURLProblem(c.RedisURL); problem != "" {
+			return &Error{"CONNECTOR_REDIS_URL", problem}
+		}
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		return &Error{"CONNECTOR_LOG_FORMAT", "must be json or text"}
@@ -325,9 +370,19 @@ func (c *Config) validate(need Requirement) error {
 	}{{"TWILIO_TIMEOUT", c.TwilioTimeout}, {"CONNECTOR_JOB_TIMEOUT", c.JobTimeout}, {"CONNECTOR_POLL_INTERVAL", c.PollInterval}, {"CONNECTOR_REQUEST_TIMEOUT", c.RequestTimeout}, {"CONNECTOR_SHUTDOWN_GRACE", c.ShutdownGrace},
 		{"CONNECTOR_MESSAGE_TTL", c.MessageTTL}, {"CONNECTOR_MATCH_TIMEOUT", c.MatchTimeout}, {"CONNECTOR_PUBLISH_TIMEOUT", c.PublishTimeout},
 		{"CONNECTOR_OUTBOX_INTERVAL", c.OutboxInterval}, {"CONNECTOR_OUTBOX_MAX_BACKOFF", c.OutboxMaxBackoff},
-		{"CONNECTOR_API_TIMEOUT", c.APITimeout}} {
+		{"CONNECTOR_API_TIMEOUT", c.APITimeout}, {"CONNECTOR_HTTP_READ_TIMEOUT", c.HTTPReadTimeout},
+		{"CONNECTOR_HTTP_WRITE_TIMEOUT", c.HTTPWriteTimeout}, {"CONNECTOR_HTTP_IDLE_TIMEOUT", c.HTTPIdleTimeout}} {
 		if d.value <= 0 {
 			return &Error{d.name, "must be a positive duration such as 30s or 2m"}
+		}
+	}
+	// An answer cut off by the write timeout is lost to the client after the work was done.
+	for _, d := range []struct {
+		name  string
+		value time.Duration
+	}{{"CONNECTOR_API_TIMEOUT", c.APITimeout}, {"CONNECTOR_PUBLISH_TIMEOUT", c.PublishTimeout}} {
+		if c.HTTPWriteTimeout <= d.value {
+			return &Error{"CONNECTOR_HTTP_WRITE_TIMEOUT", fmt.Sprintf("is %v, not longer than %s (%v): answers would be cut off; make it longer, e.g. %v", c.HTTPWriteTimeout, d.name, d.value, d.value+15*time.Second)}
 		}
 	}
 	if c.StatusMessageName == "" {
@@ -346,6 +401,7 @@ func init() {
 	for _, k := range strings.Fields(`TWILIO_ACCOUNT TWILIO_ACCOUNT_SID TWILIO_TOKEN TWILIO_AUTH_TOKEN
 		TWILIO_DEFAULT_FROM TWILIO_MESSAGING_SERVICE_SID TWILIO_API_BASE_URL TWILIO_TIMEOUT TWILIO_CONCURRENCY
 		CONNECTOR_DEFAULT_REGION CONNECTOR_DIRECTORY_FILE CONNECTOR_JOB_TYPE_PREFIX CONNECTOR_HTTP_ADDR CONNECTOR_PUBLIC_URL
+		CONNECTOR_HTTP_READ_TIMEOUT CONNECTOR_HTTP_WRITE_TIMEOUT CONNECTOR_HTTP_IDLE_TIMEOUT
 		CONNECTOR_STATE_FILE CONNECTOR_STATE_RETENTION CONNECTOR_LOG_FORMAT CONNECTOR_LOG_LEVEL
 		CONNECTOR_SEND_ATTEMPTS CONNECTOR_SEND_PARALLELISM CONNECTOR_SHUTDOWN_GRACE ZEEBE_ADDRESS
 		CONNECTOR_WORKER_NAME CONNECTOR_MAX_JOBS_ACTIVE CONNECTOR_CONCURRENCY CONNECTOR_JOB_TIMEOUT

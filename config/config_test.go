@@ -104,3 +104,58 @@ func TestLoadValuesAndPrecedence(t *testing.T) {
 		t.Fatalf("a misspelled file setting must be named: %v", err)
 	}
 }
+
+// A secret-bearing variable's error names the variable and never repeats the value, whichever
+// check it fails (a literal % in a password is common, and url.Parse quotes the whole URL).
+func TestSecretsNeverInErrors(t *testing.T) {
+	dir := t.TempDir()
+	yamlFile := filepath.Join(dir, "config.yaml")
+	os.WriteFile(yamlFile, []byte("s3cretPW\n"), 0o600) // a secret file given as the configuration file
+	base := map[string]string{"TWILIO_ACCOUNT": sid, "TWILIO_TOKEN": token}
+	for _, c := range []struct {
+		name, variable string
+		env            map[string]string
+	}{
+		{"redis % escape", "CONNECTOR_REDIS_URL", map[string]string{"CONNECTOR_STATE_STORE": "redis", "CONNECTOR_REDIS_URL": "redis://:s3cr%tPW@host/0"}},
+		{"redis user % escape", "CONNECTOR_REDIS_URL", map[string]string{"CONNECTOR_STATE_STORE": "redis", "CONNECTOR_REDIS_URL": "redis://user:s3cr%tPW@host/0"}},
+		{"redis wrong scheme", "CONNECTOR_REDIS_URL", map[string]string{"CONNECTOR_STATE_STORE": "redis", "CONNECTOR_REDIS_URL": "http://:s3cretPW@host/0"}},
+		{"redis no host", "CONNECTOR_REDIS_URL", map[string]string{"CONNECTOR_DIRECTORY_REDIS": "true", "CONNECTOR_REDIS_URL": "redis://:s3cretPW@/0"}},
+		{"mqtt % escape", "CONNECTOR_MQTT_URL", map[string]string{"CONNECTOR_MQTT_URL": "tcp://u:s3cr%tPW@broker:1883"}},
+		{"mqtt wrong scheme", "CONNECTOR_MQTT_URL", map[string]string{"CONNECTOR_MQTT_URL": "http://u:s3cretPW@broker:1883"}},
+		{"token with a quote", "TWILIO_TOKEN", map[string]string{"TWILIO_TOKEN": `s3cret"PW`}},
+		{"token and its file", "TWILIO_TOKEN_FILE", map[string]string{"TWILIO_TOKEN": "s3cretPW", "TWILIO_TOKEN_FILE": yamlFile}},
+		{"api keys and their file", "CONNECTOR_API_KEYS_FILE", map[string]string{"CONNECTOR_API_KEYS": "s3cretPW", "CONNECTOR_API_KEYS_FILE": yamlFile}},
+		{"yaml file holding a scalar", "CONNECTOR_CONFIG_FILE", map[string]string{"CONNECTOR_CONFIG_FILE": yamlFile}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := map[string]string{}
+			for k, v := range base {
+				e[k] = v
+			}
+			for k, v := range c.env {
+				e[k] = v
+			}
+			_, err := Load(env(e), NeedTwilio)
+			if err == nil || !strings.Contains(err.Error(), c.variable) {
+				t.Fatalf("error %v, want one naming %s", err, c.variable)
+			}
+			if strings.Contains(err.Error(), "s3cr") {
+				t.Fatalf("the secret is in the error: %v", err)
+			}
+		})
+	}
+}
+
+func TestHTTPWriteTimeoutCoversTheAPITimeout(t *testing.T) {
+	c, err := Load(env(map[string]string{}), 0)
+	if err != nil || c.HTTPWriteTimeout <= c.APITimeout || c.HTTPReadTimeout <= 0 || c.HTTPIdleTimeout <= 0 {
+		t.Fatalf("defaults %+v %v", c, err)
+	}
+	_, err = Load(env(map[string]string{"CONNECTOR_API_TIMEOUT": "50s"}), 0)
+	if err == nil || !strings.Contains(err.Error(), "CONNECTOR_HTTP_WRITE_TIMEOUT") || !strings.Contains(err.Error(), "CONNECTOR_API_TIMEOUT") {
+		t.Fatalf("API timeout beyond the write timeout: %v", err)
+	}
+	if _, err := Load(env(map[string]string{"CONNECTOR_API_TIMEOUT": "50s", "CONNECTOR_HTTP_WRITE_TIMEOUT": "1m"}), 0); err != nil {
+		t.Fatal(err)
+	}
+}

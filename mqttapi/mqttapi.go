@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -83,6 +84,8 @@ type Client struct {
 
 	mu       sync.Mutex
 	closed   bool
+	problem  string // why the last connection attempt failed or the connection was lost
+	password string // scrubbed from what is logged
 	wg       sync.WaitGroup
 	inFlight map[string]chan struct{} // request key -> closed when its handling ends
 }
@@ -115,13 +118,12 @@ func Start(opts Options) (*Client, error) {
 		SetKeepAlive(30 * time.Second).
 		SetDefaultPublishHandler(c.route). // also takes what the session holds before subscribing
 		SetOnConnectHandler(c.subscribe).
-		SetConnectionLostHandler(func(_ paho.Client, err error) {
-			log.Warn("MQTT connection lost; reconnecting", "err", err)
-		})
+		SetConnectionNotificationHandler(c.notified)
 	if u.User != nil {
 		mo.SetUsername(u.User.Username())
 		if pw, ok := u.User.Password(); ok {
 			mo.SetPassword(pw)
+			c.password = pw
 		}
 		u.User = nil
 	}
@@ -189,6 +191,50 @@ func (c *Client) route(_ paho.Client, m paho.Message) {
 
 // Connected reports whether the client holds a connection to the broker.
 func (c *Client) Connected() bool { return c.mc.IsConnectionOpen() }
+
+// Health is nil while the client holds a connection to the broker, else why it does not.
+func (c *Client) Health() error {
+	if c.Connected() {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.problem == "" {
+		return errors.New("not connected to the broker yet")
+	}
+	return errors.New(c.problem)
+}
+
+// notified logs each failed connection attempt and lost connection (paho retries both
+// silently) and keeps the reason for Health.
+func (c *Client) notified(_ paho.Client, n paho.ConnectionNotification) {
+	var problem string
+	switch n := n.(type) {
+	case paho.ConnectionNotificationConnected:
+	case paho.ConnectionNotificationFailed:
+		problem = "connection attempt failed: " + c.scrub(n.Reason)
+		c.log.Warn("MQTT connection attempt failed; retrying", "err", c.scrub(n.Reason))
+	case paho.ConnectionNotificationLost:
+		problem = "connection lost: " + c.scrub(n.Reason)
+		c.log.Warn("MQTT connection lost; reconnecting", "err", c.scrub(n.Reason))
+	default:
+		return
+	}
+	c.mu.Lock()
+	c.problem = problem
+	c.mu.Unlock()
+}
+
+// scrub is err's text without the broker password.
+func (c *Client) scrub(err error) string {
+	if err == nil {
+		return "no reason given"
+	}
+	if c.password == "" {
+		return err.Error()
+	}
+	return strings.ReplaceAll(err.Error(), c.password, "****")
+}
 
 // Close stops taking requests, lets those in progress finish until ctx ends, then disconnects.
 // Requests it did not finish stay unacknowledged and come back on the next connection.

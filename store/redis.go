@@ -36,7 +36,11 @@ const DefaultRedisPrefix = "twilio-connector:"
 func OpenRedis(ctx context.Context, rawURL, prefix string, retention time.Duration) (*Redis, error) {
 	opts, err := redis.ParseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("redis URL %s: %v", redactURL(rawURL), redactErr(err, opts))
+		if _, perr := url.Parse(rawURL); perr != nil {
+			// url.Parse's error quotes the whole URL, password included: say only what it is.
+			return nil, errors.New("not a valid URL (not shown: it may hold a password); expected redis://[:password@]host:6379/0, with a % in the password written as %25")
+		}
+		return nil, fmt.Errorf("redis URL %s: %v", redactURL(rawURL), scrubURL(err, rawURL))
 	}
 	if prefix == "" {
 		prefix = DefaultRedisPrefix
@@ -60,6 +64,17 @@ func redactURL(raw string) string {
 	}
 	u.User = nil
 	return u.String()
+}
+
+// scrubURL removes rawURL and its password from err's text.
+func scrubURL(err error, rawURL string) error {
+	msg := strings.ReplaceAll(err.Error(), rawURL, redactURL(rawURL))
+	if u, perr := url.Parse(rawURL); perr == nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "****")
+		}
+	}
+	return errors.New(msg)
 }
 
 func redactErr(err error, opts *redis.Options) error {

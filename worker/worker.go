@@ -47,6 +47,9 @@ type Options struct {
 	RequestTimeout time.Duration
 	RetryBackoff   time.Duration
 	Logger         *slog.Logger
+	// LongPolls, when the client was built with its DialOption, lets Stop end the pending
+	// ActivateJobs long polls instead of waiting up to RequestTimeout for them.
+	LongPolls *LongPolls
 }
 
 // Worker serves every registered action's job type.
@@ -109,6 +112,9 @@ func (w *Worker) Stop(ctx context.Context) error {
 		return nil
 	}
 	close(w.stopping)
+	if w.opts.LongPolls != nil {
+		w.opts.LongPolls.Cancel()
+	}
 	w.mu.Lock()
 	ws := w.workers
 	w.workers = nil

@@ -23,6 +23,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/sandbox"
 	"github.com/twilio-connector/twilio-connector/store"
 	"github.com/twilio-connector/twilio-connector/triggers"
+	"github.com/twilio-connector/twilio-connector/worker"
 )
 
 // devCommand runs everything on one machine with nothing installed: the dev engine serving
@@ -47,6 +48,7 @@ func devCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		cfg.PublicURL = "http://" + cfg.HTTPAddr
 	}
 	log := newLogger(cfg, stderr)
+	routeLibraryLogs(log)
 	twilioNote := "Twilio account " + cfg.AccountSID
 	if cfg.AccountSID == "" || cfg.AuthToken == "" {
 		// No account: a local sandbox speaks Twilio's API, gives SIDs, honours Twilio's
@@ -88,7 +90,8 @@ func devCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	log.Info("example processes deployed", "processes", strings.Join(ids, ", "))
 
-	client, err := zbc.NewClient(&zbc.ClientConfig{GatewayAddress: srv.Addr(), UsePlaintextConnection: true, DialOpts: zeebeDialOptions()})
+	polls := worker.NewLongPolls()
+	client, err := zbc.NewClient(&zbc.ClientConfig{GatewayAddress: srv.Addr(), UsePlaintextConnection: true, DialOpts: zeebeDialOptions(polls)})
 	if err != nil {
 		return err
 	}
@@ -96,7 +99,7 @@ func devCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cfg.ZeebeAddress = srv.Addr()
 
 	printTryIt(stdout, cfg, srv.Addr(), twilioNote)
-	return serve(ctx, cfg, log, client, store.NewMemory(cfg.StoreRetention), reg)
+	return serve(ctx, cfg, log, client, polls, store.NewMemory(cfg.StoreRetention), reg)
 }
 
 // devEnv is the environment with dev-friendly defaults for what the user left unset.

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"sync/atomic"
 	"time"
 
 	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
@@ -34,12 +33,14 @@ func runCommand(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	routeLibraryLogs(log)
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	client, err := zbc.NewClient(&zbc.ClientConfig{GatewayAddress: cfg.ZeebeAddress, DialOpts: zeebeDialOptions()})
+	polls := worker.NewLongPolls()
+	client, err := zbc.NewClient(&zbc.ClientConfig{GatewayAddress: cfg.ZeebeAddress, DialOpts: zeebeDialOptions(polls)})
 	if err != nil {
 		return fmt.Errorf("ZEEBE_ADDRESS: cannot create the Zeebe client: %w", err)
 	}
@@ -48,13 +49,17 @@ func runCommand(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err := loadTriggers(cfg, reg); err != nil {
 		return err
 	}
-	return serve(ctx, cfg, log, client, st, reg)
+	return serve(ctx, cfg, log, client, polls, st, reg)
 }
 
 // zeebeDialOptions are the connector's additions to the Zeebe client's connection: job
-// activation backs off while the gateway pushes back.
-func zeebeDialOptions() []grpc.DialOption {
-	return []grpc.DialOption{worker.ActivationBackoff(worker.DefaultActivationBackoff, worker.DefaultMaxActivationBackoff)}
+// activation backs off while the gateway pushes back, and the worker's Stop ends pending long
+// polls through polls.
+func zeebeDialOptions(polls *worker.LongPolls) []grpc.DialOption {
+	return []grpc.DialOption{
+		worker.ActivationBackoff(worker.DefaultActivationBackoff, worker.DefaultMaxActivationBackoff),
+		polls.DialOption(),
+	}
 }
 
 // openStore opens the configured state store: the bbolt file for one replica, Redis for
@@ -95,7 +100,7 @@ func loadTriggers(cfg config.Config, reg *triggers.Registry) error {
 
 // serve runs the worker, the webhooks, the outbox and the MQTT entry point until ctx ends, then shuts down
 // gracefully: stop taking work, finish in-flight jobs, stop the HTTP server.
-func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.Client, st store.Store, reg *triggers.Registry) error {
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.Client, polls *worker.LongPolls, st store.Store, reg *triggers.Registry) error {
 	acts, err := newActions(cfg, st, log)
 	if err != nil {
 		return err
@@ -107,19 +112,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	w := worker.New(client, acts, worker.Options{
 		Prefix: cfg.JobTypePrefix, Name: cfg.WorkerName, MaxJobsActive: cfg.MaxJobsActive,
 		Concurrency: cfg.Concurrency, JobTimeout: cfg.JobTimeout, PollInterval: cfg.PollInterval,
-		RequestTimeout: cfg.RequestTimeout, RetryBackoff: cfg.RetryBackoff, Logger: log,
+		RequestTimeout: cfg.RequestTimeout, RetryBackoff: cfg.RetryBackoff, Logger: log, LongPolls: polls,
 	})
 
-	var ready atomic.Bool
+	ready := newReadiness(log, client, st)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { fmt.Fprintln(rw, "ok") })
-	mux.HandleFunc("GET /readyz", func(rw http.ResponseWriter, _ *http.Request) {
-		if !ready.Load() {
-			http.Error(rw, "not ready: Zeebe gateway not reachable yet", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(rw, "ready")
-	})
+	mux.Handle("GET /readyz", ready)
 	mux.Handle("GET /metrics", metrics.Handler())
 	mux.Handle("/v1/", httpapi.New(httpapi.Options{
 		Messages: acts["send_sms"], Calls: acts["make_call"], Store: st, APIKeys: apiKeys,
@@ -148,7 +147,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	if err != nil {
 		return fmt.Errorf("CONNECTOR_HTTP_ADDR: cannot listen on %s: %w", cfg.HTTPAddr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: min(10*time.Second, cfg.HTTPReadTimeout),
+		ReadTimeout: cfg.HTTPReadTimeout, WriteTimeout: cfg.HTTPWriteTimeout, IdleTimeout: cfg.HTTPIdleTimeout}
 	go srv.Serve(ln)
 	log.Info("http listening", "addr", ln.Addr().String(), "endpoints", "/twilio/sms /twilio/status /v1/ /healthz /readyz /metrics")
 
@@ -161,14 +161,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 		}); err != nil {
 			return err
 		}
+		ready.add("mqtt", func(context.Context) error { return mq.Health() })
 	}
 
-	go watchReadiness(ctx, client, &ready, log)
 	w.Start()
 	<-ctx.Done()
 
 	log.Info("shutting down", "grace", cfg.ShutdownGrace)
-	ready.Store(false)
+	ready.stop()
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
 	if mq != nil {
@@ -184,24 +184,4 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// watchReadiness marks the connector ready while the gateway answers Topology.
-func watchReadiness(ctx context.Context, client zbc.Client, ready *atomic.Bool, log *slog.Logger) {
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	for {
-		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := client.NewTopologyCommand().Send(tctx)
-		cancel()
-		was := ready.Swap(err == nil)
-		if was != (err == nil) {
-			log.Info("zeebe gateway readiness changed", "ready", err == nil, "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }

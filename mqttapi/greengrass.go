@@ -98,6 +98,9 @@ func e164(n string) string {
 	return rest
 }
 
+// MaxIDChars is the longest request id taken: the id is part of the state store's keys.
+const MaxIDChars = 255
+
 // parse checks a message against the seed's input shape for kind. The error is
 // INVALID_INPUT or MISSING_INPUT naming the field; id is the raw id for the failure status.
 func parse(kind string, payload []byte) (p parsed, id json.RawMessage, e *errs.Error) {
@@ -116,6 +119,9 @@ func parse(kind string, payload []byte) (p parsed, id json.RawMessage, e *errs.E
 	}
 	if err := json.Unmarshal(r.ID, &p.id); err != nil || p.id == "" {
 		return p, id, errs.Invalid("id", "id must be a non-empty string")
+	}
+	if len(p.id) > MaxIDChars {
+		return p, id, errs.Invalid("id", "id is longer than %d characters: a UUID is a good choice", MaxIDChars)
 	}
 	if r.Request == nil {
 		return p, id, errs.Missing("request", `give "request": {"recipient": {...}}`)

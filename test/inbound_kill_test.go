@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twilio-connector/twilio-connector/test/redistest"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
 	"github.com/twilio-connector/twilio-connector/test/wait"
 )
@@ -40,10 +41,20 @@ const pingBPMN = `<?xml version="1.0" encoding="UTF-8"?>
 `
 
 // Inbound SMS from 16 concurrent senders while the connector is killed (kill -9) three times
-// at random moments and restarted on the same state file; like Twilio, every request that did
-// not get a 200 is delivered again until it does. Every SMS starts exactly one process
-// instance: none is lost between the MessageSid claim and the outbox, none is started twice.
+// at random moments and restarted on the same state (the bbolt file, or Redis); like Twilio,
+// every request that did not get a 200 is delivered again until it does. Every SMS starts
+// exactly one process instance: none is lost between the MessageSid claim and the outbox,
+// none is started twice.
 func TestKillDashNineInboundSMS(t *testing.T) {
+	t.Run("bolt", func(t *testing.T) {
+		killDashNineInbound(t, "CONNECTOR_STATE_FILE="+filepath.Join(t.TempDir(), "state.db"))
+	})
+	t.Run("redis", func(t *testing.T) {
+		killDashNineInbound(t, "CONNECTOR_STATE_STORE=redis", "CONNECTOR_REDIS_URL="+redistest.Start(t).URL)
+	})
+}
+
+func killDashNineInbound(t *testing.T, state ...string) {
 	const total, senders, kills = 3000, 16, 3
 	const public = "https://connector.example.com"
 	w := newWorld(t)
@@ -53,8 +64,7 @@ func TestKillDashNineInboundSMS(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.deploy(t, model)
-	env := []string{"CONNECTOR_STATE_FILE=" + filepath.Join(dir, "state.db"), "CONNECTOR_BPMN_DIR=" + dir,
-		"CONNECTOR_PUBLIC_URL=" + public, "CONNECTOR_LOG_LEVEL=info"}
+	env := append(state, "CONNECTOR_BPMN_DIR="+dir, "CONNECTOR_PUBLIC_URL="+public, "CONNECTOR_LOG_LEVEL=info")
 
 	forms := make([]url.Values, total)
 	for i := range forms {
@@ -139,6 +149,7 @@ func TestKillDashNineInboundSMS(t *testing.T) {
 		}
 	}
 	if len(lost) > 0 || len(doubled) > 0 {
-		t.Fatalf("of %d SMS, %d started no process %v and %d started more than one %v", total, len(lost), lost, len(doubled), doubled)
+		t.Fatalf("of %d SMS, %d started no process (such as %v) and %d started more than one (such as %v)",
+			total, len(lost), lost[:min(len(lost), 5)], len(doubled), doubled[:min(len(doubled), 5)])
 	}
 }

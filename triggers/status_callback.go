@@ -137,18 +137,18 @@ func (h *StatusCallback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The (SID, status) pair is claimed together with the message's outbox entry, in one atomic
 	// write: a crash cannot leave the claim without the message (see SMSReceived).
 	held, err := h.outbox.holdEntry(m, time.Now().Add(h.opts.PublishTimeout+h.outbox.opts.MinBackoff))
+	claimed := false
 	if err == nil {
-		var claimed bool
 		claimed, err = h.opts.Store.ClaimWith(ctx, store.Entry{Bucket: StatusBucket, Key: m.MessageID, Value: []byte("1")}, held)
-		if err == nil && !claimed {
-			metrics.Webhooks.WithLabelValues(OutcomeStatusDuplicate).Inc()
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
 	}
 	if err != nil {
 		log.Error("state store failed; answering 503 so Twilio may deliver again", "err", err)
 		reject(w, http.StatusServiceUnavailable, OutcomeStoreFailed, "state store unavailable")
+		return
+	}
+	if !claimed {
+		metrics.Webhooks.WithLabelValues(OutcomeStatusDuplicate).Inc()
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	if err := h.outbox.publish(ctx, m); err != nil {

@@ -291,6 +291,7 @@ func TestStatusCodes(t *testing.T) {
 		{name: "bad templateEngine", call: call{path: messages, body: `{"smsTo":"` + alice + `","smsBody":"hi","templateEngine":"jinja"}`}, want: 400, wantCode: "INVALID_INPUT"},
 		{name: "variable named like a field", call: call{path: messages, body: `{"smsTo":"` + alice + `","smsBody":"hi","variables":{"smsTo":"x"}}`}, want: 400, wantCode: "INVALID_INPUT"},
 		{name: "Idempotency-Key with a space", call: call{path: messages, body: smsBody(alice), headers: map[string]string{"Idempotency-Key": "a b"}}, want: 400, wantCode: "INVALID_INPUT"},
+		{name: "Idempotency-Key over 255 characters", call: call{path: messages, body: smsBody(alice), headers: map[string]string{"Idempotency-Key": strings.Repeat("k", 256)}}, want: 400, wantCode: "INVALID_INPUT"},
 		{name: "no API key", call: call{path: calls, body: `{}`, headers: map[string]string{"Authorization": ""}}, want: 401, wantCode: string(errs.APIKeyRejected)},
 		{name: "unknown API key", call: call{path: messages, body: smsBody(alice), headers: map[string]string{"Authorization": "Bearer " + badKey}}, want: 401, wantCode: string(errs.APIKeyRejected)},
 		{name: "GET on messages", call: call{method: http.MethodGet, path: messages}, want: 405},

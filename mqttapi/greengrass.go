@@ -115,6 +115,9 @@ func nationalOnly(digits, region string) bool {
 	return err == nil && phonenumbers.IsValidNumber(n)
 }
 
+// MaxIDChars is the longest request id taken: the id is part of the state store's keys.
+const MaxIDChars = 255
+
 // parse checks a message against the documented input shape for kind; region is
 // CONNECTOR_DEFAULT_REGION. The error is
 // INVALID_INPUT or MISSING_INPUT naming the field; id is the raw id for the failure status.
@@ -134,6 +137,9 @@ func parse(kind string, payload []byte, region string) (p parsed, id json.RawMes
 	}
 	if err := json.Unmarshal(r.ID, &p.id); err != nil || p.id == "" {
 		return p, id, errs.Invalid("id", "id must be a non-empty string")
+	}
+	if len(p.id) > MaxIDChars {
+		return p, id, errs.Invalid("id", "id is longer than %d characters: a UUID is a good choice", MaxIDChars)
 	}
 	if r.Request == nil {
 		return p, id, errs.Missing("request", `give "request": {"recipient": {...}}`)

@@ -179,6 +179,7 @@ func TestInvalidInputs(t *testing.T) {
 		{"text on call", KindCall, `{"request": {"recipient": {"name": "D", "phone_number": "12345000000", "message": "m"}}, "id": "a"}`, "request.recipient.message", `"a"`},
 		{"empty name on call", KindCall, `{"request": {"recipient": {"name": "", "phone_number": "12345000000", "voice_message_location": "https://x"}}, "id": "a"}`, "request.recipient.name", `"a"`},
 		{"retries too many", KindText, `{"request": {"recipient": {"name": "D", "phone_number": "12345000000", "message": "m"}, "retries": 99}, "id": "a"}`, "request.retries", `"a"`},
+		{"id too long", KindText, `{"request": {"recipient": {"name": "D", "phone_number": "12345000000", "message": "m"}}, "id": "` + strings.Repeat("x", MaxIDChars+1) + `"}`, "id", `"` + strings.Repeat("x", MaxIDChars+1) + `"`},
 		{"retries not a number", KindText, `{"request": {"recipient": {"name": "D", "phone_number": "12345000000", "message": "m"}, "retries": "3"}, "id": "a"}`, "request.retries", `"a"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -213,30 +213,45 @@ func (b *Bolt) commit(batch []write) {
 	}
 }
 
+func (b *Bolt) put(tx *bolt.Tx, e Entry) error {
+	bk, err := tx.CreateBucketIfNotExists([]byte(e.Bucket))
+	if err != nil {
+		return err
+	}
+	return bk.Put([]byte(e.Key), encode(e.Value, expiry(b.now(), e.TTL, b.retention)))
+}
+
 func (b *Bolt) Put(_ context.Context, bucket, key string, value []byte, ttl time.Duration) error {
 	return b.update(func(tx *bolt.Tx) error {
-		bk, err := tx.CreateBucketIfNotExists([]byte(bucket))
-		if err != nil {
-			return err
-		}
-		return bk.Put([]byte(key), encode(value, expiry(b.now(), ttl, b.retention)))
+		return b.put(tx, Entry{Bucket: bucket, Key: key, Value: value, TTL: ttl})
 	})
 }
 
-func (b *Bolt) PutIfAbsent(_ context.Context, bucket, key string, value []byte, ttl time.Duration) (stored bool, err error) {
+func (b *Bolt) PutIfAbsent(ctx context.Context, bucket, key string, value []byte, ttl time.Duration) (bool, error) {
+	return b.ClaimWith(ctx, Entry{Bucket: bucket, Key: key, Value: value, TTL: ttl})
+}
+
+// ClaimWith writes the claim and its entries in one transaction: all are committed or none.
+func (b *Bolt) ClaimWith(_ context.Context, claim Entry, with ...Entry) (stored bool, err error) {
 	err = b.update(func(tx *bolt.Tx) error {
 		stored = false
-		bk, err := tx.CreateBucketIfNotExists([]byte(bucket))
-		if err != nil {
+		if bk := tx.Bucket([]byte(claim.Bucket)); bk != nil {
+			if _, live := b.decode(bk.Get([]byte(claim.Key))); live {
+				return nil
+			}
+		}
+		for _, e := range with {
+			if err := b.put(tx, e); err != nil {
+				return err
+			}
+		}
+		if err := b.put(tx, claim); err != nil {
 			return err
 		}
-		if _, live := b.decode(bk.Get([]byte(key))); live {
-			return nil
-		}
 		stored = true
-		return bk.Put([]byte(key), encode(value, expiry(b.now(), ttl, b.retention)))
+		return nil
 	})
-	return stored, err
+	return stored && err == nil, err
 }
 
 func (b *Bolt) Delete(_ context.Context, bucket, key string) error {

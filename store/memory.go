@@ -70,16 +70,23 @@ func (m *Memory) Put(_ context.Context, bucket, key string, value []byte, ttl ti
 	return nil
 }
 
-func (m *Memory) PutIfAbsent(_ context.Context, bucket, key string, value []byte, ttl time.Duration) (bool, error) {
+func (m *Memory) PutIfAbsent(ctx context.Context, bucket, key string, value []byte, ttl time.Duration) (bool, error) {
+	return m.ClaimWith(ctx, Entry{Bucket: bucket, Key: key, Value: value, TTL: ttl})
+}
+
+func (m *Memory) ClaimWith(_ context.Context, claim Entry, with ...Entry) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return false, ErrClosed
 	}
-	if _, ok := m.live(bucket, key); ok {
+	if _, ok := m.live(claim.Bucket, claim.Key); ok {
 		return false, nil
 	}
-	m.put(bucket, key, value, ttl)
+	for _, e := range with {
+		m.put(e.Bucket, e.Key, e.Value, e.TTL)
+	}
+	m.put(claim.Bucket, claim.Key, claim.Value, claim.TTL)
 	return true, nil
 }
 

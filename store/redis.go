@@ -132,21 +132,40 @@ func (r *Redis) Put(ctx context.Context, bucket, key string, value []byte, ttl t
 }
 
 func (r *Redis) PutIfAbsent(ctx context.Context, bucket, key string, value []byte, ttl time.Duration) (bool, error) {
+	return r.ClaimWith(ctx, Entry{Bucket: bucket, Key: key, Value: value, TTL: ttl})
+}
+
+// claimScript is ClaimWith on the server, where a script runs without anything in between.
+// KEYS holds an entry key and its bucket's index per entry, the claim last; ARGV holds value,
+// ttl (ms), index score and index member per entry. Redis does not undo the writes of a
+// script that fails half-way, so the claim is written last: a failure can leave entries
+// without their claim (a redelivery claims and writes them again), never the claim alone.
+var claimScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[#KEYS - 1]) == 1 then return 0 end
+for i = 1, #KEYS / 2 do
+  local a = (i - 1) * 4
+  redis.call('SET', KEYS[2 * i - 1], ARGV[a + 1], 'PX', ARGV[a + 2])
+  redis.call('ZADD', KEYS[2 * i], ARGV[a + 3], ARGV[a + 4])
+end
+return 1
+`)
+
+func (r *Redis) ClaimWith(ctx context.Context, claim Entry, with ...Entry) (bool, error) {
 	if err := r.check(); err != nil {
 		return false, err
 	}
-	ttl = r.ttl(ttl)
-	ok, err := r.client.SetNX(ctx, r.key(bucket, key), value, ttl).Result()
+	keys := make([]string, 0, 2*(len(with)+1))
+	args := make([]any, 0, 4*(len(with)+1))
+	for _, e := range append(with[:len(with):len(with)], claim) {
+		ttl := r.ttl(e.TTL)
+		keys = append(keys, r.key(e.Bucket, e.Key), r.index(e.Bucket))
+		args = append(args, e.Value, max(ttl.Milliseconds(), 1), time.Now().Add(ttl).UnixMilli(), e.Key)
+	}
+	stored, err := claimScript.Run(ctx, r.client, keys, args...).Int()
 	if err != nil {
-		return false, fmt.Errorf("redis put-if-absent: %w", err)
+		return false, fmt.Errorf("redis claim: %w", err)
 	}
-	if ok {
-		// The index only serves Scan; an entry briefly missing from it is harmless.
-		if err := r.client.ZAdd(ctx, r.index(bucket), redis.Z{Score: float64(time.Now().Add(ttl).UnixMilli()), Member: key}).Err(); err != nil {
-			return true, fmt.Errorf("redis index: %w", err)
-		}
-	}
-	return ok, nil
+	return stored == 1, nil
 }
 
 func (r *Redis) Delete(ctx context.Context, bucket, key string) error {

@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,32 +39,36 @@ func TestRedisContract(t *testing.T) {
 	}
 }
 
-// Two replicas racing to claim the same key: exactly one wins.
+// Two replicas racing to claim the same key: exactly one wins, and its entries are stored.
 func TestRedisReplicasClaimOnce(t *testing.T) {
 	srv := redistest.Start(t)
-	a, b := openRedis(t, srv.URL, ""), openRedis(t, srv.URL, "")
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for i := 0; i < 64; i++ {
-		s := a
-		if i%2 == 1 {
-			s = b
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ok, err := s.PutIfAbsent(context.Background(), "inbound", "SM123", []byte("1"), 0)
-			if err != nil {
-				t.Error(err)
-			}
-			if ok {
-				wins.Add(1)
-			}
-		}()
+	testClaimWithRace(t, openRedis(t, srv.URL, ""), openRedis(t, srv.URL, ""))
+}
+
+// A script that fails half-way keeps its earlier writes in Redis; ClaimWith writes the claim
+// last, so a failure never leaves the claim without its entries.
+func TestRedisClaimWithNeverStoresTheClaimAlone(t *testing.T) {
+	srv := redistest.Start(t)
+	r := openRedis(t, srv.URL, "")
+	ctx := context.Background()
+	// The index of bucket "work" is not a sorted set: writing an entry of that bucket fails.
+	if err := r.client.Set(ctx, r.index("work"), "not a sorted set", 0).Err(); err != nil {
+		t.Fatal(err)
 	}
-	wg.Wait()
-	if wins.Load() != 1 {
-		t.Fatalf("%d claims won, want 1", wins.Load())
+	stored, err := r.ClaimWith(ctx, Entry{Bucket: "inbound", Key: "SM1", Value: []byte("pending")},
+		Entry{Bucket: "outbox", Key: "m1", Value: []byte("v")}, Entry{Bucket: "work", Key: "m2", Value: []byte("v")})
+	if err == nil || stored {
+		t.Fatalf("ClaimWith = %v %v, want the WRONGTYPE error", stored, err)
+	}
+	if _, ok, _ := r.Get(ctx, "inbound", "SM1"); ok {
+		t.Fatal("the claim was stored although an entry with it failed")
+	}
+	if err := r.client.Del(ctx, r.index("work")).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if stored, err := r.ClaimWith(ctx, Entry{Bucket: "inbound", Key: "SM1", Value: []byte("pending")},
+		Entry{Bucket: "work", Key: "m2", Value: []byte("v")}); err != nil || !stored {
+		t.Fatalf("ClaimWith once the index is repaired = %v %v", stored, err)
 	}
 }
 

@@ -19,12 +19,24 @@ type Store interface {
 	Put(ctx context.Context, bucket, key string, value []byte, ttl time.Duration) error
 	// PutIfAbsent stores value only when key is absent or expired and reports whether it did.
 	PutIfAbsent(ctx context.Context, bucket, key string, value []byte, ttl time.Duration) (bool, error)
+	// ClaimWith is PutIfAbsent of claim that also stores every entry of with (overwriting
+	// them) in the same atomic write, and reports whether it did. Neither a crash nor a failed
+	// write can leave the claim stored without the entries that go with it: a claim marks work
+	// as taken only once the work is recorded.
+	ClaimWith(ctx context.Context, claim Entry, with ...Entry) (bool, error)
 	// Delete removes key; deleting an absent key is not an error.
 	Delete(ctx context.Context, bucket, key string) error
 	// Scan calls fn for every live entry of bucket, in no particular order. fn must not call
 	// back into the store.
 	Scan(ctx context.Context, bucket string, fn func(key string, value []byte) error) error
 	Close() error
+}
+
+// Entry is one key and value of ClaimWith; TTL 0 means the store's default retention.
+type Entry struct {
+	Bucket, Key string
+	Value       []byte
+	TTL         time.Duration
 }
 
 // DefaultRetention is how long entries live when Put is given no ttl: long enough to cover

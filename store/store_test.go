@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -84,6 +85,42 @@ func testContract(t *testing.T, s Store, wait func(time.Duration)) {
 	}
 	if stored, _ := s.PutIfAbsent(ctx, "claims", "k", []byte("c"), time.Minute); !stored {
 		t.Fatal("PutIfAbsent refused an expired entry")
+	}
+
+	// ClaimWith stores the claim and the entries with it together, or nothing.
+	get := func(bucket, key string) string {
+		t.Helper()
+		v, ok, err := s.Get(ctx, bucket, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			return "(absent)"
+		}
+		return string(v)
+	}
+	work := func(key, value string) Entry {
+		return Entry{Bucket: "work", Key: key, Value: []byte(value), TTL: time.Minute}
+	}
+	sm1 := func(value string) Entry { return Entry{Bucket: "inbound", Key: "SM1", Value: []byte(value), TTL: ttl} }
+	if stored, err := s.ClaimWith(ctx, sm1("pending"), work("m1", "first"), work("m2", "first")); err != nil || !stored {
+		t.Fatalf("first ClaimWith = %v %v", stored, err)
+	}
+	if got := get("inbound", "SM1") + " " + get("work", "m1") + " " + get("work", "m2"); got != "pending first first" {
+		t.Fatalf("after ClaimWith: %s", got)
+	}
+	if stored, err := s.ClaimWith(ctx, sm1("again"), work("m1", "second"), work("m3", "second")); err != nil || stored {
+		t.Fatalf("ClaimWith over a live claim = %v %v", stored, err)
+	}
+	if got := get("inbound", "SM1") + " " + get("work", "m1") + " " + get("work", "m3"); got != "pending first (absent)" {
+		t.Fatalf("a refused ClaimWith wrote: %s", got)
+	}
+	past(ttl)
+	if stored, err := s.ClaimWith(ctx, sm1("third"), work("m1", "third")); err != nil || !stored {
+		t.Fatalf("ClaimWith over an expired claim = %v %v", stored, err)
+	}
+	if got := get("inbound", "SM1") + " " + get("work", "m1"); got != "third third" {
+		t.Fatalf("after ClaimWith over an expired claim: %s", got)
 	}
 
 	for _, k := range []string{"x", "y", "z"} {
@@ -188,6 +225,83 @@ func TestPutIfAbsentIsAtomic(t *testing.T) {
 				t.Fatalf("%d goroutines claimed the same key, want 1", wins)
 			}
 		})
+	}
+}
+
+// Racing ClaimWith calls on one key: one wins, and the entries stored are the winner's.
+func TestClaimWithIsAtomic(t *testing.T) {
+	for name, open := range implementations(t) {
+		t.Run(name, func(t *testing.T) {
+			s := open(&clock{t: time.Now()})
+			defer s.Close()
+			testClaimWithRace(t, s, s)
+		})
+	}
+}
+
+// testClaimWithRace runs 32 ClaimWith calls on one key, alternating between a and b (two
+// replicas of one store, or the same one twice).
+func testClaimWithRace(t *testing.T, a, b Store) {
+	t.Helper()
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var winners []string
+	for i := range 32 {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v := []byte(strconv.Itoa(i))
+			ok, err := s.ClaimWith(ctx, Entry{Bucket: "claims", Key: "same", Value: v},
+				Entry{Bucket: "work", Key: "w1", Value: v}, Entry{Bucket: "work", Key: "w2", Value: v})
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				mu.Lock()
+				winners = append(winners, string(v))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(winners) != 1 {
+		t.Fatalf("%d calls claimed the same key (%v), want 1", len(winners), winners)
+	}
+	for _, k := range []struct{ bucket, key string }{{"claims", "same"}, {"work", "w1"}, {"work", "w2"}} {
+		if v, _, err := a.Get(ctx, k.bucket, k.key); err != nil || string(v) != winners[0] {
+			t.Errorf("%s/%s = %q %v, want the winner's %s", k.bucket, k.key, v, err, winners[0])
+		}
+	}
+}
+
+// A ClaimWith whose entries cannot all be written stores nothing, the claim least of all: a
+// claim must never mark work taken that was not recorded.
+func TestBoltClaimWithIsAllOrNothing(t *testing.T) {
+	ctx := context.Background()
+	b, err := OpenBolt(filepath.Join(t.TempDir(), "state.db"), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	stored, err := b.ClaimWith(ctx, Entry{Bucket: "inbound", Key: "SM1", Value: []byte("pending")},
+		Entry{Bucket: "work", Key: "m1", Value: []byte("v")},
+		Entry{Bucket: "work", Key: strings.Repeat("k", bolt.MaxKeySize+1), Value: []byte("v")})
+	if err == nil || stored {
+		t.Fatalf("ClaimWith with a key over bbolt's limit = %v %v, want an error", stored, err)
+	}
+	for _, k := range []string{"inbound/SM1", "work/m1"} {
+		bucket, key, _ := strings.Cut(k, "/")
+		if _, ok, _ := b.Get(ctx, bucket, key); ok {
+			t.Errorf("%s was stored by a failed ClaimWith", k)
+		}
+	}
+	if stored, err := b.ClaimWith(ctx, Entry{Bucket: "inbound", Key: "SM1", Value: []byte("pending")}); err != nil || !stored {
+		t.Fatalf("the claim after a failed ClaimWith = %v %v", stored, err)
 	}
 }
 

@@ -37,9 +37,10 @@
 //
 // # Delivery guarantees
 //
-// Each MessageSid is claimed once in the store (PutIfAbsent, so replicas sharing a store agree):
-// a redelivered SMS gets the first reply and publishes nothing. Every message is written to the
-// outbox before it is published and removed once Zeebe took it; what the engine refused stays
+// Each MessageSid is claimed once in the store (store.ClaimWith, so replicas sharing a store
+// agree): a redelivered SMS gets the first reply and publishes nothing. The claim and the
+// outbox entries of its messages are one atomic write, so a crash cannot leave one without the
+// other. Every message is in the outbox before it is published and removed once Zeebe took it; what the engine refused stays
 // there and Outbox.Run retries it with backoff, also after a restart. Message ids are derived
 // from the MessageSid, so a message published twice (a retry, two replicas) is one message in
 // Zeebe while it is buffered (its TTL; with TTL 0 Zeebe keeps nothing to compare against).

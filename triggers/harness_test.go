@@ -53,6 +53,13 @@ func (p *fakePublisher) Publish(_ context.Context, m Message) error {
 	return nil
 }
 
+// published returns how many distinct messages the engine holds.
+func (p *fakePublisher) published() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.held)
+}
+
 func (p *fakePublisher) callCount() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -65,11 +72,13 @@ func (p *fakePublisher) messages() []Message {
 	return append([]Message(nil), p.calls...)
 }
 
-// flakyStore fails every operation while down is set.
+// flakyStore fails every write while down is set. With downAfterClaim set, it goes down right
+// after the next successful claim, as if the process died there.
 type flakyStore struct {
 	store.Store
-	mu   sync.Mutex
-	down bool
+	mu             sync.Mutex
+	down           bool
+	downAfterClaim bool
 }
 
 func (s *flakyStore) setDown(d bool) { s.mu.Lock(); s.down = d; s.mu.Unlock() }
@@ -81,11 +90,37 @@ func (s *flakyStore) err() error {
 	}
 	return nil
 }
+func (s *flakyStore) claimed() {
+	s.mu.Lock()
+	s.down = s.down || s.downAfterClaim
+	s.downAfterClaim = false
+	s.mu.Unlock()
+}
 func (s *flakyStore) PutIfAbsent(ctx context.Context, b, k string, v []byte, ttl time.Duration) (bool, error) {
 	if err := s.err(); err != nil {
 		return false, err
 	}
-	return s.Store.PutIfAbsent(ctx, b, k, v, ttl)
+	ok, err := s.Store.PutIfAbsent(ctx, b, k, v, ttl)
+	if ok {
+		s.claimed()
+	}
+	return ok, err
+}
+func (s *flakyStore) ClaimWith(ctx context.Context, claim store.Entry, with ...store.Entry) (bool, error) {
+	if err := s.err(); err != nil {
+		return false, err
+	}
+	ok, err := s.Store.ClaimWith(ctx, claim, with...)
+	if ok {
+		s.claimed()
+	}
+	return ok, err
+}
+func (s *flakyStore) Delete(ctx context.Context, b, k string) error {
+	if err := s.err(); err != nil {
+		return err
+	}
+	return s.Store.Delete(ctx, b, k)
 }
 func (s *flakyStore) Put(ctx context.Context, b, k string, v []byte, ttl time.Duration) error {
 	if err := s.err(); err != nil {

@@ -80,20 +80,29 @@ func NewOutbox(st store.Store, pub Publisher, opts OutboxOptions) *Outbox {
 	return &Outbox{st: st, pub: pub, opts: opts, log: log.With("component", "outbox")}
 }
 
-func (o *Outbox) put(ctx context.Context, e outboxEntry) error {
+// entry is e as a store entry. 0 TTL: the store's retention; an entry older than that is
+// dropped with the rest of the state.
+func (o *Outbox) entry(e outboxEntry) (store.Entry, error) {
 	data, err := json.Marshal(e)
 	if err != nil {
-		return fmt.Errorf("outbox: encode message %s: %w", e.Message.MessageID, err)
+		return store.Entry{}, fmt.Errorf("outbox: encode message %s: %w", e.Message.MessageID, err)
 	}
-	// 0: the store's retention; an entry older than that is dropped with the rest of the state.
-	return o.st.Put(ctx, OutboxBucket, e.Message.MessageID, data, 0)
+	return store.Entry{Bucket: OutboxBucket, Key: e.Message.MessageID, Value: data}, nil
 }
 
-// hold records m before it is published; the retry loop leaves it alone until notBefore, so it
-// does not race the publish under way.
-func (o *Outbox) hold(ctx context.Context, m Message, notBefore time.Time) error {
-	now := o.opts.Now()
-	return o.put(ctx, outboxEntry{Message: m, NextAttempt: notBefore, Created: now})
+func (o *Outbox) put(ctx context.Context, e outboxEntry) error {
+	se, err := o.entry(e)
+	if err != nil {
+		return err
+	}
+	return o.st.Put(ctx, se.Bucket, se.Key, se.Value, se.TTL)
+}
+
+// holdEntry is the entry recording m before it is published, for the webhooks to store
+// together with their claim (store.ClaimWith); the retry loop leaves it alone until
+// notBefore, so it does not race the publish under way.
+func (o *Outbox) holdEntry(m Message, notBefore time.Time) (store.Entry, error) {
+	return o.entry(outboxEntry{Message: m, NextAttempt: notBefore, Created: o.opts.Now()})
 }
 
 // done removes a published message.

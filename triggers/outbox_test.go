@@ -33,7 +33,7 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 	ob := NewOutbox(st, downPublisher{}, OutboxOptions{MinBackoff: time.Hour})
 	m := Message{Name: "order-received", MessageID: "SM1:start:order-received", TTL: time.Minute,
 		Variables: map[string]any{"matchGroups": map[string]any{"n": "1"}, "from": customer}}
-	if err := ob.hold(ctx, m, time.Now().Add(time.Hour)); err != nil {
+	if err := ob.put(ctx, outboxEntry{Message: m, NextAttempt: time.Now().Add(time.Hour), Created: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	if _, pending, _ := ob.Flush(ctx, true); pending != 1 {

@@ -16,6 +16,10 @@ import (
 // InboundBucket is the store bucket of inbound MessageSids with the reply they got.
 const InboundBucket = "inbound"
 
+// MaxSIDChars is the longest MessageSid or CallSid the webhooks take (Twilio's have 34
+// characters); a longer one is refused with 400, as it would not fit a store key.
+const MaxSIDChars = 64
+
 // DefaultMessageTTL is how long Zeebe buffers a published message nothing waits for yet (start
 // events' messages without a messageTtl, delivery status messages).
 const DefaultMessageTTL = time.Hour
@@ -67,8 +71,9 @@ type Options struct {
 }
 
 // SMSReceived is the webhook Twilio posts inbound SMS to. It runs, in this order: method,
-// size limit (413), form decoding (400), signature (403), required fields (400), dedupe on
-// MessageSid, opt-out keywords, matching, publishing, TwiML reply. Opt-out keywords (see
+// size limit (413), form decoding (400), signature (403), required fields and MessageSid
+// length (400), opt-out keywords, matching, dedupe on MessageSid together with the outbox
+// write, publishing, TwiML reply. Opt-out keywords (see
 // OptOutKeywords) never start a process unless MatchOptOutKeywords is set; they do reach
 // catch events, i.e. processes already in a conversation with the sender. Answers:
 //
@@ -160,12 +165,40 @@ func (h *SMSReceived) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if len(in.MessageSid) > MaxSIDChars {
+		reject(w, http.StatusBadRequest, OutcomeBadRequest, fmt.Sprintf("form field MessageSid is longer than %d characters: this endpoint takes Twilio's inbound SMS webhook (its SIDs have 34)", MaxSIDChars))
+		return
+	}
 	log := h.log.With("messageSid", in.MessageSid)
 	ctx := r.Context()
 
-	// Dedupe: claim the MessageSid. PutIfAbsent is atomic across replicas sharing the store.
+	keyword := !h.opts.MatchOptOutKeywords && IsOptOutKeyword(in.Body)
+	matches := h.match(log, in, keyword)
+	// Dedupe and write ahead in one atomic write: the MessageSid is claimed together with the
+	// outbox entry of every message it publishes. A crash cannot leave the claim without the
+	// messages (the outbox publishes them on restart), a failed write leaves neither (a
+	// redelivery is handled afresh), and ClaimWith is atomic across replicas sharing the store.
+	// The retry loop leaves the entries alone while this request publishes them.
+	hold := h.opts.Now().Add(h.opts.PublishTimeout + h.outbox.opts.MinBackoff)
+	seen := map[string]bool{} // message ids: two triggers with one message publish it once
+	var unique []*fired
+	var held []store.Entry
+	for _, f := range matches {
+		if seen[f.msg.MessageID] {
+			continue
+		}
+		e, err := h.outbox.holdEntry(f.msg, hold)
+		if err != nil {
+			log.Error("cannot encode the message; answering 503 so Twilio may deliver again", "messageId", f.msg.MessageID, "err", err)
+			reject(w, http.StatusServiceUnavailable, OutcomeStoreFailed, "state store unavailable")
+			return
+		}
+		seen[f.msg.MessageID] = true
+		unique = append(unique, f)
+		held = append(held, e)
+	}
 	pending, _ := json.Marshal(inboundRecord{State: "pending"})
-	claimed, err := h.opts.Store.PutIfAbsent(ctx, InboundBucket, in.MessageSid, pending, 0)
+	claimed, err := h.opts.Store.ClaimWith(ctx, store.Entry{Bucket: InboundBucket, Key: in.MessageSid, Value: pending}, held...)
 	if err != nil {
 		log.Error("state store failed; answering 503 so Twilio may deliver again", "err", err)
 		reject(w, http.StatusServiceUnavailable, OutcomeStoreFailed, "state store unavailable")
@@ -176,16 +209,7 @@ func (h *SMSReceived) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	reply, outcome, err := h.handle(ctx, log, in)
-	if err != nil {
-		// Nothing was published: forget the claim so a redelivery is handled afresh.
-		if derr := h.opts.Store.Delete(context.WithoutCancel(ctx), InboundBucket, in.MessageSid); derr != nil {
-			log.Error("cannot release the MessageSid after a store failure; a redelivery will get an empty reply", "err", derr)
-		}
-		log.Error("state store failed; answering 503 so Twilio may deliver again", "err", err)
-		reject(w, http.StatusServiceUnavailable, OutcomeStoreFailed, "state store unavailable")
-		return
-	}
+	reply, outcome := h.handle(ctx, log, in, keyword, matches, unique)
 	done, _ := json.Marshal(inboundRecord{State: "done", Reply: reply, Outcome: outcome})
 	if err := h.opts.Store.Put(context.WithoutCancel(ctx), InboundBucket, in.MessageSid, done, 0); err != nil {
 		log.Error("cannot record the reply; a redelivery of this SMS will get an empty reply (and publish nothing)", "err", err)
@@ -214,44 +238,24 @@ func (h *SMSReceived) duplicate(ctx context.Context, w http.ResponseWriter, log 
 	writeTwiML(w, reply)
 }
 
-// handle matches, publishes and builds the reply of a claimed inbound SMS. An error means a
-// store failure before anything was published.
-func (h *SMSReceived) handle(ctx context.Context, log *slog.Logger, in Inbound) ([]byte, string, error) {
-	keyword := !h.opts.MatchOptOutKeywords && IsOptOutKeyword(in.Body)
-	matches := h.match(log, in, keyword)
+// handle publishes the messages of a claimed inbound SMS, already in the outbox (unique: the
+// first match of each message id), and builds the reply.
+func (h *SMSReceived) handle(ctx context.Context, log *slog.Logger, in Inbound, keyword bool, matches, unique []*fired) ([]byte, string) {
 	if len(matches) == 0 {
 		if keyword {
 			log.Info("opt-out keyword: it starts no process (Twilio answers it)")
-			return twiml(nil), OutcomeOptOut, nil
+			return twiml(nil), OutcomeOptOut
 		}
 		log.Info("no trigger matched", "to", in.To)
-		return twiml(nil), OutcomeNoMatch, nil
-	}
-
-	// Write ahead: every message is in the outbox before it is published, so a crash or a failed
-	// publish cannot lose it. The retry loop leaves it alone while this request publishes it.
-	hold := h.opts.Now().Add(h.opts.PublishTimeout + h.outbox.opts.MinBackoff)
-	publish := map[string]*fired{} // by message id: two triggers with one message publish it once
-	var order []string
-	for _, f := range matches {
-		if _, dup := publish[f.msg.MessageID]; dup {
-			continue
-		}
-		if err := h.outbox.hold(ctx, f.msg, hold); err != nil {
-			for _, id := range order {
-				_ = h.outbox.done(context.WithoutCancel(ctx), id)
-			}
-			return nil, "", fmt.Errorf("outbox: %w", err)
-		}
-		publish[f.msg.MessageID] = f
-		order = append(order, f.msg.MessageID)
+		return twiml(nil), OutcomeNoMatch
 	}
 	// One deadline for all publishes: Twilio waits 15 s for the whole answer.
 	pctx, cancel := context.WithTimeout(ctx, h.opts.PublishTimeout)
 	defer cancel()
 	outcome := OutcomePublished
-	for _, id := range order {
-		f := publish[id]
+	published := map[string]bool{}
+	for _, f := range unique {
+		id := f.msg.MessageID
 		err := h.outbox.publish(pctx, f.msg)
 		if err != nil {
 			outcome = OutcomeEngineFailed
@@ -262,16 +266,14 @@ func (h *SMSReceived) handle(ctx context.Context, log *slog.Logger, in Inbound) 
 			}
 			continue
 		}
-		f.ok = true
+		published[id] = true
 		log.Info("published", "trigger", f.t.Where(), "messageName", f.msg.Name, "messageId", id, "correlationKey", f.msg.CorrelationKey)
 		if err := h.outbox.done(context.WithoutCancel(ctx), id); err != nil {
 			log.Error("cannot remove a published message from the outbox; it will be published again (idempotent)", "messageId", id, "err", err)
 		}
 	}
 	for _, f := range matches {
-		if p, ok := publish[f.msg.MessageID]; ok {
-			f.ok = p.ok
-		}
+		f.ok = published[f.msg.MessageID]
 	}
 
 	var texts []string
@@ -287,7 +289,7 @@ func (h *SMSReceived) handle(ctx context.Context, log *slog.Logger, in Inbound) 
 		}
 		texts = append(texts, text)
 	}
-	return twiml(texts), outcome, nil
+	return twiml(texts), outcome
 }
 
 // match returns every trigger that accepts the SMS, in registry order. An opt-out keyword

@@ -301,6 +301,41 @@ func TestSMSReceivedStoreDown(t *testing.T) {
 	}
 }
 
+// The store fails right after the MessageSid is claimed, as if the process died there; the
+// redeliveries and the outbox (after a restart) still publish the SMS, once.
+func TestSMSReceivedStoreFailsRightAfterTheClaim(t *testing.T) {
+	h := newHarness(t, allTriggers(), harnessOptions{})
+	form := inbound(customer, ourNumber, "Order Number 42")
+	h.store.downAfterClaim = true
+	h.send(form) // whatever it answers, Twilio may deliver again
+	h.store.setDown(false)
+	if r := h.send(form); r.status != 200 {
+		t.Fatalf("redelivery answered %d %q", r.status, r.body)
+	}
+	if _, _, err := h.outbox.Flush(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.pub.published(); n != 1 {
+		t.Fatalf("%d messages published, want 1", n)
+	}
+}
+
+func TestSMSReceivedOverLongMessageSid(t *testing.T) {
+	h := newHarness(t, allTriggers(), harnessOptions{})
+	form := inbound(customer, ourNumber, "Order Number 42")
+	form.Set("MessageSid", "SM"+strings.Repeat("0", MaxSIDChars-1))
+	if r := h.send(form); r.status != http.StatusBadRequest || !strings.Contains(r.body, "MessageSid is longer than 64 characters") {
+		t.Fatalf("answer %d %q, want 400 naming MessageSid", r.status, r.body)
+	}
+	if n := h.pub.callCount(); n != 0 {
+		t.Fatalf("published %d", n)
+	}
+	form.Set("MessageSid", "SM"+strings.Repeat("0", MaxSIDChars-2))
+	if r := h.send(form); r.status != 200 {
+		t.Fatalf("a MessageSid of %d characters: %d %q", MaxSIDChars, r.status, r.body)
+	}
+}
+
 func TestSMSReceivedEchoRenderErrorKeepsEvent(t *testing.T) {
 	d := orderTrigger
 	d.Echo = "Hello ${missingVariable}"

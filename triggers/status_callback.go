@@ -2,6 +2,7 @@ package triggers
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -102,6 +103,14 @@ func (h *StatusCallback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reject(w, http.StatusBadRequest, OutcomeBadRequest, "missing form fields MessageSid and MessageStatus (or CallSid and CallStatus): this endpoint takes Twilio's status callbacks")
 		return
 	}
+	if len(sid) > MaxSIDChars {
+		field := "MessageSid"
+		if _, call := vars["callSid"]; call {
+			field = "CallSid"
+		}
+		reject(w, http.StatusBadRequest, OutcomeBadRequest, fmt.Sprintf("form field %s is longer than %d characters: this endpoint takes Twilio's status callbacks (its SIDs have 34)", field, MaxSIDChars))
+		return
+	}
 	if !final[status] {
 		// Progress (queued, sent, ringing, ...): a process waits for the outcome, and the
 		// first message published for a SID is the one its catch event takes.
@@ -125,7 +134,13 @@ func (h *StatusCallback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := h.log.With("messageSid", sid, "messageStatus", status)
 	ctx := r.Context()
 
-	claimed, err := h.opts.Store.PutIfAbsent(ctx, StatusBucket, m.MessageID, []byte("1"), 0)
+	// The (SID, status) pair is claimed together with the message's outbox entry, in one atomic
+	// write: a crash cannot leave the claim without the message (see SMSReceived).
+	held, err := h.outbox.holdEntry(m, time.Now().Add(h.opts.PublishTimeout+h.outbox.opts.MinBackoff))
+	claimed := false
+	if err == nil {
+		claimed, err = h.opts.Store.ClaimWith(ctx, store.Entry{Bucket: StatusBucket, Key: m.MessageID, Value: []byte("1")}, held)
+	}
 	if err != nil {
 		log.Error("state store failed; answering 503 so Twilio may deliver again", "err", err)
 		reject(w, http.StatusServiceUnavailable, OutcomeStoreFailed, "state store unavailable")
@@ -134,12 +149,6 @@ func (h *StatusCallback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !claimed {
 		metrics.Webhooks.WithLabelValues(OutcomeStatusDuplicate).Inc()
 		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	if err := h.outbox.hold(ctx, m, time.Now().Add(h.opts.PublishTimeout+h.outbox.opts.MinBackoff)); err != nil {
-		_ = h.opts.Store.Delete(context.WithoutCancel(ctx), StatusBucket, m.MessageID)
-		log.Error("state store failed; answering 503 so Twilio may deliver again", "err", err)
-		reject(w, http.StatusServiceUnavailable, OutcomeStoreFailed, "state store unavailable")
 		return
 	}
 	if err := h.outbox.publish(ctx, m); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
@@ -92,5 +93,37 @@ func TestStatusCallbackEngineDown(t *testing.T) {
 	}
 	if n := h.pub.callCount(); n != 2 {
 		t.Errorf("publish calls %d, want 2", n)
+	}
+}
+
+// The store fails right after the (SID, status) pair is claimed, as if the process died
+// there; the redelivery and the outbox (after a restart) still publish the status, once.
+func TestStatusCallbackStoreFailsRightAfterTheClaim(t *testing.T) {
+	h := newHarness(t, nil, harnessOptions{})
+	form := statusForm("SM0001", "delivered", 0)
+	h.store.downAfterClaim = true
+	h.pub.failures = 1 // and the engine is briefly away
+	h.post("/twilio/status", form, "", testToken, nil)
+	h.store.setDown(false)
+	if r := h.post("/twilio/status", form, "", testToken, nil); r.status != http.StatusNoContent {
+		t.Fatalf("redelivery answered %d %q", r.status, r.body)
+	}
+	if _, _, err := h.outbox.Flush(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.pub.published(); n != 1 {
+		t.Fatalf("%d messages published, want 1", n)
+	}
+}
+
+func TestStatusCallbackOverLongSid(t *testing.T) {
+	h := newHarness(t, nil, harnessOptions{})
+	long := "CA" + strings.Repeat("0", MaxSIDChars)
+	form := map[string][]string{"CallSid": {long}, "CallStatus": {"completed"}, "AccountSid": {testAccount}}
+	if r := h.post("/twilio/status", form, "", testToken, nil); r.status != http.StatusBadRequest || !strings.Contains(r.body, "CallSid is longer than 64 characters") {
+		t.Fatalf("answer %d %q, want 400 naming CallSid", r.status, r.body)
+	}
+	if r := h.post("/twilio/status", statusForm(long, "delivered", 0), "", testToken, nil); r.status != http.StatusBadRequest || !strings.Contains(r.body, "MessageSid is longer") {
+		t.Fatalf("answer %d %q, want 400 naming MessageSid", r.status, r.body)
 	}
 }

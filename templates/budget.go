@@ -35,7 +35,7 @@ const (
 	bytesPerStep = 64
 	// filterSteps is what one pongo2 filter application costs. pongo2 does not tell a filter
 	// which render it serves, so the cost is charged where the filter is written, not measured.
-	filterSteps = 32
+	filterSteps = 64
 	// ctxCheckEvery is how many steps pass between two looks at the render's context.
 	ctxCheckEvery = 256
 )
@@ -123,8 +123,9 @@ func boundFilter(name string, f pongo2.FilterFunction) pongo2.FilterFunction {
 	}
 }
 
+// tooLong reports whether v is a string of more than MaxValueSize bytes.
 func tooLong(v *pongo2.Value) bool {
-	return v != nil && v.IsString() && v.Len() > MaxValueSize
+	return v != nil && v.IsString() && len(v.String()) > MaxValueSize
 }
 
 func filterError(name string, err error) *pongo2.Error {

@@ -198,7 +198,7 @@ func (n loopCheckTag) Execute(ctx *pongo2.ExecutionContext, _ pongo2.TemplateWri
 		return fail(ctx, st, errOutputTooLarge)
 	}
 	for _, v := range ctx.Private {
-		if pv, ok := v.(*pongo2.Value); ok && pv.IsString() && pv.Len() > MaxValueSize {
+		if pv, ok := v.(*pongo2.Value); ok && tooLong(pv) {
 			return fail(ctx, st, errValue)
 		}
 	}

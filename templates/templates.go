@@ -224,13 +224,19 @@ func (t *Template) Render(vars map[string]any) (string, error) {
 // RenderContext renders the template against vars (the job's variables). A missing variable is
 // an error naming it. The render stops with an error when it exceeds a limit (MaxSteps,
 // MaxValueSize, ...) or when ctx is done.
-func (t *Template) RenderContext(ctx context.Context, vars map[string]any) (out string, err error) {
+func (t *Template) RenderContext(ctx context.Context, vars map[string]any) (string, error) {
 	if t.engine == Literal {
 		return t.src.src, nil
 	}
-	w := &limitWriter{}
+	st := &renderState{vars: vars, out: &limitWriter{}, budget: budget{ctx: ctx}}
+	return t.render(st)
+}
+
+// render runs the render st; the caller can read the steps it spent.
+func (t *Template) render(st *renderState) (out string, err error) {
+	w := st.out
 	w.b.Grow(min(len(t.src.src)+len(t.src.src)/2, 4096))
-	st := &renderState{vars: vars, out: w, budget: budget{ctx: ctx}}
+	vars := st.vars
 	defer func() {
 		if r := recover(); r != nil {
 			out, err = "", errs.New(errs.Internal, t.field, "render %s: internal error: %v", t.field, r)

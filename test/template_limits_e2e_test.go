@@ -16,7 +16,7 @@ func TestHTTPAPIRefusesHostileTemplates(t *testing.T) {
 	const key = "tmpl-key-0123456789abcdef"
 	p := w.startRun(t, "CONNECTOR_API_KEYS="+key)
 	p.waitReady(t)
-	post := func(body map[string]any) (int, string) {
+	post := func(t *testing.T, body map[string]any) (int, string) {
 		t.Helper()
 		b, err := json.Marshal(body)
 		if err != nil {
@@ -44,7 +44,7 @@ func TestHTTPAPIRefusesHostileTemplates(t *testing.T) {
 		{"pongo2", "pongo2", `{% for i in xs %}{% for j in xs %}{% set s = s|upper|lower %}{% endfor %}{% endfor %}{{ s }}`, "more than 100000 steps of work"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, res := post(map[string]any{"smsTo": []string{alice}, "smsBody": tc.body, "templateEngine": tc.engine,
+			code, res := post(t, map[string]any{"smsTo": []string{alice}, "smsBody": tc.body, "templateEngine": tc.engine,
 				"variables": map[string]any{"xs": xs, "s": strings.Repeat("<", 1000)}})
 			if code != http.StatusBadRequest {
 				t.Fatalf("status %d, want 400: %s", code, res)
@@ -56,7 +56,7 @@ func TestHTTPAPIRefusesHostileTemplates(t *testing.T) {
 			}
 		})
 	}
-	code, res := post(map[string]any{"smsTo": []string{alice}, "smsBody": "Order ${n?c} is ready", "variables": map[string]any{"n": 7}})
+	code, res := post(t, map[string]any{"smsTo": []string{alice}, "smsBody": "Order ${n?c} is ready", "variables": map[string]any{"n": 7}})
 	if code != http.StatusOK {
 		t.Fatalf("a legitimate message after the hostile ones: %d %s", code, res)
 	}

@@ -112,7 +112,12 @@ func boundFilter(name string, f pongo2.FilterFunction) pongo2.FilterFunction {
 				out, perr = nil, filterError(name, fmt.Errorf("it failed (%v): check its argument and input", r))
 			}
 		}()
-		if tooLong(in) {
+		if tooLong(in) || tooLong(param) {
+			return nil, filterError(name, errValue)
+		}
+		// join repeats its argument between every two items (or characters): check the size
+		// before building the string.
+		if name == "join" && in.CanSlice() && in.Len()*len(param.String()) > MaxValueSize {
 			return nil, filterError(name, errValue)
 		}
 		out, perr = f(in, param)

@@ -21,11 +21,12 @@
 //
 // Pongo2 templates are compiled by pongo2 directly, in their own set with the same sandbox
 // (sandbox.go): no loader that reads files, include/import/extends/ssi/macro banned, loops
-// counted and output bounded. Autoescaping is off: the output is an SMS or a spoken message,
-// not HTML.
+// counted and charged, every filter bounded (budget.go) and output bounded. Autoescaping is
+// off: the output is an SMS or a spoken message, not HTML.
 //
-// Limits (MaxTemplateSize, MaxOutputSize, MaxLoopIterations) hold for both engines, so a
-// hostile template can neither read a file nor hang a worker nor exhaust its memory.
+// Limits (budget.go: MaxTemplateSize, MaxOutputSize, MaxValueSize, MaxLoopIterations,
+// MaxSteps, and the context given to RenderContext) hold for both engines, so a hostile
+// template can neither read a file nor hang a worker nor exhaust its memory.
 //
 // The differential test (reference_test.go) renders testdata/corpus.json with the real
 // Freemarker 2.3.31 and compares; adding a case there is the way to settle a semantic question.

@@ -126,7 +126,7 @@ func (c *Calls) Place(ctx context.Context, req CallRequest) (Result, error) {
 	if err != nil {
 		return RequestFailure(&errs.Error{Code: errs.InvalidFromPhone, Field: FieldCallFrom, Message: err.Error() + " (calls need a phone number as caller id)"}), nil
 	}
-	call, preview, err := callContent(req)
+	call, preview, err := callContent(ctx, req)
 	if err != nil {
 		return RequestFailure(errs.As(err)), nil
 	}
@@ -150,7 +150,7 @@ func (c *Calls) Place(ctx context.Context, req CallRequest) (Result, error) {
 
 // callContent turns the request's one content input into the Calls API's Url or Twiml, and the
 // text testing mode shows.
-func callContent(req CallRequest) (Call, string, error) {
+func callContent(ctx context.Context, req CallRequest) (Call, string, error) {
 	switch {
 	case req.TwimlURL != "":
 		u, err := url.Parse(req.TwimlURL)
@@ -164,7 +164,7 @@ func callContent(req CallRequest) (Call, string, error) {
 		}
 		return Call{Twiml: req.Twiml}, req.Twiml, nil
 	}
-	text, err := render(FieldCallMessage, req.Message, req.Engine, req.Vars)
+	text, err := render(ctx, FieldCallMessage, req.Message, req.Engine, req.Vars)
 	if err != nil {
 		return Call{}, "", err
 	}

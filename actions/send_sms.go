@@ -112,7 +112,7 @@ func (s *SMS) Send(ctx context.Context, req SMSRequest) (Result, error) {
 	if err != nil {
 		return RequestFailure(errs.As(err)), nil
 	}
-	body, err := renderBody(req)
+	body, err := renderBody(ctx, req)
 	if err != nil {
 		return RequestFailure(errs.As(err)), nil
 	}
@@ -137,11 +137,11 @@ func (s *SMS) Send(ctx context.Context, req SMSRequest) (Result, error) {
 	})
 }
 
-func renderBody(req SMSRequest) (string, error) {
+func renderBody(ctx context.Context, req SMSRequest) (string, error) {
 	if req.Body == "" {
 		return "", nil
 	}
-	body, err := render(FieldSMSBody, req.Body, req.Engine, req.Vars)
+	body, err := render(ctx, FieldSMSBody, req.Body, req.Engine, req.Vars)
 	if err != nil {
 		return "", err
 	}
@@ -154,8 +154,9 @@ func renderBody(req SMSRequest) (string, error) {
 	return body, nil
 }
 
-// render compiles (once, cached) and renders a template input; "" means Freemarker.
-func render(field, source string, engine templates.Engine, vars map[string]any) (string, error) {
+// render compiles (once, cached) and renders a template input; "" means Freemarker. The
+// render stops when ctx is done.
+func render(ctx context.Context, field, source string, engine templates.Engine, vars map[string]any) (string, error) {
 	if engine == "" {
 		engine = templates.Freemarker
 	}
@@ -163,7 +164,7 @@ func render(field, source string, engine templates.Engine, vars map[string]any) 
 	if err != nil {
 		return "", err
 	}
-	return t.Render(vars)
+	return t.RenderContext(ctx, vars)
 }
 
 func checkMediaURLs(urls []string) error {

@@ -141,6 +141,9 @@ func (st *renderState) builtin(e *builtinExpr) (any, error) {
 	if !ok {
 		return nil, failf(e, "?%s needs a string, but %s is %s", e.name, exprSrc(e.target), typeName(v))
 	}
+	if err := st.spend(len(s) / bytesPerStep); err != nil {
+		return nil, failf(e, "%v", err)
+	}
 	switch e.name {
 	case "upper_case":
 		return upperCase(s), nil

@@ -6,16 +6,6 @@ import (
 	"math/big"
 )
 
-// Limits on one render. A template that exceeds them fails with an error naming the limit.
-const (
-	// MaxTemplateSize is the largest template source Compile accepts, in bytes.
-	MaxTemplateSize = 64 << 10
-	// MaxOutputSize is the largest output Render produces, in bytes.
-	MaxOutputSize = 64 << 10
-	// MaxLoopIterations bounds the iterations of all <#list> loops (or pongo2 for loops) of one render.
-	MaxLoopIterations = 10000
-)
-
 // missingError is a null or missing value used where a value is required.
 type missingError struct {
 	x expr
@@ -62,6 +52,7 @@ type renderState struct {
 	iterations int
 	out        *limitWriter
 	err        error
+	budget
 }
 
 func (st *renderState) lookup(name string) (any, bool) {
@@ -110,6 +101,9 @@ func norm(x expr, v any) (any, error) {
 
 // eval evaluates x; a null or missing value is (nil, nil).
 func (st *renderState) eval(x expr) (any, error) {
+	if err := st.spend(1); err != nil {
+		return nil, failf(x, "%v", err)
+	}
 	switch e := x.(type) {
 	case *litExpr:
 		return e.v, nil
@@ -167,7 +161,11 @@ func (st *renderState) eval(x expr) (any, error) {
 		}
 		return v != nil, nil
 	case *builtinExpr:
-		return st.builtin(e)
+		v, err := st.builtin(e)
+		if s, ok := v.(string); ok && err == nil {
+			err = st.made(e, s)
+		}
+		return v, err
 	}
 	return nil, failf(x, "internal error: unknown expression %T", x)
 }
@@ -266,6 +264,9 @@ func (st *renderState) index(e *indexExpr) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := st.spend(len(tv) / bytesPerStep); err != nil {
+			return nil, failf(e, "%v", err)
+		}
 		u := utf16Units(tv)
 		if i < 0 || i >= len(u) {
 			return nil, failf(e, "index %d is out of bounds for %s (length %d)", i, exprSrc(e.target), len(u))
@@ -284,6 +285,24 @@ func intIndex(x expr, d *decimal) (int, error) {
 }
 
 func (st *renderState) binary(e *binExpr) (any, error) {
+	v, err := st.binaryOp(e)
+	if err != nil {
+		return nil, err
+	}
+	switch t := v.(type) {
+	case string:
+		err = st.made(e, t)
+	case *decimal:
+		err = checkNumber(e, t)
+	case []any:
+		if err = st.spend(len(t)); err != nil {
+			err = failf(e, "%v", err)
+		}
+	}
+	return v, err
+}
+
+func (st *renderState) binaryOp(e *binExpr) (any, error) {
 	switch e.op {
 	case "&&", "||":
 		l, err := st.boolean(e.l)
@@ -313,8 +332,8 @@ func (st *renderState) binary(e *binExpr) (any, error) {
 		ls, lok := concatString(l)
 		rs, rok := concatString(r)
 		if lok && rok {
-			if len(ls)+len(rs) > MaxOutputSize {
-				return nil, failf(e, "string is longer than %d bytes", MaxOutputSize)
+			if n := len(ls) + len(rs); n > MaxValueSize {
+				return nil, tooLongError(e, n)
 			}
 			return ls + rs, nil
 		}

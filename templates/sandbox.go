@@ -3,8 +3,10 @@ package templates
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -24,9 +26,11 @@ func (noFiles) Get(path string) (io.Reader, error) {
 }
 
 // Tags and filters a template must not use: file access, template inheritance and macros
-// (which can recurse without bound), and generators whose size comes from an argument.
+// (which can recurse without bound), tags that render their body into a buffer of their own
+// (filter, spaceless, ifchanged: the output limit does not see it), and generators whose size
+// comes from an argument.
 var (
-	bannedTags    = []string{"include", "import", "extends", "block", "ssi", "macro", "lorem", "templatetag", "now"}
+	bannedTags    = []string{"include", "import", "extends", "block", "ssi", "macro", "lorem", "templatetag", "now", "filter", "spaceless", "ifchanged"}
 	bannedFilters = []string{"center", "ljust", "rjust", "stringformat", "floatformat", "make_list"}
 )
 
@@ -87,9 +91,11 @@ func (w *limitWriter) full() bool { return w.over }
 
 func (w *limitWriter) err() error { return errOutputTooLarge }
 
-// A native pongo2 template gets {% fm_loopcheck %} after every {% for %} and {% set %} tag:
-// it counts loop iterations, stops a render whose output is full, and refuses strings that
-// grew beyond MaxOutputSize by repeated {% set s = s + s %}.
+// A native pongo2 template gets {% fm_loopcheck cost %} at its start and after every {% for %}
+// and {% set %} tag. It charges cost steps (the tags, outputs and filters written in the loop's
+// body, or in the whole template at the start), counts loop iterations, watches the render's
+// context, stops a render whose output is full, and refuses variables that grew beyond
+// MaxValueSize by repeated {% set s = s + s %}.
 var loopTagRe = regexp.MustCompile(`\{%-?\s*(for|set)\s[^%]*(?:%[^}][^%]*)*(-?)%\}`)
 
 // maxNativeConcats bounds + and |add in a native template: each can at most add the size of
@@ -106,35 +112,74 @@ func countConcats(src string) int {
 	return n
 }
 
-var verbatimRe = regexp.MustCompile(`(?s)\{%-?\s*verbatim\s*-?%\}.*?\{%-?\s*endverbatim\s*-?%\}`)
+var (
+	verbatimRe = regexp.MustCompile(`(?s)\{%-?\s*verbatim\s*-?%\}.*?\{%-?\s*endverbatim\s*-?%\}`)
+	forRe      = regexp.MustCompile(`^\{%-?\s*for\s`)
+	endforRe   = regexp.MustCompile(`^\{%-?\s*endfor\s*-?%\}$`)
+)
 
-func instrumentNative(src string) string {
-	instrument := func(s string) string {
-		return loopTagRe.ReplaceAllStringFunc(s, func(m string) string {
-			if strings.HasSuffix(m, "-%}") {
-				return m + "{% " + tagLoopCheck + " -%}"
-			}
-			return m + "{% " + tagLoopCheck + " %}"
-		})
+// tagCost is what one execution of a tag or output costs: a step, and filterSteps per filter.
+func tagCost(tag string) int { return 1 + filterSteps*strings.Count(tag, "|") }
+
+// instrumentNative returns src with a check after every {% for %} and {% set %} tag, and the
+// check that goes before it.
+func instrumentNative(src string) (body, start string) {
+	// Verbatim blocks are text: blank them out so that their tags are neither counted nor
+	// instrumented, keeping every offset.
+	masked := verbatimRe.ReplaceAllStringFunc(src, func(m string) string { return strings.Repeat(" ", len(m)) })
+	tags := nativeTagRe.FindAllStringIndex(masked, -1)
+	// bodyCost[i] is the cost of the body of the {% for %} at tags[i], nested loops included.
+	bodyCost := make(map[int]int)
+	var open []int // indexes of the enclosing {% for %} tags
+	total := 0
+	for i, loc := range tags {
+		tag := masked[loc[0]:loc[1]]
+		c := tagCost(tag)
+		total += c
+		for _, f := range open {
+			bodyCost[f] += c
+		}
+		switch {
+		case forRe.MatchString(tag):
+			open = append(open, i)
+		case endforRe.MatchString(tag) && len(open) > 0:
+			open = open[:len(open)-1]
+		}
 	}
 	var b strings.Builder
 	last := 0
-	for _, loc := range verbatimRe.FindAllStringIndex(src, -1) {
-		b.WriteString(instrument(src[last:loc[0]]))
-		b.WriteString(src[loc[0]:loc[1]])
+	for i, loc := range tags {
+		tag := masked[loc[0]:loc[1]]
+		if !loopTagRe.MatchString(tag) || loopTagRe.FindString(tag) != tag {
+			continue
+		}
+		b.WriteString(src[last:loc[1]])
 		last = loc[1]
+		trim := ""
+		if strings.HasSuffix(tag, "-%}") {
+			trim = "-"
+		}
+		fmt.Fprintf(&b, "{%% %s %d %s%%}", tagLoopCheck, 1+bodyCost[i], trim)
 	}
-	b.WriteString(instrument(src[last:]))
-	return b.String()
+	b.WriteString(src[last:])
+	return b.String(), fmt.Sprintf("{%% %s %d %%}", tagLoopCheck, total)
 }
 
-type loopCheckTag struct{}
+type loopCheckTag struct{ cost int }
 
 func parseLoopCheck(doc *pongo2.Parser, start *pongo2.Token, args *pongo2.Parser) (pongo2.INodeTag, *pongo2.Error) {
-	return loopCheckTag{}, nil
+	tok := args.MatchType(pongo2.TokenNumber)
+	if tok == nil || args.Remaining() > 0 {
+		return nil, args.Error("internal tag "+start.Val+" needs a cost", start)
+	}
+	cost, err := strconv.Atoi(tok.Val)
+	if err != nil {
+		return nil, args.Error("internal tag "+start.Val+": bad cost", start)
+	}
+	return loopCheckTag{cost: cost}, nil
 }
 
-func (loopCheckTag) Execute(ctx *pongo2.ExecutionContext, _ pongo2.TemplateWriter) *pongo2.Error {
+func (n loopCheckTag) Execute(ctx *pongo2.ExecutionContext, _ pongo2.TemplateWriter) *pongo2.Error {
 	st := stateOf(ctx)
 	if st == nil {
 		return ctx.Error("internal tag", nil)
@@ -143,12 +188,18 @@ func (loopCheckTag) Execute(ctx *pongo2.ExecutionContext, _ pongo2.TemplateWrite
 	if st.iterations > MaxLoopIterations {
 		return fail(ctx, st, errors.New("loops ran more than the limit"))
 	}
+	if err := st.spend(n.cost); err != nil {
+		return fail(ctx, st, err)
+	}
+	if err := st.ctx.Err(); err != nil {
+		return fail(ctx, st, deadlineError(err))
+	}
 	if st.out.full() {
 		return fail(ctx, st, errOutputTooLarge)
 	}
 	for _, v := range ctx.Private {
-		if pv, ok := v.(*pongo2.Value); ok && pv.IsString() && pv.Len() > MaxOutputSize {
-			return fail(ctx, st, errors.New("a variable grew longer than the output limit"))
+		if pv, ok := v.(*pongo2.Value); ok && tooLong(pv) {
+			return fail(ctx, st, errValue)
 		}
 	}
 	return nil

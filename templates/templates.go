@@ -22,17 +22,19 @@
 //
 // Pongo2 templates are compiled by pongo2 directly, in their own set with the same sandbox
 // (sandbox.go): no loader that reads files, include/import/extends/ssi/macro banned, loops
-// counted and output bounded. Autoescaping is off: the output is an SMS or a spoken message,
-// not HTML.
+// counted and charged, every filter bounded (budget.go) and output bounded. Autoescaping is
+// off: the output is an SMS or a spoken message, not HTML.
 //
-// Limits (MaxTemplateSize, MaxOutputSize, MaxLoopIterations) hold for both engines, so a
-// hostile template can neither read a file nor hang a worker nor exhaust its memory.
+// Limits (budget.go: MaxTemplateSize, MaxOutputSize, MaxValueSize, MaxLoopIterations,
+// MaxSteps, and the context given to RenderContext) hold for both engines, so a hostile
+// template can neither read a file nor hang a worker nor exhaust its memory.
 //
 // The differential test (reference_test.go) renders testdata/corpus.json with the real
 // Freemarker 2.3.31 and compares; adding a case there is the way to settle a semantic question.
 package templates
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"sync"
@@ -73,6 +75,8 @@ type Template struct {
 	engine Engine
 	src    *source
 	tpl    *pongo2.Template
+	// prefixLen is the length of the text before a native template's first line.
+	prefixLen int
 }
 
 type cacheKey struct {
@@ -182,22 +186,26 @@ func compilePongo2(field, src string) (t *Template, err error) {
 	if n := countConcats(src); n > maxNativeConcats {
 		return nil, errs.Invalid(field, "compile %s: the template has %d + or add operators, more than the limit of %d: build long texts in the process", field, n, maxNativeConcats)
 	}
-	tpl, err := fromString(nativeSet(), nativePrefix+instrumentNative(src)+"{% endautoescape %}")
+	body, start := instrumentNative(src)
+	prefix := nativePrefix + start
+	tpl, err := fromString(nativeSet(), prefix+body+"{% endautoescape %}")
 	if err != nil {
-		return nil, pongo2Error(field, "compile", err)
+		return nil, pongo2Error(field, "compile", len(prefix), err)
 	}
-	return &Template{field: field, engine: Pongo2, src: s, tpl: tpl}, nil
+	return &Template{field: field, engine: Pongo2, src: s, tpl: tpl, prefixLen: len(prefix)}, nil
 }
 
-func pongo2Error(field, phase string, err error) error {
+// pongo2Error converts an error of a native template; prefixLen is the length of the text
+// compilePongo2 put before the template's first line.
+func pongo2Error(field, phase string, prefixLen int, err error) error {
 	if pe, ok := err.(*pongo2.Error); ok {
 		line, col := pe.Line, pe.Column
 		if line == 1 {
-			col -= len(nativePrefix)
+			col -= prefixLen
 		}
 		msg := pe.OrigError.Error()
 		if strings.Contains(msg, "sandbox restriction") {
-			msg += ": templates cannot include, import or extend other templates, read files, define macros or pad text to a given width"
+			msg += ": templates cannot include, import or extend other templates, read files, define macros, pad text to a given width or filter whole blocks (filter, spaceless, ifchanged): apply filters to values instead"
 		}
 		if line > 0 {
 			return errs.Invalid(field, "%s %s: line %d, column %d: %s", phase, field, line, max(col, 1), msg)
@@ -209,29 +217,45 @@ func pongo2Error(field, phase string, err error) error {
 
 var identifier = regexp.MustCompile("^[a-zA-Z0-9_]+$")
 
-// Render renders the template against vars (the job's variables). A missing variable is an
-// error naming it.
-func (t *Template) Render(vars map[string]any) (out string, err error) {
+// Render renders the template against vars (the job's variables) with no deadline; see
+// RenderContext.
+func (t *Template) Render(vars map[string]any) (string, error) {
+	return t.RenderContext(context.Background(), vars)
+}
+
+// RenderContext renders the template against vars (the job's variables). A missing variable is
+// an error naming it. The render stops with an error when it exceeds a limit (MaxSteps,
+// MaxValueSize, ...) or when ctx is done.
+func (t *Template) RenderContext(ctx context.Context, vars map[string]any) (string, error) {
 	if t.engine == Literal {
 		return t.src.src, nil
 	}
-	w := &limitWriter{}
+	st := &renderState{vars: vars, out: &limitWriter{}, budget: budget{ctx: ctx}}
+	return t.render(st)
+}
+
+// render runs the render st; the caller can read the steps it spent.
+func (t *Template) render(st *renderState) (out string, err error) {
+	w := st.out
 	w.b.Grow(min(len(t.src.src)+len(t.src.src)/2, 4096))
-	st := &renderState{vars: vars, out: w}
+	vars := st.vars
 	defer func() {
 		if r := recover(); r != nil {
 			out, err = "", errs.New(errs.Internal, t.field, "render %s: internal error: %v", t.field, r)
+			if t.engine == Pongo2 { // pongo2's tags and filters panic on some arguments
+				out, err = "", errs.Invalid(t.field, "render %s: the template failed (%v): check the arguments of its tags and filters", t.field, r)
+			}
 		}
 	}()
-	ctx := pongo2.Context{stateKey: st}
+	pctx := pongo2.Context{stateKey: st}
 	if t.engine == Pongo2 {
 		for k, v := range vars {
 			if identifier.MatchString(k) && k != stateKey {
-				ctx[k] = nativeVars(v)
+				pctx[k] = nativeVars(v)
 			}
 		}
 	}
-	perr := t.tpl.ExecuteWriterUnbuffered(ctx, w)
+	perr := t.tpl.ExecuteWriterUnbuffered(pctx, w)
 	switch {
 	case w.over:
 		return "", errs.Invalid(t.field, "render %s: output is longer than %d bytes: shorten the template or the lists it prints", t.field, MaxOutputSize)
@@ -242,7 +266,7 @@ func (t *Template) Render(vars map[string]any) (out string, err error) {
 		return "", t.src.renderError(st.err)
 	case perr != nil:
 		if t.engine == Pongo2 {
-			return "", pongo2Error(t.field, "render", perr)
+			return "", pongo2Error(t.field, "render", t.prefixLen, perr)
 		}
 		return "", errs.New(errs.Internal, t.field, "render %s: internal error: %v", t.field, perr)
 	}

@@ -189,6 +189,9 @@ func (a *assignTag) Execute(ctx *pongo2.ExecutionContext, _ pongo2.TemplateWrite
 		if err != nil {
 			return fail(ctx, st, err)
 		}
+		if s, ok := v.(string); ok && len(s) > MaxValueSize {
+			return fail(ctx, st, failf(a.n.exprs[i], "<#assign %s> gets a string of %d bytes, more than the limit of %d bytes per value: keep the strings a template builds short", name, len(s), MaxValueSize))
+		}
 		if st.assigned == nil {
 			st.assigned = make(map[string]any)
 		}
@@ -254,6 +257,9 @@ func (n *listTag) Execute(ctx *pongo2.ExecutionContext, w pongo2.TemplateWriter)
 		}
 		if st.out.full() {
 			return fail(ctx, st, st.out.err())
+		}
+		if err := st.spend(1); err != nil {
+			return fail(ctx, st, failf(n.n.seq, "%v", err))
 		}
 		f.index = i
 		if f.item, err = norm(n.n.seq, item); err != nil {

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -86,15 +85,7 @@ func TestRunBinary(t *testing.T) {
 		return true
 	})
 
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.exited:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, p.stderr.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("did not exit within 15s of SIGTERM")
-	}
+	p.stop(t)
 	logs := p.stderr.String()
 	if strings.Contains(logs, w.twilio.AuthToken) || strings.Contains(metrics, w.twilio.AuthToken) {
 		t.Fatal("the auth token appears in the logs or metrics")

@@ -37,6 +37,15 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	w, _ := stoppableWorld(t)
+	w.deploy(t, "testdata/send_sms.bpmn")
+	return w
+}
+
+// stoppableWorld is a world with nothing deployed, and a function that stops its dev engine
+// (the gateway going away).
+func stoppableWorld(t *testing.T) (*world, func()) {
+	t.Helper()
 	logs := &syncbuf.Buffer{}
 	eng := engine.New(engine.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -49,9 +58,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Close(); cancel(); srv.Close() })
-	w := &world{eng: eng, addr: srv.Addr(), client: client, twilio: twiliotest.New(t), logs: logs}
-	w.deploy(t, "testdata/send_sms.bpmn")
-	return w
+	return &world{eng: eng, addr: srv.Addr(), client: client, twilio: twiliotest.New(t), logs: logs}, func() { srv.Close() }
 }
 
 func (w *world) deploy(t *testing.T, path string) {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -16,31 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
-
 	"github.com/twilio-connector/twilio-connector/bpmn/engine"
 	"github.com/twilio-connector/twilio-connector/test/syncbuf"
-	"github.com/twilio-connector/twilio-connector/test/twiliotest"
 	"github.com/twilio-connector/twilio-connector/test/wait"
 )
-
-// stoppableWorld is a world whose dev engine the test can stop.
-func stoppableWorld(t *testing.T) (*world, func()) {
-	t.Helper()
-	logs := &syncbuf.Buffer{}
-	eng := engine.New(engine.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := eng.Serve(ctx, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := zbc.NewClient(&zbc.ClientConfig{GatewayAddress: srv.Addr(), UsePlaintextConnection: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close(); cancel(); srv.Close() })
-	return &world{eng: eng, addr: srv.Addr(), client: client, twilio: twiliotest.New(t), logs: logs}, func() { srv.Close() }
-}
 
 // stop sends SIGTERM and returns how long the process took to exit cleanly.
 func (p *connectorProcess) stop(t *testing.T) time.Duration {

@@ -1,16 +1,21 @@
 package engine
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/camunda/zeebe/clients/go/v8/pkg/pb"
 	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
+	"github.com/twilio-connector/twilio-connector/test/wait"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 // gzipClient connects to the engine with calls compressed by gzip, as Camunda's Node SDK sends
@@ -66,6 +71,40 @@ func TestMessagesOverMaxMessageSizeAreRefused(t *testing.T) {
 	wantCode(t, publish(t, te.client, MaxMessageSize+1), codes.ResourceExhausted)
 	// The limit holds after decompression: 4 MB of one letter compress to a few kilobytes.
 	wantCode(t, publish(t, gzipClient(t, te), MaxMessageSize+1), codes.ResourceExhausted)
+}
+
+func TestConcurrentCallsPerConnectionAreBounded(t *testing.T) {
+	te := startEngine(t)
+	conn, err := grpc.NewClient(te.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	gw := pb.NewGatewayClient(conn)
+	ctx, cancel := context.WithCancel(context.Background())
+	var calls sync.WaitGroup
+	defer func() { cancel(); calls.Wait() }()
+	// Long polls on one connection, more than the limit; the client queues those over it.
+	const extra = 10
+	for range MaxConcurrentStreams + extra {
+		calls.Go(func() {
+			stream, err := gw.ActivateJobs(ctx, &pb.ActivateJobsRequest{Type: "bounded", Worker: "w", MaxJobsToActivate: 1, Timeout: 1000, RequestTimeout: 60000})
+			if err == nil {
+				_, _ = stream.Recv()
+			}
+		})
+	}
+	polls := func() int {
+		te.mu.Lock()
+		defer te.mu.Unlock()
+		return te.waitingPolls
+	}
+	wait.Until(t, 20*time.Second, "the long polls to reach the engine", func() bool { return polls() >= MaxConcurrentStreams })
+	// Without the limit the last calls reach the engine within milliseconds; give them time to.
+	time.Sleep(300 * time.Millisecond)
+	if n := polls(); n != MaxConcurrentStreams {
+		t.Fatalf("%d long polls in the engine from one connection, want at most %d", n, MaxConcurrentStreams)
+	}
 }
 
 // TestGRPCOutsideKnownAdvisories fails when go.mod moves google.golang.org/grpc back inside the

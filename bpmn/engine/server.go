@@ -12,8 +12,22 @@ import (
 	"github.com/camunda/zeebe/clients/go/v8/pkg/pb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	_ "google.golang.org/grpc/encoding/gzip" // Camunda's Node SDK compresses calls with gzip; a Zeebe gateway accepts them
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
+)
+
+// Limits of the gateway endpoint, as a Zeebe gateway applies them.
+const (
+	// MaxMessageSize is the largest request accepted, after decompression: Zeebe's gateway
+	// default (zeebe.gateway.network.maxMessageSize, 4MB). Larger calls fail with ResourceExhausted.
+	MaxMessageSize = 4 << 20
+	// MaxConcurrentStreams bounds the calls in flight on one connection; clients queue the rest.
+	// It also bounds the handlers an HTTP/2 rapid reset can start.
+	MaxConcurrentStreams = 1000
+	// MinKeepAliveInterval is the shortest client ping interval tolerated (Zeebe's
+	// minKeepAliveInterval, 30s); the Zeebe Go client pings every 45 s by default.
+	MinKeepAliveInterval = 30 * time.Second
 )
 
 // Server is a running gateway endpoint of an Engine.
@@ -45,8 +59,9 @@ func (e *Engine) Serve(ctx context.Context, addr string) (*Server, error) {
 		return nil, fmt.Errorf("dev engine: listen on %s: %w", addr, err)
 	}
 	gs := grpc.NewServer(
-		// The Zeebe client pings every 45 s by default; Zeebe's gateway accepts pings every 30 s.
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 30 * time.Second, PermitWithoutStream: true}),
+		grpc.MaxRecvMsgSize(MaxMessageSize),
+		grpc.MaxConcurrentStreams(MaxConcurrentStreams),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: MinKeepAliveInterval, PermitWithoutStream: true}),
 	)
 	pb.RegisterGatewayServer(gs, &gateway{e: e, addr: lis.Addr()})
 	s := &Server{grpc: gs, listener: lis, done: make(chan struct{})}

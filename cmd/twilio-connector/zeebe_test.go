@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/twilio-connector/twilio-connector/bpmn/engine"
+	"github.com/twilio-connector/twilio-connector/config"
+	"github.com/twilio-connector/twilio-connector/store"
+	"github.com/twilio-connector/twilio-connector/worker"
+)
+
+// The basic-auth credentials reach a gateway requiring them; refused ones are one line naming
+// CAMUNDA_BASIC_AUTH_PASSWORD at start and a reason on /readyz, never the password.
+func TestBasicAuthAgainstAGatewayRequiringIt(t *testing.T) {
+	const password = "right-pw"
+	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, err := engine.New(engine.Options{Logger: discard}).Serve(ctx, "127.0.0.1:0", engine.RequireBasicAuth("demo", password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	connect := func(auth config.ZeebeAuth) (config.Config, func() error) {
+		cfg := config.Config{ZeebeAddress: srv.Addr(), ZeebeAuth: auth}
+		client, err := newZeebeClient(cfg, srv.Addr(), true, worker.NewLongPolls())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { client.Close() })
+		return cfg, func() error { return checkCredentials(ctx, cfg, client) }
+	}
+
+	_, check := connect(config.ZeebeAuth{Strategy: config.AuthBasic, Username: "demo", Password: password})
+	if err := check(); err != nil {
+		t.Fatalf("right credentials: %v", err)
+	}
+
+	wrong := config.ZeebeAuth{Strategy: config.AuthBasic, Username: "demo", Password: "wrong-pw"}
+	cfg, check := connect(wrong)
+	err = check()
+	if err == nil || !strings.HasPrefix(err.Error(), "CAMUNDA_BASIC_AUTH_PASSWORD: ") || strings.Contains(err.Error(), "wrong-pw") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("wrong password: %v, want one line naming CAMUNDA_BASIC_AUTH_PASSWORD without the password", err)
+	}
+	client, err := newZeebeClient(cfg, srv.Addr(), true, worker.NewLongPolls())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	ready := newReadiness(discard, client, wrong, store.NewMemory(0))
+	rec := httptest.NewRecorder()
+	ready.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	if want := "zeebe: down: unauthenticated: check CAMUNDA_BASIC_AUTH_USERNAME/PASSWORD\n"; rec.Code != 503 || !strings.Contains(rec.Body.String(), want) {
+		t.Fatalf("/readyz %d %q, want 503 with %q", rec.Code, rec.Body, want)
+	}
+
+	_, check = connect(config.ZeebeAuth{Strategy: config.AuthNone})
+	if err := check(); err == nil || !strings.HasPrefix(err.Error(), "CAMUNDA_AUTH_STRATEGY: ") {
+		t.Fatalf("no credentials: %v, want an error naming CAMUNDA_AUTH_STRATEGY", err)
+	}
+}
+
+// A refused password is not retried: the same password would be refused again.
+func TestBasicAuthIsNotRetried(t *testing.T) {
+	creds, err := zeebeCredentials(config.ZeebeAuth{Strategy: config.AuthBasic, Username: "demo", Password: "pw"}, "zeebe:26500")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if creds.ShouldRetryRequest(context.Background(), status.Error(codes.Unauthenticated, "invalid credentials")) {
+		t.Fatal("ShouldRetryRequest is true for Unauthenticated")
+	}
+	headers := map[string]string{}
+	if err := creds.ApplyCredentials(context.Background(), headers); err != nil || headers["authorization"] != "Basic ZGVtbzpwdw==" {
+		t.Fatalf("headers %v, err %v", headers, err)
+	}
+}
+
+// A gateway that does not answer at start does not stop `run`: it may come later.
+func TestCredentialsCheckIgnoresAnUnreachableGateway(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := config.Config{ZeebeAddress: addr, ZeebeAuth: config.ZeebeAuth{Strategy: config.AuthBasic, Username: "demo", Password: "pw"}}
+	client, err := newZeebeClient(cfg, addr, true, worker.NewLongPolls())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	if err := checkCredentials(context.Background(), cfg, client); err != nil {
+		t.Fatalf("unreachable gateway: %v", err)
+	}
+}

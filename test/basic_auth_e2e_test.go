@@ -151,3 +151,27 @@ func TestDevWithBasicAuth(t *testing.T) {
 		t.Fatalf("sent %+v", m)
 	}
 }
+
+// Camunda's Node SDK with CAMUNDA_AUTH_STRATEGY=BASIC, as against Camunda 8.8 Self-Managed, is
+// let in by the dev engine requiring basic auth, and refused with a wrong password: the dev
+// engine checks the credentials as Camunda's clients send them.
+func TestNodeSDKBasicAuth(t *testing.T) {
+	node, _ := nodeSDK(t)
+	w := basicAuthWorld(t)
+	for _, c := range []struct {
+		password, want string
+		ok             bool
+	}{
+		{gatewayPassword, engine.GatewayVersion, true},
+		{"wrong-pw-4567", "UNAUTHENTICATED: invalid credentials", false},
+	} {
+		cmd := exec.Command(node, "nodesdk/basic_auth.mjs", w.addr)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
+			"CAMUNDA_BASIC_AUTH_USERNAME=" + gatewayUser, "CAMUNDA_BASIC_AUTH_PASSWORD=" + c.password}
+		cmd.WaitDelay = 5 * time.Second
+		out, err := cmd.CombinedOutput()
+		if (err == nil) != c.ok || !strings.Contains(string(out), c.want) {
+			t.Errorf("password %s: %v, output %q, want success %v with %q", c.password, err, out, c.ok, c.want)
+		}
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -100,5 +102,43 @@ func TestCredentialsCheckIgnoresAnUnreachableGateway(t *testing.T) {
 	defer client.Close()
 	if err := checkCredentials(context.Background(), cfg, client); err != nil {
 		t.Fatalf("unreachable gateway: %v", err)
+	}
+}
+
+// OAuth is set up from config's variables (the Camunda SDK's names included), not only from
+// the Zeebe client's own: the token request carries them and calls carry the token.
+func TestOAuthFromConfig(t *testing.T) {
+	t.Setenv("HOME", t.TempDir()) // the Zeebe client caches tokens under $HOME/.camunda
+	for _, k := range []string{"ZEEBE_CLIENT_ID", "ZEEBE_CLIENT_SECRET", "ZEEBE_TOKEN_AUDIENCE", "ZEEBE_AUTHORIZATION_SERVER_URL", "ZEEBE_CLIENT_CONFIG_PATH"} {
+		t.Setenv(k, "")
+	}
+	var form url.Values
+	idp := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		form = r.PostForm
+		rw.Header().Set("Content-Type", "application/json")
+		io.WriteString(rw, `{"access_token":"tok-123","token_type":"Bearer","expires_in":3600}`)
+	}))
+	defer idp.Close()
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"ZEEBE_ADDRESS": "zeebe.example.com:26500", "CAMUNDA_AUTH_STRATEGY": "OAUTH",
+			"CAMUNDA_CLIENT_ID": "connector", "CAMUNDA_CLIENT_SECRET": "client-secret", "CAMUNDA_OAUTH_URL": idp.URL + "/token"}[k]
+	}, config.NeedZeebe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := zeebeCredentials(cfg.ZeebeAuth, cfg.ZeebeAddress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	headers := map[string]string{}
+	if err := creds.ApplyCredentials(context.Background(), headers); err != nil {
+		t.Fatal(err)
+	}
+	if headers["Authorization"] != "Bearer tok-123" {
+		t.Fatalf("headers %v", headers)
+	}
+	if form.Get("client_id") != "connector" || form.Get("client_secret") != "client-secret" || form.Get("audience") != "zeebe.example.com" {
+		t.Fatalf("token request %v", form)
 	}
 }

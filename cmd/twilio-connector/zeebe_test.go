@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -108,10 +110,11 @@ func TestCredentialsCheckIgnoresAnUnreachableGateway(t *testing.T) {
 // OAuth is set up from config's variables (the Camunda SDK's names included), not only from
 // the Zeebe client's own: the token request carries them and calls carry the token.
 func TestOAuthFromConfig(t *testing.T) {
-	t.Setenv("HOME", t.TempDir()) // the Zeebe client caches tokens under $HOME/.camunda
-	for _, k := range []string{"ZEEBE_CLIENT_ID", "ZEEBE_CLIENT_SECRET", "ZEEBE_TOKEN_AUDIENCE", "ZEEBE_AUTHORIZATION_SERVER_URL", "ZEEBE_CLIENT_CONFIG_PATH"} {
-		t.Setenv(k, "")
-	}
+	// The Zeebe client caches tokens in this file ($HOME/.camunda/credentials; in tests it reads
+	// no environment variables, so ZEEBE_CLIENT_CONFIG_PATH cannot move it).
+	defaultCache := zbc.DefaultOauthYamlCachePath
+	zbc.DefaultOauthYamlCachePath = filepath.Join(t.TempDir(), "credentials")
+	t.Cleanup(func() { zbc.DefaultOauthYamlCachePath = defaultCache })
 	var form url.Values
 	idp := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		r.ParseForm()

@@ -41,11 +41,11 @@ type readiness struct {
 	body     string
 }
 
-func newReadiness(log *slog.Logger, client zbc.Client, auth config.ZeebeAuth, st store.Store) *readiness {
+func newReadiness(log *slog.Logger, client zbc.Client, cfg config.Config, st store.Store) *readiness {
 	return &readiness{log: log, deps: []dependency{
 		{"zeebe", func(ctx context.Context) error {
 			_, err := client.NewTopologyCommand().Send(ctx)
-			return explainUnauthenticated(auth, err)
+			return explainRefusal(cfg, err)
 		}},
 		{"store", func(ctx context.Context) error {
 			_, _, err := st.Get(ctx, "readyz", "ping")

@@ -118,7 +118,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 		RequestTimeout: cfg.RequestTimeout, RetryBackoff: cfg.RetryBackoff, Logger: log, LongPolls: polls,
 	})
 
-	ready := newReadiness(log, client, cfg.ZeebeAuth, st)
+	ready := newReadiness(log, client, cfg, st)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { fmt.Fprintln(rw, "ok") })
 	mux.Handle("GET /readyz", ready)

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -63,45 +64,78 @@ func (b basicAuth) ApplyCredentials(_ context.Context, headers map[string]string
 // refused once is refused again, and retrying would only hide the refusal.
 func (basicAuth) ShouldRetryRequest(context.Context, error) bool { return false }
 
-// credentialsFix names the variable to look at when the gateway refuses the credentials, and
-// what to check.
+// credentialsFix names the variable to look at when the credentials are refused, and what to
+// check.
 func credentialsFix(a config.ZeebeAuth) (variable, fix string) {
 	switch a.Strategy {
 	case config.AuthBasic:
 		return "CAMUNDA_BASIC_AUTH_PASSWORD", "check CAMUNDA_BASIC_AUTH_USERNAME/PASSWORD"
 	case config.AuthOAuth:
-		return "ZEEBE_CLIENT_SECRET", "check ZEEBE_CLIENT_ID/SECRET and ZEEBE_TOKEN_AUDIENCE"
+		return "ZEEBE_CLIENT_SECRET", "check ZEEBE_CLIENT_ID/SECRET, ZEEBE_AUTHORIZATION_SERVER_URL and ZEEBE_TOKEN_AUDIENCE"
 	}
 	return "CAMUNDA_AUTH_STRATEGY", "set CAMUNDA_AUTH_STRATEGY=BASIC with CAMUNDA_BASIC_AUTH_USERNAME/PASSWORD, or OAUTH with ZEEBE_CLIENT_ID/SECRET"
 }
 
-// explainUnauthenticated turns the gateway's refusal of the credentials into what to check;
-// other errors pass unchanged.
-func explainUnauthenticated(a config.ZeebeAuth, err error) error {
-	if status.Code(err) != codes.Unauthenticated {
+// tokenRefused is the OAuth provider's error when the authorization server refuses the client
+// credentials: an OAuth error code (`oauth2: "invalid_client"`) or else an HTTP 4xx
+// (`oauth2: cannot fetch token: 401 Unauthorized`).
+var tokenRefused = regexp.MustCompile(`oauth2: (?:"([a-z_]+)"|cannot fetch token: (4\d\d[^\n]*))`)
+
+// oauthRefusal is the OAuth error code or HTTP status of a refusal of the client credentials in
+// msg, or "" (no refusal, or the server failing: worth retrying).
+func oauthRefusal(msg string) string {
+	m := tokenRefused.FindStringSubmatch(msg)
+	switch {
+	case m == nil || m[1] == "server_error" || m[1] == "temporarily_unavailable":
+		return ""
+	case m[1] != "":
+		return m[1]
+	}
+	return "HTTP " + m[2]
+}
+
+// refusal says who refused which credentials, or "" when err is no refusal of them (success, an
+// unreachable gateway or authorization server, a timeout).
+func refusal(cfg config.Config, err error) string {
+	a := cfg.ZeebeAuth
+	msg := status.Convert(err).Message()
+	if status.Code(err) == codes.Unauthenticated {
+		who := "a call without credentials"
+		switch a.Strategy {
+		case config.AuthBasic:
+			who = "the password of user " + strconv.Quote(a.Username)
+		case config.AuthOAuth:
+			who = "the OAuth token of client " + strconv.Quote(a.ClientID)
+		}
+		return fmt.Sprintf("the gateway at %s refused %s (%s)", cfg.ZeebeAddress, who, msg)
+	}
+	if why := oauthRefusal(msg); a.Strategy == config.AuthOAuth && why != "" {
+		return fmt.Sprintf("the authorization server refused the credentials of client %q (%s)", a.ClientID, why)
+	}
+	return ""
+}
+
+// explainRefusal turns a refusal of the credentials into what to check; other errors pass
+// unchanged.
+func explainRefusal(cfg config.Config, err error) error {
+	if refusal(cfg, err) == "" {
 		return err
 	}
-	_, fix := credentialsFix(a)
+	_, fix := credentialsFix(cfg.ZeebeAuth)
 	return fmt.Errorf("unauthenticated: %s", fix)
 }
 
-// checkCredentials asks the gateway for its topology once, so that credentials it refuses stop
+// checkCredentials asks the gateway for its topology once, so that refused credentials stop
 // `run` with one line saying what to fix, instead of a worker polling in vain. A gateway that
 // does not answer does not stop the start: it may come later, and /readyz says it is down.
 func checkCredentials(ctx context.Context, cfg config.Config, client zbc.Client) error {
 	ctx, cancel := context.WithTimeout(ctx, credentialsCheckTimeout)
 	defer cancel()
 	_, err := client.NewTopologyCommand().Send(ctx)
-	if status.Code(err) != codes.Unauthenticated {
+	why := refusal(cfg, err)
+	if why == "" {
 		return nil
 	}
 	variable, fix := credentialsFix(cfg.ZeebeAuth)
-	who := "a call without credentials"
-	switch cfg.ZeebeAuth.Strategy {
-	case config.AuthBasic:
-		who = fmt.Sprintf("the password of user %q", cfg.ZeebeAuth.Username)
-	case config.AuthOAuth:
-		who = "the OAuth token of client " + strconv.Quote(cfg.ZeebeAuth.ClientID)
-	}
-	return fmt.Errorf("%s: the gateway at %s refused %s (%s): %s", variable, cfg.ZeebeAddress, who, status.Convert(err).Message(), fix)
+	return fmt.Errorf("%s: %s: %s", variable, why, fix)
 }

@@ -60,7 +60,7 @@ func TestBasicAuthAgainstAGatewayRequiringIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer client.Close()
-	ready := newReadiness(discard, client, wrong, store.NewMemory(0))
+	ready := newReadiness(discard, client, cfg, store.NewMemory(0))
 	rec := httptest.NewRecorder()
 	ready.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 	if want := "zeebe: down: unauthenticated: check CAMUNDA_BASIC_AUTH_USERNAME/PASSWORD\n"; rec.Code != 503 || !strings.Contains(rec.Body.String(), want) {
@@ -143,5 +143,54 @@ func TestOAuthFromConfig(t *testing.T) {
 	}
 	if form.Get("client_id") != "connector" || form.Get("client_secret") != "client-secret" || form.Get("audience") != "zeebe.example.com" {
 		t.Fatalf("token request %v", form)
+	}
+}
+
+// An authorization server refusing the client credentials stops `run` at start like a gateway
+// refusing a password; one that cannot be reached does not.
+func TestOAuthRefusedAtStart(t *testing.T) {
+	defaultCache := zbc.DefaultOauthYamlCachePath
+	zbc.DefaultOauthYamlCachePath = filepath.Join(t.TempDir(), "credentials")
+	t.Cleanup(func() { zbc.DefaultOauthYamlCachePath = defaultCache })
+	answer := `{"error":"invalid_client"}` // as Keycloak answers a wrong client secret
+	idp := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(answer, "{") {
+			rw.Header().Set("Content-Type", "application/json")
+		}
+		rw.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(rw, answer)
+	}))
+	defer idp.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, err := engine.New(engine.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Serve(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	check := func(tokenURL string) error {
+		cfg := config.Config{ZeebeAddress: srv.Addr(), ZeebeAuth: config.ZeebeAuth{Strategy: config.AuthOAuth,
+			ClientID: "connector", ClientSecret: "wrong-secret", OAuthURL: tokenURL, Audience: "zeebe-api"}}
+		client, err := newZeebeClient(cfg, srv.Addr(), true, worker.NewLongPolls())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer client.Close()
+		return checkCredentials(ctx, cfg, client)
+	}
+	for _, c := range []struct{ answer, why string }{
+		{`{"error":"invalid_client"}`, "(invalid_client)"},
+		{"Unauthorized", "(HTTP 401 Unauthorized)"}, // no OAuth error code
+	} {
+		answer = c.answer
+		err = check(idp.URL + "/token")
+		want := `ZEEBE_CLIENT_SECRET: the authorization server refused the credentials of client "connector" ` + c.why + ": check ZEEBE_CLIENT_ID/SECRET"
+		if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "wrong-secret") {
+			t.Fatalf("refused client credentials: %v, want %q…", err, want)
+		}
+	}
+	idp.Close()
+	if err := check(idp.URL + "/token"); err != nil {
+		t.Fatalf("unreachable authorization server: %v", err)
 	}
 }

@@ -42,7 +42,7 @@ func runCommand(ctx context.Context, args []string, _, stderr io.Writer) error {
 	polls := worker.NewLongPolls()
 	client, err := newZeebeClient(cfg, cfg.ZeebeAddress, false, polls)
 	if err != nil {
-		return fmt.Errorf("ZEEBE_ADDRESS: cannot create the Zeebe client: %w", err)
+		return err
 	}
 	defer client.Close()
 	if err := checkCredentials(ctx, cfg, client); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"regexp"
@@ -27,8 +28,12 @@ func newZeebeClient(cfg config.Config, addr string, plaintext bool, polls *worke
 	if err != nil {
 		return nil, err
 	}
-	return zbc.NewClient(&zbc.ClientConfig{GatewayAddress: addr, UsePlaintextConnection: plaintext,
+	client, err := zbc.NewClient(&zbc.ClientConfig{GatewayAddress: addr, UsePlaintextConnection: plaintext,
 		CredentialsProvider: creds, DialOpts: zeebeDialOptions(polls)})
+	if err != nil {
+		return nil, fmt.Errorf("ZEEBE_ADDRESS: cannot create the Zeebe client: %w", err)
+	}
+	return client, nil
 }
 
 // zeebeCredentials is the credentials provider of the auth strategy; nil for none.
@@ -41,10 +46,14 @@ func zeebeCredentials(a config.ZeebeAuth, addr string) (zbc.CredentialsProvider,
 		if audience == "" { // the Zeebe client's default: the gateway's host
 			audience, _, _ = net.SplitHostPort(addr)
 		}
+		if audience == "" {
+			return nil, errors.New("ZEEBE_TOKEN_AUDIENCE: is not set, and ZEEBE_ADDRESS has no host:port to take it from: give the gateway's audience (zeebe.camunda.io on SaaS)")
+		}
+		// The id, secret and URL are checked by config; what can still fail is the token cache file.
 		p, err := zbc.NewOAuthCredentialsProvider(&zbc.OAuthProviderConfig{ClientID: a.ClientID, ClientSecret: a.ClientSecret,
 			AuthorizationServerURL: a.OAuthURL, Audience: audience})
 		if err != nil {
-			return nil, fmt.Errorf("ZEEBE_CLIENT_ID: cannot set up OAuth: %w", err)
+			return nil, fmt.Errorf("ZEEBE_CLIENT_CONFIG_PATH: cannot set up OAuth with its token cache (default $HOME/.camunda/credentials): %w", err)
 		}
 		return p, nil
 	}

@@ -194,3 +194,12 @@ func TestOAuthRefusedAtStart(t *testing.T) {
 		t.Fatalf("unreachable authorization server: %v", err)
 	}
 }
+
+// Without ZEEBE_TOKEN_AUDIENCE the audience is the gateway's host; an address without a port
+// leaves none, which is said before any token is asked for.
+func TestOAuthAudienceMissing(t *testing.T) {
+	_, err := zeebeCredentials(config.ZeebeAuth{Strategy: config.AuthOAuth, ClientID: "id", ClientSecret: "s"}, "zeebe")
+	if err == nil || !strings.HasPrefix(err.Error(), "ZEEBE_TOKEN_AUDIENCE: ") {
+		t.Fatalf("%v, want an error naming ZEEBE_TOKEN_AUDIENCE", err)
+	}
+}

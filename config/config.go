@@ -4,8 +4,8 @@
 // Every secret can also be read from a file named by the same variable with a _FILE suffix.
 // Load validates everything once and fails with one line naming the bad variable.
 //
-// The Zeebe client reads its own ZEEBE_* variables (address, TLS, OAuth); this package only
-// checks ZEEBE_ADDRESS for shape.
+// The Zeebe client reads its own ZEEBE_* variables for the address and TLS; this package checks
+// ZEEBE_ADDRESS for shape and reads the credentials (auth.go: basic authentication or OAuth).
 package config
 
 import (
@@ -54,6 +54,7 @@ type Config struct {
 
 	// Zeebe job worker
 	ZeebeAddress      string        // ZEEBE_ADDRESS (read by the Zeebe client too)
+	ZeebeAuth         ZeebeAuth     // CAMUNDA_AUTH_STRATEGY and its credentials (auth.go); checked with NeedZeebe
 	WorkerName        string        // CONNECTOR_WORKER_NAME
 	MaxJobsActive     int           // CONNECTOR_MAX_JOBS_ACTIVE
 	Concurrency       int           // CONNECTOR_CONCURRENCY
@@ -227,6 +228,7 @@ func Load(getenv func(string) string, need Requirement) (Config, error) {
 	l.integer(&c.SendParallelism, "CONNECTOR_SEND_PARALLELISM")
 	l.duration(&c.ShutdownGrace, "CONNECTOR_SHUTDOWN_GRACE")
 	l.str(&c.ZeebeAddress, "ZEEBE_ADDRESS")
+	l.loadAuth(&c.ZeebeAuth)
 	l.str(&c.WorkerName, "CONNECTOR_WORKER_NAME")
 	l.integer(&c.MaxJobsActive, "CONNECTOR_MAX_JOBS_ACTIVE")
 	l.integer(&c.Concurrency, "CONNECTOR_CONCURRENCY")
@@ -390,6 +392,11 @@ func (c *Config) validate(need Requirement) error {
 	}
 	if need&NeedZeebe != 0 && c.ZeebeAddress == "" && os.Getenv("ZEEBE_HOST") == "" {
 		return &Error{"ZEEBE_ADDRESS", "is not set: give the gateway address, e.g. 127.0.0.1:26500 or your Camunda SaaS cluster's address"}
+	}
+	if need&NeedZeebe != 0 {
+		if err := c.ZeebeAuth.validate(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -32,8 +32,14 @@ type devRun struct {
 // waits until it is ready and stops it (SIGTERM) at the end of the test.
 func startDev(t *testing.T, env ...string) *devRun {
 	t.Helper()
+	return startDevWith(t, nil, env...)
+}
+
+// startDevWith is startDev with more flags for dev.
+func startDevWith(t *testing.T, flags []string, env ...string) *devRun {
+	t.Helper()
 	d := &devRun{gateway: freeAddr(t), http: freeAddr(t), stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}}
-	cmd := exec.Command(binary, "dev", "--gateway-addr", d.gateway, "--http-addr", d.http)
+	cmd := exec.Command(binary, append([]string{"dev", "--gateway-addr", d.gateway, "--http-addr", d.http}, flags...)...)
 	cmd.Env = append([]string{"PATH=/usr/bin:/bin", "CONNECTOR_POLL_INTERVAL=20ms", "CONNECTOR_REQUEST_TIMEOUT=1s"}, env...)
 	cmd.Stdout, cmd.Stderr = d.stdout, d.stderr
 	if err := cmd.Start(); err != nil {

@@ -21,9 +21,10 @@ const (
 	DefaultMaxActivationBackoff = 10 * time.Second
 )
 
-// ActivationBackoff makes job activation back off while the gateway answers UNAVAILABLE or
-// RESOURCE_EXHAUSTED: the Zeebe client's poller would otherwise call again every poll
-// interval, adding load to an overloaded or recovering cluster. Each failure doubles the wait
+// ActivationBackoff makes job activation back off while the gateway answers UNAVAILABLE,
+// RESOURCE_EXHAUSTED or UNAUTHENTICATED: the Zeebe client's poller would otherwise call again
+// every poll interval, adding load to an overloaded or recovering cluster, or logging a refused
+// password several times a second. Each failure doubles the wait
 // before the next ActivateJobs (with jitter, up to max); a successful answer resets it. Pass
 // the option in zbc.ClientConfig.DialOpts.
 func ActivationBackoff(base, max time.Duration) grpc.DialOption {
@@ -72,7 +73,7 @@ func (b *activationBackoff) observe(err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch status.Code(err) {
-	case codes.Unavailable, codes.ResourceExhausted:
+	case codes.Unavailable, codes.ResourceExhausted, codes.Unauthenticated:
 		b.failures++
 		d := b.base << min(b.failures-1, 20)
 		if d > b.max || d <= 0 {

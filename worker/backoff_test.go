@@ -79,4 +79,9 @@ func TestActivationBacksOffUnderBackpressure(t *testing.T) {
 	if w := b.wait(); w > 0 {
 		t.Fatalf("a success must reset the backoff, wait = %v", w)
 	}
+	// Credentials refused while running (a password changed) are not retried every interval.
+	b.observe(status.Error(codes.Unauthenticated, "invalid credentials"))
+	if w := b.wait(); w <= 0 {
+		t.Fatalf("no backoff after UNAUTHENTICATED, wait = %v", w)
+	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
 
+	"github.com/twilio-connector/twilio-connector/config"
 	"github.com/twilio-connector/twilio-connector/store"
 )
 
@@ -40,11 +41,11 @@ type readiness struct {
 	body     string
 }
 
-func newReadiness(log *slog.Logger, client zbc.Client, st store.Store) *readiness {
+func newReadiness(log *slog.Logger, client zbc.Client, cfg config.Config, st store.Store) *readiness {
 	return &readiness{log: log, deps: []dependency{
 		{"zeebe", func(ctx context.Context) error {
 			_, err := client.NewTopologyCommand().Send(ctx)
-			return err
+			return explainRefusal(cfg, err)
 		}},
 		{"store", func(ctx context.Context) error {
 			_, _, err := st.Get(ctx, "readyz", "ping")

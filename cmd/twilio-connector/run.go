@@ -40,11 +40,14 @@ func runCommand(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	defer st.Close()
 	polls := worker.NewLongPolls()
-	client, err := zbc.NewClient(&zbc.ClientConfig{GatewayAddress: cfg.ZeebeAddress, DialOpts: zeebeDialOptions(polls)})
+	client, err := newZeebeClient(cfg, cfg.ZeebeAddress, false, polls)
 	if err != nil {
-		return fmt.Errorf("ZEEBE_ADDRESS: cannot create the Zeebe client: %w", err)
+		return err
 	}
 	defer client.Close()
+	if err := checkCredentials(ctx, cfg, client); err != nil {
+		return err
+	}
 	reg := triggers.NewRegistry()
 	if err := loadTriggers(cfg, reg); err != nil {
 		return err
@@ -115,7 +118,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 		RequestTimeout: cfg.RequestTimeout, RetryBackoff: cfg.RetryBackoff, Logger: log, LongPolls: polls,
 	})
 
-	ready := newReadiness(log, client, st)
+	ready := newReadiness(log, client, cfg, st)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { fmt.Fprintln(rw, "ok") })
 	mux.Handle("GET /readyz", ready)

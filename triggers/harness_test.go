@@ -132,10 +132,10 @@ func (s *flakyStore) Put(ctx context.Context, b, k string, v []byte, ttl time.Du
 // harness is the SMS_RECEIVED and status webhooks served over loopback with a fake publisher
 // and an in-memory store.
 type harness struct {
-	t      *testing.T
-	srv    *httptest.Server
-	pub    *fakePublisher
-	store  *flakyStore
+	t       *testing.T
+	srv     *httptest.Server
+	pub     *fakePublisher
+	store   *flakyStore
 	outbox  *Outbox
 	logs    *syncbuf.Buffer
 	replies *fakeReplier

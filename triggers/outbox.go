@@ -55,8 +55,8 @@ type Outbox struct {
 // Reply is an echo sent back as an outgoing message through the connection it came in on
 // (the HTTP channel: Twilio's go back in the TwiML answer instead).
 type Reply struct {
-	// ID is stable: a reply sent again (a retry, a restart after the send) has the same id,
-	// which the provider passes on (the HTTP channel's id field) so the receiver can dedupe.
+	// ID is stable: a reply tried again (a retry, a restart after the send) has the same id,
+	// the idempotency key of its send, so it is not sent twice.
 	ID         string `json:"id"`
 	Connection string `json:"connection"`
 	To         string `json:"to"`

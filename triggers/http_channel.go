@@ -73,8 +73,8 @@ func (c *HTTPChannel) Register(mux *http.ServeMux) {
 	mux.HandleFunc("/http/{connection}/status", c.Status)
 }
 
-// Receive is POST /http/{connection}/receive with from, text, optional date (ISO 8601, the
-// time the message was received) and optional id (the dedupe key: a message with an id seen
+// Receive is POST /http/{connection}/receive with from (or sender), text (may be empty),
+// optional date (or time; ISO 8601, the time the message was received) and optional id (the dedupe key: a message with an id seen
 // before publishes nothing again; without an id, a message with a date is deduped on
 // (connection, from, text, date); without either, not at all). It answers 200 with a JSON
 // object {"id", "outcome"}, or 503 when the store failed before anything was recorded.
@@ -83,12 +83,11 @@ func (c *HTTPChannel) Receive(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	from, text, id, date := fields["from"], fields["text"], fields["id"], fields["date"]
-	for _, f := range []struct{ name, value string }{{"from", from}, {"text", text}} {
-		if strings.TrimSpace(f.value) == "" {
-			reject(w, http.StatusBadRequest, OutcomeBadRequest, "missing field "+f.name+": send from (the sender's address) and text")
-			return
-		}
+	// sender and time are the names some gateways use (RapidPro's external channel takes them).
+	from, text, id, date := first(fields, "from", "sender"), fields["text"], fields["id"], first(fields, "date", "time")
+	if strings.TrimSpace(from) == "" {
+		reject(w, http.StatusBadRequest, OutcomeBadRequest, "missing field from: send from (the sender's address) and text")
+		return
 	}
 	if len(id) > MaxSIDChars {
 		reject(w, http.StatusBadRequest, OutcomeBadRequest, fmt.Sprintf("field id is longer than %d characters: send a shorter id", MaxSIDChars))
@@ -289,6 +288,16 @@ func decodeFields(contentType string, body []byte) (map[string]string, error) {
 		return fields, nil
 	}
 	return nil, fmt.Errorf("Content-Type %s: send application/json or application/x-www-form-urlencoded", quoteShort(mt))
+}
+
+// first returns the first of names present in fields.
+func first(fields map[string]string, names ...string) string {
+	for _, n := range names {
+		if v, ok := fields[n]; ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // parseISODate parses the ISO 8601 times aggregators send: RFC 3339, or without a zone (UTC).

@@ -92,6 +92,7 @@ func TestHTTPReceiveFormAndJSON(t *testing.T) {
 	const date = "2026-05-03T06:04:45.345Z"
 	tests := []struct{ name, contentType, body string }{
 		{"form", formType, url.Values{"from": {customer}, "text": {"Order Number 42"}, "date": {date}, "id": {"ext-7"}}.Encode()},
+		{"form with sender and time", formType, url.Values{"sender": {customer}, "text": {"Order Number 42"}, "time": {date}, "id": {"ext-7"}}.Encode()},
 		{"JSON", "application/json; charset=utf-8", `{"from":"` + customer + `","text":"Order Number 42","date":"` + date + `","id":"ext-7"}`},
 		{"JSON with a numeric id", "application/json", `{"from":"` + customer + `","text":"Order Number 42","date":"` + date + `","id":7}`},
 	}
@@ -135,8 +136,7 @@ func TestHTTPReceiveFormAndJSON(t *testing.T) {
 func TestHTTPReceiveBadInput(t *testing.T) {
 	tests := []struct{ name, contentType, body, field string }{
 		{"no from", formType, "text=hi", "from"},
-		{"no text", formType, "from=%2B15005550101", "text"},
-		{"blank text", "application/json", `{"from":"+15005550101","text":"  "}`, "text"},
+		{"blank from", "application/json", `{"from":" ","text":"hi"}`, "from"},
 		{"bad date", formType, "from=%2B15005550101&text=hi&date=yesterday", "date"},
 		{"long id", formType, "from=%2B15005550101&text=hi&id=" + strings.Repeat("x", MaxSIDChars+1), "id"},
 		{"JSON text not a string", "application/json", `{"from":"+15005550101","text":{"a":1}}`, "text"},
@@ -156,7 +156,12 @@ func TestHTTPReceiveBadInput(t *testing.T) {
 			}
 		})
 	}
-	h := newHarness(t, nil, harnessOptions{maxBody: 100})
+	// No text is an empty message (a gateway may forward one), not an error.
+	h := newHarness(t, []Definition{httpTrigger}, harnessOptions{})
+	if r := h.receive(url.Values{"from": {customer}}); r.status != 200 || !strings.Contains(r.body, OutcomeNoMatch) {
+		t.Errorf("no text: %d %q, want 200 no_match", r.status, r.body)
+	}
+	h = newHarness(t, nil, harnessOptions{maxBody: 100})
 	if r := h.receive(url.Values{"from": {customer}, "text": {strings.Repeat("x", 200)}}); r.status != 413 {
 		t.Errorf("large body: %d, want 413", r.status)
 	}

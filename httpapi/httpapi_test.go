@@ -17,6 +17,8 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/providers"
+	"github.com/twilio-connector/twilio-connector/providers/twilio"
 	"github.com/twilio-connector/twilio-connector/store"
 	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
@@ -58,18 +60,19 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		return &actions.Delivery{Kind: kind, Store: st, Attempts: 2, Parallelism: 2,
 			BaseBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond, Logger: log}
 	}
-	var tw *actions.Twilio
+	def := &providers.Connection{Name: providers.DefaultConnection, DefaultFrom: fromNumber}
 	if !o.noCredentials {
-		var err error
-		tw, err = actions.NewTwilio(actions.TwilioOptions{AccountSID: fake.AccountSID, AuthToken: fake.AuthToken,
+		tw, err := twilio.New(twilio.Options{AccountSID: fake.AccountSID, AuthToken: fake.AuthToken,
 			BaseURL: fake.URL(), Timeout: 2 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
+		def.Provider = tw
 	}
+	conns := providers.Connections{providers.DefaultConnection: def}
 	h := New(Options{
-		Messages: actions.NewSMS(tw, delivery("sms"), actions.SMSOptions{DefaultFrom: fromNumber}),
-		Calls:    actions.NewCalls(tw, delivery("call"), actions.CallOptions{DefaultFrom: fromNumber}),
+		Messages: actions.NewSMS(conns, delivery("sms"), actions.SMSOptions{}),
+		Calls:    actions.NewCalls(conns, delivery("call"), actions.CallOptions{}),
 		Store:    st, APIKeys: o.keys, MaxBodyBytes: o.maxBody, Timeout: 5 * time.Second, Logger: log,
 	})
 	return &harness{t: t, fake: fake, st: st, h: h, logs: logs}

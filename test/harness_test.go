@@ -114,7 +114,7 @@ func (w *world) startWorker(t *testing.T, o connectorOptions) *worker.Worker {
 	d := &actions.Delivery{Kind: "sms", Store: o.store, Attempts: o.attempts, Parallelism: 4,
 		BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, Logger: log}
 	sms := actions.NewSMS(providers.Connections{providers.DefaultConnection: {Name: providers.DefaultConnection, Provider: tw, DefaultFrom: "+15005550006"}}, d, actions.SMSOptions{})
-	wk := worker.New(w.client, map[string]worker.Action{"send_sms": sms}, worker.Options{
+	wk := worker.New(w.client, map[string]worker.Action{actions.SendSMS.Name: sms}, worker.Options{
 		Prefix: "twilioConnector", Name: "e2e", MaxJobsActive: 16, Concurrency: o.concurrency,
 		JobTimeout: o.jobTimeout, PollInterval: 20 * time.Millisecond, RequestTimeout: time.Second,
 		RetryBackoff: 100 * time.Millisecond, Logger: log,

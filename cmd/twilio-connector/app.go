@@ -60,7 +60,7 @@ func newActions(cfg config.Config, st store.Store, log *slog.Logger) (map[string
 	calls := actions.NewCalls(conns, delivery("call"), actions.CallOptions{
 		DefaultRegion: cfg.DefaultRegion, StatusCallbackURL: statusCallbackURL(cfg), Directory: dir,
 	})
-	return map[string]worker.Action{"send_sms": sms, "make_call": calls}, nil
+	return map[string]worker.Action{actions.SendSMS.Name: sms, actions.MakeCall.Name: calls}, nil
 }
 
 // statusCallbackURL is where Twilio posts delivery status, when the connector is reachable.

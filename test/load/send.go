@@ -80,7 +80,7 @@ func (w *world) startWorker(prefix string, action worker.Action, o sendOptions) 
 	}
 	// An idle long poll would hold Stop for CONNECTOR_REQUEST_TIMEOUT; jobs are never scarce here.
 	cfg.RequestTimeout = time.Second
-	wk := worker.New(w.client, map[string]worker.Action{"send_sms": action}, worker.Options{
+	wk := worker.New(w.client, map[string]worker.Action{actions.SendSMS.Name: action}, worker.Options{
 		Prefix: prefix, Name: "load", MaxJobsActive: cfg.MaxJobsActive, Concurrency: cfg.Concurrency,
 		JobTimeout: cfg.JobTimeout, PollInterval: cfg.PollInterval, RequestTimeout: cfg.RequestTimeout,
 		RetryBackoff: cfg.RetryBackoff, Logger: connectorLogger(),

@@ -130,7 +130,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	pub := worker.NewPublisher(client)
 	outbox := triggers.NewOutbox(st, pub, triggers.OutboxOptions{
 		Interval: cfg.OutboxInterval, MaxBackoff: cfg.OutboxMaxBackoff, PublishTimeout: cfg.PublishTimeout, Logger: log,
-		Replier: replier(acts["send_sms"], log),
+		Replier: replier(acts[actions.SendSMS.Name], log),
 	})
 	verifier := triggers.Verifier{AuthToken: cfg.AuthToken, PublicURL: cfg.PublicURL, Skip: cfg.SkipSignatureTest}
 	mux.Handle("/twilio/sms", triggers.NewSMSReceived(triggers.Options{

@@ -17,8 +17,9 @@ type inboundSecreter interface {
 }
 
 // inboundSecrets returns, for the HTTP channel's endpoints, the inbound_secret of each
-// connection that has one.
-func inboundSecrets(cfg config.Config) (func(string) (string, bool), error) {
+// connection that has one. It warns about triggers listening on a connection that does not
+// exist or takes no inbound messages: they would never fire.
+func inboundSecrets(cfg config.Config, reg *triggers.Registry, log *slog.Logger) (func(string) (string, bool), error) {
 	conns, err := newConnections(cfg)
 	if err != nil {
 		return nil, err
@@ -27,6 +28,18 @@ func inboundSecrets(cfg config.Config) (func(string) (string, bool), error) {
 	for name, c := range conns {
 		if p, ok := c.Provider.(inboundSecreter); ok && p.InboundSecret() != "" {
 			secrets[name] = p.InboundSecret()
+		}
+	}
+	for _, t := range reg.Triggers() {
+		if _, ok := secrets[t.Connection]; t.Connection == "" || t.Connection == triggers.DefaultConnection || ok {
+			continue
+		}
+		if _, ok := conns[t.Connection]; !ok {
+			log.Warn("trigger listens on a connection that is not configured: it never fires; fix the name or define it in CONNECTOR_CONNECTIONS_FILE",
+				"trigger", t.Where(), "connection", t.Connection)
+		} else {
+			log.Warn("trigger listens on a connection that takes no inbound messages: it never fires; only default (Twilio) and http connections with inbound_secret do",
+				"trigger", t.Where(), "connection", t.Connection)
 		}
 	}
 	return func(conn string) (string, bool) {

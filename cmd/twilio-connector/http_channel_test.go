@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/twilio-connector/twilio-connector/actions"
+	"github.com/twilio-connector/twilio-connector/config"
 	"github.com/twilio-connector/twilio-connector/errs"
 	"github.com/twilio-connector/twilio-connector/providers"
 	"github.com/twilio-connector/twilio-connector/store"
@@ -66,5 +71,36 @@ func TestReplierSendsThroughTheConnectionOnce(t *testing.T) {
 	// A permanent refusal is dropped (nil), not retried forever.
 	if err := reply(context.Background(), triggers.Reply{ID: "x", Connection: "nope", To: r.To, Text: "hi"}); err != nil {
 		t.Errorf("unknown connection: %v, want nil (dropped)", err)
+	}
+}
+
+// A trigger on a connection that is not configured, or that takes no inbound messages, is
+// reported at start: it would never fire.
+func TestTriggerOnConnectionWithoutInboundWarns(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "connections.yaml")
+	doc := "connections:\n  second:\n    provider: twilio\n    account: AC0123456789abcdef0123456789abcdef\n    token: 0123456789abcdef0123456789abcdef\n"
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var ts []*triggers.Trigger
+	for _, conn := range []string{"", "default", "second", "typo"} {
+		tr, err := triggers.Compile(triggers.Definition{Element: "on-" + conn, MessageName: "m", Pattern: "x", Connection: conn}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts = append(ts, tr)
+	}
+	var logs bytes.Buffer
+	secrets, err := inboundSecrets(config.Config{ConnectionsFile: file}, triggers.NewRegistry(ts...), slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := secrets("second"); ok {
+		t.Error("a twilio connection takes HTTP channel messages")
+	}
+	out := logs.String()
+	if strings.Count(out, "level=WARN") != 2 || !strings.Contains(out, "trigger=on-second connection=second") ||
+		!strings.Contains(out, "trigger=on-typo connection=typo") || !strings.Contains(out, "not configured") {
+		t.Errorf("warnings:\n%s", out)
 	}
 }

@@ -142,7 +142,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 		Publisher: pub, Store: st, Outbox: outbox, Verifier: verifier, MessageName: cfg.StatusMessageName,
 		MessageTTL: cfg.MessageTTL, MaxBodyBytes: int64(cfg.WebhookMaxBody), PublishTimeout: cfg.PublishTimeout, Logger: log,
 	}))
-	secrets, err := inboundSecrets(cfg)
+	secrets, err := inboundSecrets(cfg, reg, log)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,8 @@ import (
 	"github.com/twilio-connector/twilio-connector/store"
 )
 
-// InboundBucket is the store bucket of inbound MessageSids with the reply they got.
+// InboundBucket is the store bucket of inbound message keys (Twilio: the MessageSid; HTTP
+// channel: http:CONNECTION:…) with the outcome and, for Twilio, the reply they got.
 const InboundBucket = "inbound"
 
 // MaxSIDChars is the longest MessageSid or CallSid the webhooks take (Twilio's have 34

@@ -291,6 +291,19 @@ func TestStatusCodes(t *testing.T) {
 		{name: "body is a list", call: call{path: messages, body: `[{"smsTo":"` + alice + `"}]`}, want: 400, wantCode: "INVALID_INPUT"},
 		{name: "body is null", call: call{path: messages, body: `null`}, want: 400, wantCode: "INVALID_INPUT"},
 		{name: "two JSON values", call: call{path: messages, body: `{"smsTo":"` + alice + `","smsBody":"hi"}{}`}, want: 400, wantCode: "INVALID_INPUT"},
+		{name: "connection default by name", call: call{path: messages, body: `{"smsTo":"` + alice + `","smsBody":"hi","connection":"default"}`}, want: 200,
+			check: func(t *testing.T, h *harness, r response) {
+				if h.fake.CountSentTo(alice) != 1 {
+					t.Errorf("sent %+v", h.fake.Sent())
+				}
+			}},
+		{name: "unknown connection", call: call{path: calls, body: `{"callTo":"` + alice + `","callMessage":"hi","connection":"nope"}`}, want: 400, wantCode: "INVALID_INPUT",
+			check: func(t *testing.T, h *harness, r response) {
+				if f := r.result(t).Failure(); f.Field != "connection" || len(h.fake.Requests()) != 0 {
+					t.Errorf("result %s", r.body)
+				}
+			}},
+		{name: "connection not a string", call: call{path: messages, body: `{"smsTo":"` + alice + `","smsBody":"hi","connection":7}`}, want: 400, wantCode: "INVALID_INPUT"},
 		{name: "bad templateEngine", call: call{path: messages, body: `{"smsTo":"` + alice + `","smsBody":"hi","templateEngine":"jinja"}`}, want: 400, wantCode: "INVALID_INPUT"},
 		{name: "variable named like a field", call: call{path: messages, body: `{"smsTo":"` + alice + `","smsBody":"hi","variables":{"smsTo":"x"}}`}, want: 400, wantCode: "INVALID_INPUT"},
 		{name: "Idempotency-Key with a space", call: call{path: messages, body: smsBody(alice), headers: map[string]string{"Idempotency-Key": "a b"}}, want: 400, wantCode: "INVALID_INPUT"},

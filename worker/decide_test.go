@@ -4,6 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/camunda/zeebe/clients/go/v8/pkg/entities"
+	"github.com/camunda/zeebe/clients/go/v8/pkg/pb"
+
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/errs"
 )
@@ -49,5 +52,18 @@ func TestDecide(t *testing.T) {
 				t.Fatalf("err %v, want code %q", d.err, c.wantCode)
 			}
 		})
+	}
+}
+
+// The task header connection chooses the connection; a process variable of that name does not.
+func TestConnectionHeader(t *testing.T) {
+	w := New(nil, nil, Options{})
+	job := entities.Job{ActivatedJob: &pb.ActivatedJob{Key: 1, Variables: `{"connection": "fromAVariable"}`}}
+	inv, _, err := w.invocation(job, map[string]string{HeaderConnection: " alerts "})
+	if err != nil || inv.Connection != "alerts" {
+		t.Fatalf("connection %q, err %v", inv.Connection, err)
+	}
+	if inv, _, _ := w.invocation(job, map[string]string{}); inv.Connection != "" {
+		t.Fatalf("connection %q without the header", inv.Connection)
 	}
 }

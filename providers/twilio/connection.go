@@ -9,6 +9,7 @@ import (
 var (
 	accountPattern = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
 	servicePattern = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
+	alphanumeric   = regexp.MustCompile(`^[A-Za-z0-9]+$`)
 )
 
 // FromConnection is the constructor of "twilio" connections: fields account, token (or
@@ -28,6 +29,10 @@ func FromConnection(s providers.Settings) (providers.Provider, error) {
 	}
 	if token == "" {
 		return nil, f.Errorf("token", "is not set: give the account's auth token (or token_file, a file holding it)")
+	}
+	// twilio-go refuses non-alphanumeric credentials on every request (error 21224); say so now.
+	if !alphanumeric.MatchString(token) {
+		return nil, f.Errorf("token", "contains characters other than letters and digits: copy the token again without spaces or quotes")
 	}
 	base, err := f.String("api_base_url")
 	if err != nil {

@@ -340,3 +340,18 @@ func TestTriggerConnectionField(t *testing.T) {
 		t.Errorf("expression connection: %v", err)
 	}
 }
+
+// The store down before anything was recorded: 503, so the gateway sends again; nothing was
+// published, and the redelivery, once the store is back, is handled afresh.
+func TestHTTPReceiveStoreDown(t *testing.T) {
+	h := newHarness(t, []Definition{httpTrigger}, harnessOptions{})
+	msg := url.Values{"from": {customer}, "text": {"Order Number 8"}, "id": {"s1"}}
+	h.store.setDown(true)
+	if r := h.receive(msg); r.status != http.StatusServiceUnavailable || h.pub.callCount() != 0 {
+		t.Fatalf("store down: %d %q, %d publishes", r.status, r.body, h.pub.callCount())
+	}
+	h.store.setDown(false)
+	if r := h.receive(msg); r.status != 200 || !strings.Contains(r.body, OutcomePublished) || h.pub.published() != 1 || len(h.replies.replies()) != 1 {
+		t.Fatalf("redelivery: %d %q, %d published, %d replies", r.status, r.body, h.pub.published(), len(h.replies.replies()))
+	}
+}

@@ -19,6 +19,9 @@ const (
 	PropertyEcho      = "inbound.echo"      // optional: reply template when published
 	PropertyEchoError = "inbound.echoError" // optional: reply template when publishing failed
 	PropertyTo        = "inbound.to"        // optional: receiving number filter (E.164)
+	// PropertyConnection is optional: the connection whose inbound messages the trigger takes
+	// (absent: DefaultConnection, the Twilio account of TWILIO_*).
+	PropertyConnection = "inbound.connection"
 	// PropertyMessageTTL is optional: the published message's time to live, an ISO 8601
 	// duration (see Trigger.TTL for the default).
 	PropertyMessageTTL = "inbound.messageTtl"
@@ -29,12 +32,13 @@ const (
 
 // Template field names, as errors and logs name them.
 const (
-	FieldPattern   = "pattern"
-	FieldEcho      = "echo"
-	FieldEchoError = "echoError"
-	FieldTo        = "to"
-	FieldMessage   = "message"
-	FieldTTL       = "messageTtl"
+	FieldPattern    = "pattern"
+	FieldEcho       = "echo"
+	FieldEchoError  = "echoError"
+	FieldTo         = "to"
+	FieldMessage    = "message"
+	FieldTTL        = "messageTtl"
+	FieldConnection = "connection"
 )
 
 // Kind says how the published message is correlated.
@@ -65,6 +69,10 @@ type Definition struct {
 	// To, when set, restricts the trigger to SMS sent to this number: a plain number also
 	// matches WhatsApp messages to it, a whatsapp:+… number only those.
 	To string
+	// Connection is the connection whose inbound messages the trigger takes; "" means
+	// DefaultConnection, so a trigger written before connections existed keeps receiving
+	// only the Twilio account's messages.
+	Connection string
 	// MessageTTL is the time to live of the published messages as written (ISO 8601, PT30M);
 	// "" means the default of the kind (see Trigger.TTL).
 	MessageTTL string
@@ -115,7 +123,7 @@ type Trigger struct {
 }
 
 // reserved variables of the echo templates; a named group may not shadow them.
-var reserved = map[string]bool{"matchGroups": true, "originalMessage": true, "from": true, "to": true, "messageSid": true, "receivedAt": true, "channel": true}
+var reserved = map[string]bool{"matchGroups": true, "originalMessage": true, "from": true, "to": true, "messageSid": true, "receivedAt": true, "channel": true, "connection": true}
 
 // Compile validates d and compiles its pattern (with the given match timeout, 0 for
 // DefaultMatchTimeout) and templates. Every problem is reported, each naming the trigger and
@@ -123,6 +131,7 @@ var reserved = map[string]bool{"matchGroups": true, "originalMessage": true, "fr
 func Compile(d Definition, matchTimeout time.Duration) (*Trigger, error) {
 	d.MessageName = strings.TrimSpace(d.MessageName)
 	d.To = strings.TrimSpace(d.To)
+	d.Connection = strings.TrimSpace(d.Connection)
 	d.MessageTTL = strings.TrimSpace(d.MessageTTL)
 	if d.Kind == "" {
 		d.Kind = StartEvent
@@ -137,6 +146,9 @@ func Compile(d Definition, matchTimeout time.Duration) (*Trigger, error) {
 		bad(FieldMessage, "the trigger has no message name: give the event a message with a name (the connector publishes each matching SMS under it)")
 	case strings.HasPrefix(d.MessageName, "="):
 		bad(FieldMessage, "message name %q is an expression: write a fixed name", d.MessageName)
+	}
+	if strings.HasPrefix(d.Connection, "=") || strings.ContainsAny(d.Connection, "/ ") {
+		bad(FieldConnection, "connection is %q: write the name of a connection (default, or one of CONNECTOR_CONNECTIONS_FILE)", d.Connection)
 	}
 	if d.Kind != StartEvent && d.Kind != CatchEvent {
 		bad("kind", "kind is %q: use %q (start a process) or %q (continue a process waiting for a reply)", d.Kind, StartEvent, CatchEvent)
@@ -195,6 +207,14 @@ func (t *Trigger) TTL(startDefault time.Duration) time.Duration {
 	return startDefault
 }
 
+// listensOn reports whether the trigger takes the inbound messages of connection.
+func (t *Trigger) listensOn(connection string) bool {
+	if t.Connection == "" {
+		return connection == DefaultConnection
+	}
+	return t.Connection == connection
+}
+
 // accepts reports whether the trigger listens on the receiving number to. A plain number also
 // accepts WhatsApp messages to it (whatsapp:+1…); a whatsapp: number accepts only those.
 func (t *Trigger) accepts(to string) bool {
@@ -221,18 +241,19 @@ func normalizeNumber(s string) string {
 }
 
 // replyVars are the variables of the echo templates: the named groups at top level, then
-// matchGroups, originalMessage, from, to.
+// matchGroups, originalMessage, from, to, messageSid, channel, connection.
 func replyVars(groups map[string]any, in Inbound) map[string]any {
-	vars := make(map[string]any, len(groups)+6)
+	vars := make(map[string]any, len(groups)+7)
 	for k, v := range groups {
 		vars[k] = v
 	}
 	vars["matchGroups"] = groups
-	vars["originalMessage"] = in.Body
+	vars["originalMessage"] = in.Text
 	vars["from"] = in.From
 	vars["to"] = in.To
-	vars["messageSid"] = in.MessageSid
-	vars["channel"] = in.Channel()
+	vars["messageSid"] = in.ID
+	vars["channel"] = in.Channel
+	vars["connection"] = in.Connection
 	return vars
 }
 

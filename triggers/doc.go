@@ -1,7 +1,9 @@
 // Package triggers is the SMS_RECEIVED trigger (docs/design.md §4): Twilio posts every inbound
 // SMS to the connector's webhook; the connector matches it against the trigger definitions, publishes
 // a Zeebe message per matching trigger and answers the sender with TwiML. It also receives
-// Twilio's delivery status callbacks. It never imports the Zeebe client: publishing goes
+// Twilio's delivery status callbacks. The generic HTTP channel (HTTPChannel) feeds the same
+// pipeline (an Inbound, whatever the channel) and sends its replies as outgoing messages
+// through a Replier. It never imports the Zeebe client: publishing goes
 // through the Publisher interface (worker.Publisher is the Zeebe implementation).
 //
 // # Trigger definitions
@@ -16,6 +18,8 @@
 //	inbound.echoError  reply template when publishing failed (optional)
 //	inbound.to         only SMS sent to this number, E.164 (optional; a plain number also
 //	                   takes WhatsApp messages to it, whatsapp:+… only those)
+//	inbound.connection only messages of this connection (optional; absent: DefaultConnection,
+//	                   the Twilio account, so older triggers keep taking only Twilio's SMS)
 //	inbound.messageTtl message time to live, ISO 8601 (optional; default PT0S for catch
 //	                   events, so only a process already waiting gets the reply, and
 //	                   Options.MessageTTL for start events)
@@ -32,8 +36,9 @@
 //
 // Patterns have Java's Matcher.matches() semantics (see Pattern) with a match timeout. The echo
 // templates see the named groups as top-level variables plus matchGroups, originalMessage,
-// from, to and messageSid. The message variables are matchGroups, originalMessage, to, from,
-// messageSid and receivedAt (RFC 3339, UTC).
+// from, to, messageSid, channel and connection. The message variables are matchGroups,
+// originalMessage, to, from, messageSid, receivedAt (RFC 3339, UTC), channel (sms, whatsapp,
+// http) and connection.
 //
 // # Delivery guarantees
 //

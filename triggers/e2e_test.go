@@ -120,7 +120,7 @@ func TestEndToEndThroughZeebeClient(t *testing.T) {
 	vars := jsonRoundTrip(t, m.Variables)
 	delete(vars, "receivedAt")
 	want := map[string]any{"matchGroups": map[string]any{"orderNumber": "42"}, "originalMessage": "order number 42",
-		"to": e2eNumber, "from": e2eSender, "messageSid": sid, "channel": "sms"}
+		"to": e2eNumber, "from": e2eSender, "messageSid": sid, "channel": "sms", "connection": "default"}
 	if !reflect.DeepEqual(vars, want) {
 		t.Errorf("variables %v, want %v", vars, want)
 	}

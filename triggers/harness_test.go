@@ -132,12 +132,47 @@ func (s *flakyStore) Put(ctx context.Context, b, k string, v []byte, ttl time.Du
 // harness is the SMS_RECEIVED and status webhooks served over loopback with a fake publisher
 // and an in-memory store.
 type harness struct {
-	t      *testing.T
-	srv    *httptest.Server
-	pub    *fakePublisher
-	store  *flakyStore
-	outbox *Outbox
-	logs   *syncbuf.Buffer
+	t       *testing.T
+	srv     *httptest.Server
+	pub     *fakePublisher
+	store   *flakyStore
+	outbox  *Outbox
+	logs    *syncbuf.Buffer
+	replies *fakeReplier
+}
+
+// Connections of the HTTP channel in the harness, with their inbound secrets.
+const (
+	httpConn    = "rapidpro"
+	httpSecret  = "inbound-secret-0123456789"
+	otherConn   = "other"
+	otherSecret = "other-secret-9876543210"
+)
+
+// fakeReplier records the replies the HTTP channel sends; the first failures calls fail.
+type fakeReplier struct {
+	mu       sync.Mutex
+	failures int
+	calls    int
+	sent     []Reply
+}
+
+func (f *fakeReplier) Reply(_ context.Context, r Reply) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.failures > 0 {
+		f.failures--
+		return errors.New("provider: 503 Service Unavailable")
+	}
+	f.sent = append(f.sent, r)
+	return nil
+}
+
+func (f *fakeReplier) replies() []Reply {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Reply(nil), f.sent...)
 }
 
 type harnessOptions struct {
@@ -156,9 +191,9 @@ func newHarness(t *testing.T, defs []Definition, ho harnessOptions) *harness {
 		}
 		ts = append(ts, tr)
 	}
-	h := &harness{t: t, pub: &fakePublisher{}, store: &flakyStore{Store: store.NewMemory(0)}, logs: &syncbuf.Buffer{}}
+	h := &harness{t: t, pub: &fakePublisher{}, store: &flakyStore{Store: store.NewMemory(0)}, logs: &syncbuf.Buffer{}, replies: &fakeReplier{}}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.outbox = NewOutbox(h.store, h.pub, OutboxOptions{Logger: log})
+	h.outbox = NewOutbox(h.store, h.pub, OutboxOptions{Logger: log, Replier: h.replies.Reply})
 	v := Verifier{AuthToken: testToken, PublicURL: ho.publicURL}
 	mux := http.NewServeMux()
 	mux.Handle("/twilio/sms", NewSMSReceived(Options{
@@ -166,12 +201,20 @@ func newHarness(t *testing.T, defs []Definition, ho harnessOptions) *harness {
 		MatchOptOutKeywords: ho.optOut, MaxBodyBytes: ho.maxBody, Logger: log,
 	}))
 	mux.Handle("/twilio/status", NewStatusCallback(StatusOptions{Publisher: h.pub, Store: h.store, Outbox: h.outbox, Verifier: v, Logger: log}))
+	secrets := map[string]string{httpConn: httpSecret, otherConn: otherSecret}
+	NewHTTPChannel(HTTPOptions{
+		Options: Options{Triggers: NewRegistry(ts...), Publisher: h.pub, Store: h.store, Outbox: h.outbox,
+			MatchOptOutKeywords: ho.optOut, MaxBodyBytes: ho.maxBody, Logger: log},
+		Secret: func(c string) (string, bool) { s, ok := secrets[c]; return s, ok },
+	}).Register(mux)
 	h.srv = httptest.NewServer(mux)
 	t.Cleanup(h.srv.Close)
 	t.Cleanup(func() {
 		// No secret reaches the logs, whatever the test did.
-		if strings.Contains(h.logs.String(), testToken) {
-			t.Errorf("the auth token appears in the logs")
+		for _, secret := range []string{testToken, httpSecret, otherSecret} {
+			if strings.Contains(h.logs.String(), secret) {
+				t.Errorf("a secret appears in the logs")
+			}
 		}
 	})
 	return h

@@ -73,6 +73,7 @@ func ElementDefinition(el *bpmn.Element) (d Definition, ok bool) {
 	d.Echo, _ = el.Property(PropertyEcho)
 	d.EchoError, _ = el.Property(PropertyEchoError)
 	d.To, _ = el.Property(PropertyTo)
+	d.Connection, _ = el.Property(PropertyConnection)
 	d.MessageTTL, _ = el.Property(PropertyMessageTTL)
 	return d, true
 }
@@ -120,14 +121,15 @@ type yamlFile struct {
 }
 
 type yamlTrigger struct {
-	ID        string `yaml:"id"`
-	Message   string `yaml:"message"`
-	Kind      Kind   `yaml:"kind"`
-	Pattern   string `yaml:"pattern"`
-	Echo      string `yaml:"echo"`
-	EchoError string `yaml:"echoError"`
-	To        string `yaml:"to"`
-	TTL       string `yaml:"messageTtl"`
+	ID         string `yaml:"id"`
+	Message    string `yaml:"message"`
+	Kind       Kind   `yaml:"kind"`
+	Pattern    string `yaml:"pattern"`
+	Echo       string `yaml:"echo"`
+	EchoError  string `yaml:"echoError"`
+	To         string `yaml:"to"`
+	Connection string `yaml:"connection"`
+	TTL        string `yaml:"messageTtl"`
 }
 
 // LoadFile reads the YAML triggers file at path (format: see ParseYAML).
@@ -150,6 +152,8 @@ func LoadFile(path string, matchTimeout time.Duration) ([]*Trigger, error) {
 //	    echo: 'Your reference number is ${orderNumber}'
 //	    echoError: 'We could not register your order yet.'
 //	    to: '+15005550006'          # only SMS sent to this number (optional)
+//	    connection: rapidpro        # only messages of this connection (optional;
+//	                                # default: default, the TWILIO_* account)
 //	    messageTtl: PT5M            # how long Zeebe keeps the message for a process not
 //	                                # waiting yet (optional; default PT0S for catch,
 //	                                # CONNECTOR_MESSAGE_TTL for start)
@@ -178,7 +182,7 @@ func ParseYAML(name string, data []byte, matchTimeout time.Duration) ([]*Trigger
 		}
 		seen[id] = true
 		t, err := Compile(Definition{Source: name, Element: id, Kind: y.Kind, MessageName: y.Message, Pattern: y.Pattern,
-			Echo: y.Echo, EchoError: y.EchoError, To: y.To, MessageTTL: y.TTL}, matchTimeout)
+			Echo: y.Echo, EchoError: y.EchoError, To: y.To, Connection: y.Connection, MessageTTL: y.TTL}, matchTimeout)
 		if err != nil {
 			problems = append(problems, err)
 			continue

@@ -31,13 +31,17 @@ type OutboxOptions struct {
 	MinBackoff     time.Duration
 	MaxBackoff     time.Duration
 	PublishTimeout time.Duration
-	Logger         *slog.Logger
+	// Replier sends the replies of channels that answer with outgoing messages (the HTTP
+	// channel); nil keeps such entries until a connector with a Replier takes them.
+	Replier Replier
+	Logger  *slog.Logger
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
 }
 
 // Outbox keeps messages that are not yet published in the store and publishes them until the
-// engine takes them, so an inbound SMS is never lost. The webhook writes every message here
+// engine takes them, so an inbound SMS is never lost; it also keeps the HTTP channel's replies
+// until their provider took them. The webhook writes every message here
 // before publishing it (and removes it once published); Run retries what is left, also after a
 // restart. Replicas sharing a store may publish the same entry concurrently; that is harmless
 // because publishing is idempotent on the message id.
@@ -48,8 +52,25 @@ type Outbox struct {
 	log  *slog.Logger
 }
 
+// Reply is an echo sent back as an outgoing message through the connection it came in on
+// (the HTTP channel: Twilio's go back in the TwiML answer instead).
+type Reply struct {
+	// ID is stable: a reply tried again (a retry, a restart after the send) has the same id,
+	// the idempotency key of its send, so it is not sent twice.
+	ID         string `json:"id"`
+	Connection string `json:"connection"`
+	To         string `json:"to"`
+	Text       string `json:"text"`
+}
+
+// Replier sends a reply through its connection's provider; the wiring supplies it. An error
+// keeps the reply in the outbox, tried again with backoff.
+type Replier func(ctx context.Context, r Reply) error
+
+// outboxEntry is a message to publish or, with Reply set, a reply to send.
 type outboxEntry struct {
 	Message     Message   `json:"message"`
+	Reply       *Reply    `json:"reply,omitempty"`
 	Attempts    int       `json:"attempts"`
 	NextAttempt time.Time `json:"nextAttempt"`
 	LastError   string    `json:"lastError,omitempty"`
@@ -80,14 +101,22 @@ func NewOutbox(st store.Store, pub Publisher, opts OutboxOptions) *Outbox {
 	return &Outbox{st: st, pub: pub, opts: opts, log: log.With("component", "outbox")}
 }
 
+// key is the entry's store key: the message id, or the reply id.
+func (e outboxEntry) key() string {
+	if e.Reply != nil {
+		return e.Reply.ID
+	}
+	return e.Message.MessageID
+}
+
 // entry is e as a store entry. 0 TTL: the store's retention; an entry older than that is
 // dropped with the rest of the state.
 func (o *Outbox) entry(e outboxEntry) (store.Entry, error) {
 	data, err := json.Marshal(e)
 	if err != nil {
-		return store.Entry{}, fmt.Errorf("outbox: encode message %s: %w", e.Message.MessageID, err)
+		return store.Entry{}, fmt.Errorf("outbox: encode message %s: %w", e.key(), err)
 	}
-	return store.Entry{Bucket: OutboxBucket, Key: e.Message.MessageID, Value: data}, nil
+	return store.Entry{Bucket: OutboxBucket, Key: e.key(), Value: data}, nil
 }
 
 func (o *Outbox) put(ctx context.Context, e outboxEntry) error {
@@ -133,6 +162,24 @@ func (o *Outbox) publish(ctx context.Context, m Message) error {
 	return o.pub.Publish(pctx, m)
 }
 
+// reply makes one attempt at sending r.
+func (o *Outbox) reply(ctx context.Context, r Reply) error {
+	if o.opts.Replier == nil {
+		return fmt.Errorf("no replier for connection %s: this connector cannot send replies", r.Connection)
+	}
+	rctx, cancel := context.WithTimeout(ctx, o.opts.PublishTimeout)
+	defer cancel()
+	return o.opts.Replier(rctx, r)
+}
+
+// attempt makes one attempt at e: publish its message or send its reply.
+func (o *Outbox) attempt(ctx context.Context, e outboxEntry) error {
+	if e.Reply != nil {
+		return o.reply(ctx, *e.Reply)
+	}
+	return o.publish(ctx, e.Message)
+}
+
 // Flush makes one attempt at every entry that is due (every entry when all is true) and
 // reports how many were published and how many remain.
 func (o *Outbox) Flush(ctx context.Context, all bool) (published, pending int, err error) {
@@ -157,23 +204,32 @@ func (o *Outbox) Flush(ctx context.Context, all bool) (published, pending int, e
 		if !all && now.Before(e.NextAttempt) {
 			continue
 		}
-		m := e.Message
-		if perr := o.publish(ctx, m); perr != nil {
+		m, id := e.Message, e.key()
+		if perr := o.attempt(ctx, e); perr != nil {
 			level := slog.LevelWarn
 			if !IsTemporary(perr) {
 				level = slog.LevelError
 			}
-			o.log.Log(ctx, level, "publishing a kept message failed; retrying later", "messageName", m.Name,
-				"messageId", m.MessageID, "attempts", e.Attempts+1, "temporary", IsTemporary(perr), "err", perr)
+			if e.Reply != nil {
+				o.log.Log(ctx, level, "sending a kept reply failed; retrying later", "connection", e.Reply.Connection,
+					"replyId", id, "attempts", e.Attempts+1, "err", perr)
+			} else {
+				o.log.Log(ctx, level, "publishing a kept message failed; retrying later", "messageName", m.Name,
+					"messageId", id, "attempts", e.Attempts+1, "temporary", IsTemporary(perr), "err", perr)
+			}
 			if err := o.failed(ctx, e, perr); err != nil {
-				o.log.Error("outbox: cannot record the failed attempt", "messageId", m.MessageID, "err", err)
+				o.log.Error("outbox: cannot record the failed attempt", "messageId", id, "err", err)
 			}
 			continue
 		}
 		published++
-		o.log.Info("published a kept message", "messageName", m.Name, "messageId", m.MessageID, "attempts", e.Attempts+1)
-		if err := o.done(ctx, m.MessageID); err != nil {
-			o.log.Error("outbox: cannot remove a published message; it will be published again (idempotent)", "messageId", m.MessageID, "err", err)
+		if e.Reply != nil {
+			o.log.Info("sent a kept reply", "connection", e.Reply.Connection, "replyId", id, "attempts", e.Attempts+1)
+		} else {
+			o.log.Info("published a kept message", "messageName", m.Name, "messageId", id, "attempts", e.Attempts+1)
+		}
+		if err := o.done(ctx, id); err != nil {
+			o.log.Error("outbox: cannot remove a published message or sent reply; it will be tried again", "messageId", id, "err", err)
 		}
 	}
 	return published, len(entries) - published, nil

@@ -1,8 +1,6 @@
 package triggers
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,7 +11,8 @@ import (
 	"github.com/twilio-connector/twilio-connector/store"
 )
 
-// InboundBucket is the store bucket of inbound MessageSids with the reply they got.
+// InboundBucket is the store bucket of inbound message keys (Twilio: the MessageSid; HTTP
+// channel: http:CONNECTION:…) with the outcome and, for Twilio, the reply they got.
 const InboundBucket = "inbound"
 
 // MaxSIDChars is the longest MessageSid or CallSid the webhooks take (Twilio's have 34
@@ -24,28 +23,22 @@ const MaxSIDChars = 64
 // events' messages without a messageTtl, delivery status messages).
 const DefaultMessageTTL = time.Hour
 
-// Inbound is the part of Twilio's inbound SMS webhook the trigger uses.
-type Inbound struct {
-	MessageSid string
-	AccountSid string
-	From       string
-	To         string
-	Body       string
-	ReceivedAt time.Time
-}
-
-// Channel is "whatsapp" for a message from a whatsapp: address, else "sms".
-func (in Inbound) Channel() string {
-	if strings.HasPrefix(in.From, "whatsapp:") {
-		return "whatsapp"
+// TwilioChannel is the channel of a Twilio message sent by from: "whatsapp" for a
+// whatsapp: address, else "sms".
+func TwilioChannel(from string) string {
+	if strings.HasPrefix(from, "whatsapp:") {
+		return ChannelWhatsApp
 	}
-	return "sms"
+	return ChannelSMS
 }
 
 // Options configure the SMS_RECEIVED webhook.
 type Options struct {
-	// Triggers are matched against every inbound SMS.
+	// Triggers are matched against every inbound message.
 	Triggers *Registry
+	// Connection is the connection the Twilio webhook receives for; "" means
+	// DefaultConnection. The HTTP channel takes it from the request path.
+	Connection string
 	// Publisher hands messages to the engine; Store keeps seen MessageSids and the outbox.
 	Publisher Publisher
 	Store     store.Store
@@ -84,9 +77,7 @@ type Options struct {
 //   - 200 with the first answer again for a MessageSid seen before; nothing is published;
 //   - 503 when the store fails before anything was recorded, so Twilio may deliver again.
 type SMSReceived struct {
-	opts   Options
-	outbox *Outbox
-	log    *slog.Logger
+	*pipeline
 }
 
 var _ http.Handler = (*SMSReceived)(nil)
@@ -94,29 +85,12 @@ var _ http.Handler = (*SMSReceived)(nil)
 // NewSMSReceived returns the webhook handler. It logs a warning when signature verification
 // is off or the public URL is not configured.
 func NewSMSReceived(opts Options) *SMSReceived {
-	log := opts.Logger
-	if log == nil {
-		log = slog.Default()
+	if opts.Connection == "" {
+		opts.Connection = DefaultConnection
 	}
-	log = log.With("component", "sms-received")
-	if opts.Triggers == nil {
-		opts.Triggers = NewRegistry()
-	}
-	if opts.MessageTTL <= 0 {
-		opts.MessageTTL = DefaultMessageTTL
-	}
-	if opts.PublishTimeout <= 0 {
-		opts.PublishTimeout = DefaultPublishTimeout
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	ob := opts.Outbox
-	if ob == nil {
-		ob = NewOutbox(opts.Store, opts.Publisher, OutboxOptions{Logger: opts.Logger, PublishTimeout: opts.PublishTimeout, Now: opts.Now})
-	}
-	warnVerifier(log, &opts.Verifier)
-	return &SMSReceived{opts: opts, outbox: ob, log: log}
+	p := newPipeline(opts, "sms-received")
+	warnVerifier(p.log, &p.opts.Verifier)
+	return &SMSReceived{p}
 }
 
 func warnVerifier(log *slog.Logger, v *Verifier) {
@@ -132,208 +106,50 @@ func warnVerifier(log *slog.Logger, v *Verifier) {
 	}
 }
 
-type inboundRecord struct {
-	State   string `json:"state"` // "pending" while the first delivery is handled, then "done"
-	Reply   []byte `json:"reply,omitempty"`
-	Outcome string `json:"outcome,omitempty"`
-}
-
-// fired is one matching trigger of one inbound SMS.
-type fired struct {
-	t      *Trigger
-	groups map[string]any
-	msg    Message
-	ok     bool // published
-}
-
 func (h *SMSReceived) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	form, ok := readForm(w, r, h.opts.MaxBodyBytes, &h.opts.Verifier, h.log)
 	if !ok {
 		return
 	}
+	sid := form.Get("MessageSid")
+	if sid == "" {
+		sid = form.Get("SmsSid")
+	}
 	in := Inbound{
-		MessageSid: form.Get("MessageSid"), AccountSid: form.Get("AccountSid"),
-		From: form.Get("From"), To: form.Get("To"), Body: form.Get("Body"),
-		ReceivedAt: h.opts.Now().UTC(),
+		Key: sid, ID: sid, From: form.Get("From"), To: form.Get("To"), Text: form.Get("Body"),
+		Channel: TwilioChannel(form.Get("From")), Connection: h.opts.Connection, ReceivedAt: h.opts.Now().UTC(),
 	}
-	if in.MessageSid == "" {
-		in.MessageSid = form.Get("SmsSid")
-	}
-	for _, f := range []struct{ name, value string }{{"MessageSid", in.MessageSid}, {"From", in.From}, {"To", in.To}} {
+	for _, f := range []struct{ name, value string }{{"MessageSid", in.ID}, {"From", in.From}, {"To", in.To}} {
 		if f.value == "" {
 			reject(w, http.StatusBadRequest, OutcomeBadRequest, "missing form field "+f.name+": this endpoint takes Twilio's inbound SMS webhook")
 			return
 		}
 	}
-	if len(in.MessageSid) > MaxSIDChars {
+	if len(in.ID) > MaxSIDChars {
 		reject(w, http.StatusBadRequest, OutcomeBadRequest, fmt.Sprintf("form field MessageSid is longer than %d characters: this endpoint takes Twilio's inbound SMS webhook (its SIDs have 34)", MaxSIDChars))
 		return
 	}
-	log := h.log.With("messageSid", in.MessageSid)
-	ctx := r.Context()
-
-	keyword := !h.opts.MatchOptOutKeywords && IsOptOutKeyword(in.Body)
-	matches := h.match(log, in, keyword)
-	// Dedupe and write ahead in one atomic write: the MessageSid is claimed together with the
-	// outbox entry of every message it publishes. A crash cannot leave the claim without the
-	// messages (the outbox publishes them on restart), a failed write leaves neither (a
-	// redelivery is handled afresh), and ClaimWith is atomic across replicas sharing the store.
-	// The retry loop leaves the entries alone while this request publishes them.
-	hold := h.opts.Now().Add(h.opts.PublishTimeout + h.outbox.opts.MinBackoff)
-	seen := map[string]bool{} // message ids: two triggers with one message publish it once
-	var unique []*fired
-	var held []store.Entry
-	for _, f := range matches {
-		if seen[f.msg.MessageID] {
-			continue
-		}
-		e, err := h.outbox.holdEntry(f.msg, hold)
-		if err != nil {
-			log.Error("cannot encode the message; answering 503 so Twilio may deliver again", "messageId", f.msg.MessageID, "err", err)
-			reject(w, http.StatusServiceUnavailable, OutcomeStoreFailed, "state store unavailable")
-			return
-		}
-		seen[f.msg.MessageID] = true
-		unique = append(unique, f)
-		held = append(held, e)
-	}
-	pending, _ := json.Marshal(inboundRecord{State: "pending"})
-	claimed, err := h.opts.Store.ClaimWith(ctx, store.Entry{Bucket: InboundBucket, Key: in.MessageSid, Value: pending}, held...)
+	log := h.log.With("messageSid", in.ID)
+	res, err := h.receive(r.Context(), log, in)
 	if err != nil {
 		log.Error("state store failed; answering 503 so Twilio may deliver again", "err", err)
 		reject(w, http.StatusServiceUnavailable, OutcomeStoreFailed, "state store unavailable")
 		return
 	}
-	if !claimed {
-		h.duplicate(ctx, w, log, in)
+	if res.duplicate {
+		reply := res.first.Reply
+		if res.first.State != "done" {
+			// The first delivery is still being handled (or failed to record its reply): it
+			// answers the sender; this one must not publish again.
+			reply = twiml(nil)
+		}
+		log.Info("redelivered SMS: same reply, nothing published", "firstOutcome", res.first.Outcome)
+		metrics.Webhooks.WithLabelValues(OutcomeDuplicate).Inc()
+		writeTwiML(w, reply)
 		return
 	}
-
-	reply, outcome := h.handle(ctx, log, in, keyword, matches, unique)
-	done, _ := json.Marshal(inboundRecord{State: "done", Reply: reply, Outcome: outcome})
-	if err := h.opts.Store.Put(context.WithoutCancel(ctx), InboundBucket, in.MessageSid, done, 0); err != nil {
-		log.Error("cannot record the reply; a redelivery of this SMS will get an empty reply (and publish nothing)", "err", err)
-	}
-	metrics.Webhooks.WithLabelValues(outcome).Inc()
+	reply := twiml(res.texts)
+	h.done(r.Context(), log, in.Key, reply, res.outcome)
+	metrics.Webhooks.WithLabelValues(res.outcome).Inc()
 	writeTwiML(w, reply)
-}
-
-func (h *SMSReceived) duplicate(ctx context.Context, w http.ResponseWriter, log *slog.Logger, in Inbound) {
-	var rec inboundRecord
-	data, found, err := h.opts.Store.Get(ctx, InboundBucket, in.MessageSid)
-	if err == nil && found {
-		err = json.Unmarshal(data, &rec)
-	}
-	if err != nil {
-		log.Warn("redelivered SMS: cannot read the first reply; answering empty", "err", err)
-	}
-	reply := rec.Reply
-	if rec.State != "done" {
-		// The first delivery is still being handled (or failed to record its reply): it answers
-		// the sender; this one must not publish again.
-		reply = twiml(nil)
-	}
-	log.Info("redelivered SMS: same reply, nothing published", "firstOutcome", rec.Outcome)
-	metrics.Webhooks.WithLabelValues(OutcomeDuplicate).Inc()
-	writeTwiML(w, reply)
-}
-
-// handle publishes the messages of a claimed inbound SMS, already in the outbox (unique: the
-// first match of each message id), and builds the reply.
-func (h *SMSReceived) handle(ctx context.Context, log *slog.Logger, in Inbound, keyword bool, matches, unique []*fired) ([]byte, string) {
-	if len(matches) == 0 {
-		if keyword {
-			log.Info("opt-out keyword: it starts no process (Twilio answers it)")
-			return twiml(nil), OutcomeOptOut
-		}
-		log.Info("no trigger matched", "to", in.To)
-		return twiml(nil), OutcomeNoMatch
-	}
-	// One deadline for all publishes: Twilio waits 15 s for the whole answer.
-	pctx, cancel := context.WithTimeout(ctx, h.opts.PublishTimeout)
-	defer cancel()
-	outcome := OutcomePublished
-	published := map[string]bool{}
-	for _, f := range unique {
-		id := f.msg.MessageID
-		err := h.outbox.publish(pctx, f.msg)
-		if err != nil {
-			outcome = OutcomeEngineFailed
-			log.Warn("publishing failed; the message is kept in the outbox and retried", "trigger", f.t.Where(),
-				"messageName", f.msg.Name, "messageId", id, "temporary", IsTemporary(err), "err", err)
-			if err := h.outbox.failed(context.WithoutCancel(ctx), outboxEntry{Message: f.msg, Created: in.ReceivedAt}, err); err != nil {
-				log.Error("cannot record the failed attempt; the outbox retries it after its hold time", "messageId", id, "err", err)
-			}
-			continue
-		}
-		published[id] = true
-		log.Info("published", "trigger", f.t.Where(), "messageName", f.msg.Name, "messageId", id, "correlationKey", f.msg.CorrelationKey)
-		if err := h.outbox.done(context.WithoutCancel(ctx), id); err != nil {
-			log.Error("cannot remove a published message from the outbox; it will be published again (idempotent)", "messageId", id, "err", err)
-		}
-	}
-	for _, f := range matches {
-		f.ok = published[f.msg.MessageID]
-	}
-
-	var texts []string
-	for _, f := range matches {
-		text, err := f.t.Render(!f.ok, f.groups, in)
-		if err != nil {
-			field := FieldEcho
-			if !f.ok {
-				field = FieldEchoError
-			}
-			log.Warn("reply template failed; replying without it (the message was handled)", "trigger", f.t.Where(), "field", field, "err", err)
-			continue
-		}
-		texts = append(texts, text)
-	}
-	return twiml(texts), outcome
-}
-
-// match returns every trigger that accepts the SMS, in registry order. An opt-out keyword
-// (keyword true) reaches only catch events: it never starts a process, but a process that
-// asked "reply YES to confirm" or waits for a STOP still gets it.
-func (h *SMSReceived) match(log *slog.Logger, in Inbound, keyword bool) []*fired {
-	var out []*fired
-	for _, t := range h.opts.Triggers.Triggers() {
-		if !t.accepts(in.To) || (keyword && t.Kind == StartEvent) {
-			continue
-		}
-		groups, ok, err := t.pattern.Match(in.Body)
-		if err != nil {
-			log.Warn("pattern failed on this message; treating it as no match", "trigger", t.Where(), "err", err)
-			continue
-		}
-		if !ok {
-			continue
-		}
-		out = append(out, &fired{t: t, groups: groups, msg: h.message(t, groups, in)})
-	}
-	return out
-}
-
-// message builds the Zeebe message of a match. Its id is derived from the MessageSid, the kind
-// and the message name, so publishing it again (a retry, another replica) is idempotent.
-func (h *SMSReceived) message(t *Trigger, groups map[string]any, in Inbound) Message {
-	key := ""
-	if t.Kind == CatchEvent {
-		key = in.From
-	}
-	return Message{
-		Name:           t.MessageName,
-		CorrelationKey: key,
-		MessageID:      in.MessageSid + ":" + string(t.Kind) + ":" + t.MessageName,
-		TTL:            t.TTL(h.opts.MessageTTL),
-		Variables: map[string]any{
-			"matchGroups":     groups,
-			"originalMessage": in.Body,
-			"to":              in.To,
-			"from":            in.From,
-			"messageSid":      in.MessageSid,
-			"receivedAt":      in.ReceivedAt.Format(time.RFC3339Nano),
-			"channel":         in.Channel(),
-		},
-	}
 }

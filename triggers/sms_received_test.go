@@ -190,7 +190,7 @@ func TestSMSReceivedMessage(t *testing.T) {
 	}
 	want := map[string]any{
 		"matchGroups": map[string]any{"orderNumber": "42"}, "originalMessage": " Order Number 42 ",
-		"to": ourNumber, "from": customer, "messageSid": sid, "channel": "sms",
+		"to": ourNumber, "from": customer, "messageSid": sid, "channel": "sms", "connection": "default",
 	}
 	received, _ := m.Variables["receivedAt"].(string)
 	delete(m.Variables, "receivedAt")

@@ -132,38 +132,41 @@ func (h *StatusCallback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	vars["errorCode"], vars["to"], vars["from"] = errorCode, form.Get("To"), form.Get("From")
 	log := h.log.With("messageSid", sid, "messageStatus", status)
-	ctx := r.Context()
+	publishStatus(r.Context(), w, log, h.opts.Store, h.outbox, h.opts.PublishTimeout, m)
+}
 
+// publishStatus claims the status message m (its id: one message per id and status), keeps it
+// in the outbox and publishes it, then answers: 204 once it is published, known already or
+// kept in the outbox; 503 when the store fails first.
+func publishStatus(ctx context.Context, w http.ResponseWriter, log *slog.Logger, st store.Store, ob *Outbox, timeout time.Duration, m Message) {
 	// The (SID, status) pair is claimed together with the message's outbox entry, in one atomic
 	// write: a crash cannot leave the claim without the message (see SMSReceived).
-	held, err := h.outbox.holdEntry(m, time.Now().Add(h.opts.PublishTimeout+h.outbox.opts.MinBackoff))
+	held, err := ob.holdEntry(m, time.Now().Add(timeout+ob.opts.MinBackoff))
 	claimed := false
 	if err == nil {
-		claimed, err = h.opts.Store.ClaimWith(ctx, store.Entry{Bucket: StatusBucket, Key: m.MessageID, Value: []byte("1")}, held)
+		claimed, err = st.ClaimWith(ctx, store.Entry{Bucket: StatusBucket, Key: m.MessageID, Value: []byte("1")}, held)
 	}
 	if err != nil {
-		log.Error("state store failed; answering 503 so Twilio may deliver again", "err", err)
+		log.Error("state store failed; answering 503 so the sender may deliver again", "err", err)
 		reject(w, http.StatusServiceUnavailable, OutcomeStoreFailed, "state store unavailable")
 		return
 	}
+	defer w.WriteHeader(http.StatusNoContent)
 	if !claimed {
 		metrics.Webhooks.WithLabelValues(OutcomeStatusDuplicate).Inc()
-		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	if err := h.outbox.publish(ctx, m); err != nil {
+	if err := ob.publish(ctx, m); err != nil {
 		log.Warn("publishing the status failed; kept in the outbox and retried", "temporary", IsTemporary(err), "err", err)
-		if err := h.outbox.failed(context.WithoutCancel(ctx), outboxEntry{Message: m, Created: time.Now()}, err); err != nil {
+		if err := ob.failed(context.WithoutCancel(ctx), outboxEntry{Message: m, Created: time.Now()}, err); err != nil {
 			log.Error("cannot record the failed attempt; the outbox retries it after its hold time", "err", err)
 		}
 		metrics.Webhooks.WithLabelValues(OutcomeStatusEngineFailed).Inc()
-		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	if err := h.outbox.done(context.WithoutCancel(ctx), m.MessageID); err != nil {
+	if err := ob.done(context.WithoutCancel(ctx), m.MessageID); err != nil {
 		log.Error("cannot remove a published status from the outbox; it will be published again (idempotent)", "err", err)
 	}
 	log.Info("status published", "messageName", m.Name)
 	metrics.Webhooks.WithLabelValues(OutcomeStatusPublished).Inc()
-	w.WriteHeader(http.StatusNoContent)
 }

@@ -38,26 +38,11 @@ const (
 // readForm runs the common first steps of a Twilio webhook in their fixed order: method, size
 // limit, form decoding, signature. On failure it has answered and returns ok false.
 func readForm(w http.ResponseWriter, r *http.Request, maxBytes int64, v *Verifier, log *slog.Logger) (url.Values, bool) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		reject(w, http.StatusMethodNotAllowed, OutcomeMethodNotAllowed, "use POST")
+	if !isPost(w, r) {
 		return nil, false
 	}
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxBodyBytes
-	}
-	if r.ContentLength > maxBytes {
-		reject(w, http.StatusRequestEntityTooLarge, OutcomeTooLarge, "body larger than "+strconv.FormatInt(maxBytes, 10)+" bytes")
-		return nil, false
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			reject(w, http.StatusRequestEntityTooLarge, OutcomeTooLarge, "body larger than "+strconv.FormatInt(maxBytes, 10)+" bytes")
-			return nil, false
-		}
-		reject(w, http.StatusBadRequest, OutcomeBadRequest, "cannot read the body")
+	body, ok := readBody(w, r, maxBytes)
+	if !ok {
 		return nil, false
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
@@ -79,6 +64,38 @@ func readForm(w http.ResponseWriter, r *http.Request, maxBytes int64, v *Verifie
 		return nil, false
 	}
 	return form, true
+}
+
+// isPost answers 405 to anything but POST.
+func isPost(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		reject(w, http.StatusMethodNotAllowed, OutcomeMethodNotAllowed, "use POST")
+		return false
+	}
+	return true
+}
+
+// readBody reads the body up to maxBytes (0: DefaultMaxBodyBytes), answering 413 beyond.
+func readBody(w http.ResponseWriter, r *http.Request, maxBytes int64) ([]byte, bool) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBodyBytes
+	}
+	if r.ContentLength > maxBytes {
+		reject(w, http.StatusRequestEntityTooLarge, OutcomeTooLarge, "body larger than "+strconv.FormatInt(maxBytes, 10)+" bytes")
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			reject(w, http.StatusRequestEntityTooLarge, OutcomeTooLarge, "body larger than "+strconv.FormatInt(maxBytes, 10)+" bytes")
+			return nil, false
+		}
+		reject(w, http.StatusBadRequest, OutcomeBadRequest, "cannot read the body")
+		return nil, false
+	}
+	return body, true
 }
 
 func reject(w http.ResponseWriter, status int, outcome, msg string) {

@@ -252,7 +252,7 @@ func TestMakeCallTemplateMatchesAction(t *testing.T) {
 }
 
 // The property names the SMS-received templates write are the ones the trigger loader reads.
-var triggerProperties = []string{triggers.PropertyType, triggers.PropertyPattern, triggers.PropertyEcho, triggers.PropertyEchoError, triggers.PropertyTo, triggers.PropertyMessageTTL}
+var triggerProperties = []string{triggers.PropertyType, triggers.PropertyPattern, triggers.PropertyEcho, triggers.PropertyEchoError, triggers.PropertyTo, triggers.PropertyConnection, triggers.PropertyMessageTTL}
 
 func TestSMSReceivedTemplatesMatchTrigger(t *testing.T) {
 	for _, tc := range []struct {

@@ -36,7 +36,7 @@ func TestCheck(t *testing.T) {
 		{file: "unknown_type.bpmn", want: []string{"sendMms type error"}},
 		{file: "bad_call.bpmn", want: []string{"twoContents callMessage error", "badTwiml callFrom error", "badTwiml callTwiml error"}},
 		{file: "call_contents.bpmn", want: []string{"twoFixed callMessage error"}},
-		{file: "trigger_ttl.bpmn", want: []string{"answer inbound.messageTtl error"}},
+		{file: "trigger_ttl.bpmn", want: []string{"answer inbound.connection error", "answer inbound.messageTtl error"}},
 		{file: "bad_literals.bpmn", want: []string{
 			"sendSms retries warning",
 			"sendSms smsto warning",

@@ -70,11 +70,12 @@ func (l *linter) compileTrigger(el *bpmn.Element) {
 
 // triggerProperties maps the trigger's field names to the BPMN properties they come from.
 var triggerProperties = map[string]string{
-	triggers.FieldPattern:   triggers.PropertyPattern,
-	triggers.FieldEcho:      triggers.PropertyEcho,
-	triggers.FieldEchoError: triggers.PropertyEchoError,
-	triggers.FieldTo:        triggers.PropertyTo,
-	triggers.FieldTTL:       triggers.PropertyMessageTTL,
+	triggers.FieldPattern:    triggers.PropertyPattern,
+	triggers.FieldEcho:       triggers.PropertyEcho,
+	triggers.FieldEchoError:  triggers.PropertyEchoError,
+	triggers.FieldTo:         triggers.PropertyTo,
+	triggers.FieldTTL:        triggers.PropertyMessageTTL,
+	triggers.FieldConnection: triggers.PropertyConnection,
 }
 
 func describe(el *bpmn.Element) string {

@@ -65,7 +65,8 @@ func matchCommand(_ context.Context, args []string, stdout, stderr io.Writer) er
 		EchoErrorRenderE string         `json:"echoErrorRenderError,omitempty"`
 	}{Matched: ok, MatchGroups: groups}
 	if ok {
-		in := triggers.Inbound{MessageSid: "SM00000000000000000000000000000000", From: *from, To: *to, Body: *message}
+		in := triggers.Inbound{ID: "SM00000000000000000000000000000000", From: *from, To: *to, Text: *message,
+			Channel: triggers.TwilioChannel(*from), Connection: triggers.DefaultConnection}
 		if *echo != "" {
 			if s, err := t.Render(false, groups, in); err != nil {
 				out.EchoRenderError = err.Error()

@@ -133,6 +133,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	pub := worker.NewPublisher(client)
 	outbox := triggers.NewOutbox(st, pub, triggers.OutboxOptions{
 		Interval: cfg.OutboxInterval, MaxBackoff: cfg.OutboxMaxBackoff, PublishTimeout: cfg.PublishTimeout, Logger: log,
+		Replier: replier(acts[actions.SendSMS.Name], log),
 	})
 	verifier := triggers.Verifier{AuthToken: cfg.AuthToken, PublicURL: cfg.PublicURL, Skip: cfg.SkipSignatureTest}
 	mux.Handle("/twilio/sms", triggers.NewSMSReceived(triggers.Options{
@@ -144,6 +145,18 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 		Publisher: pub, Store: st, Outbox: outbox, Verifier: verifier, MessageName: cfg.StatusMessageName,
 		MessageTTL: cfg.MessageTTL, MaxBodyBytes: int64(cfg.WebhookMaxBody), PublishTimeout: cfg.PublishTimeout, Logger: log,
 	}))
+	secrets, err := inboundSecrets(cfg, reg, log)
+	if err != nil {
+		return err
+	}
+	triggers.NewHTTPChannel(triggers.HTTPOptions{
+		Options: triggers.Options{
+			Triggers: reg, Publisher: pub, Store: st, Outbox: outbox, MessageTTL: cfg.MessageTTL,
+			MaxBodyBytes: int64(cfg.WebhookMaxBody), MatchOptOutKeywords: cfg.OptOutStartsProcesses,
+			PublishTimeout: cfg.PublishTimeout, Logger: log,
+		},
+		Secret: secrets, StatusMessageName: cfg.StatusMessageName,
+	}).Register(mux)
 	outboxDone := make(chan struct{})
 	go func() { defer close(outboxDone); outbox.Run(ctx) }()
 	log.Info("SMS_RECEIVED triggers loaded", "count", len(reg.Triggers()))
@@ -154,7 +167,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: min(10*time.Second, cfg.HTTPReadTimeout),
 		ReadTimeout: cfg.HTTPReadTimeout, WriteTimeout: cfg.HTTPWriteTimeout, IdleTimeout: cfg.HTTPIdleTimeout}
 	go srv.Serve(ln)
-	log.Info("http listening", "addr", ln.Addr().String(), "endpoints", "/twilio/sms /twilio/status /v1/ /healthz /readyz /metrics")
+	log.Info("http listening", "addr", ln.Addr().String(), "endpoints", "/twilio/sms /twilio/status /http/{connection}/receive /http/{connection}/status /v1/ /healthz /readyz /metrics")
 
 	var mq *mqttapi.Client
 	if cfg.MQTTURL != "" {

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/twilio-connector/twilio-connector/actions"
+	"github.com/twilio-connector/twilio-connector/config"
+	"github.com/twilio-connector/twilio-connector/templates"
+	"github.com/twilio-connector/twilio-connector/triggers"
+)
+
+// inboundSecreter is implemented by providers whose connection takes inbound messages on the
+// HTTP channel's endpoints (provider http with inbound_secret).
+type inboundSecreter interface {
+	InboundSecret() string
+}
+
+// inboundSecrets returns, for the HTTP channel's endpoints, the inbound_secret of each
+// connection that has one. It warns about triggers listening on a connection that does not
+// exist or takes no inbound messages: they would never fire.
+func inboundSecrets(cfg config.Config, reg *triggers.Registry, log *slog.Logger) (func(string) (string, bool), error) {
+	conns, err := newConnections(cfg)
+	if err != nil {
+		return nil, err
+	}
+	secrets := map[string]string{}
+	for name, c := range conns {
+		if p, ok := c.Provider.(inboundSecreter); ok && p.InboundSecret() != "" {
+			secrets[name] = p.InboundSecret()
+		}
+	}
+	for _, t := range reg.Triggers() {
+		if _, ok := secrets[t.Connection]; t.Connection == "" || t.Connection == triggers.DefaultConnection || ok {
+			continue
+		}
+		if _, ok := conns[t.Connection]; !ok {
+			log.Warn("trigger listens on a connection that is not configured: it never fires; fix the name or define it in CONNECTOR_CONNECTIONS_FILE",
+				"trigger", t.Where(), "connection", t.Connection)
+		} else {
+			log.Warn("trigger listens on a connection that takes no inbound messages: it never fires; only default (Twilio) and http connections with inbound_secret do",
+				"trigger", t.Where(), "connection", t.Connection)
+		}
+	}
+	return func(conn string) (string, bool) {
+		s, ok := secrets[conn]
+		return s, ok
+	}, nil
+}
+
+// replier sends the HTTP channel's replies with send_sms through the connection they came in
+// on, from its default_from: the same idempotency as a task (the reply id is the
+// idempotency key, so a reply tried again is not sent twice), retries and metrics. A transient
+// failure keeps the reply in the outbox; a permanent one (a rejected recipient, an unknown
+// connection) is logged and dropped, as trying again cannot help.
+func replier(sms actions.Action, log *slog.Logger) triggers.Replier {
+	log = log.With("component", "http-channel-replies")
+	return func(ctx context.Context, r triggers.Reply) error {
+		res, err := sms.Invoke(ctx, actions.Invocation{
+			Connection: r.Connection, Engine: templates.Literal, IdempotencyKey: "reply:" + r.ID,
+			Vars: map[string]any{actions.FieldSMSTo: r.To, actions.FieldSMSBody: r.Text},
+		})
+		if err != nil {
+			return err
+		}
+		for _, e := range res.TwilioError {
+			log.Error("the reply was refused; it is dropped", "connection", r.Connection, "replyId", r.ID, "code", e.Code, "field", e.Field, "err", e.Message)
+		}
+		return nil
+	}
+}

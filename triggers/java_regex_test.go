@@ -16,11 +16,34 @@ import (
 // knownRefusals are the valid Java patterns of the corpus that CompilePattern refuses at load
 // time because regexp2 cannot express them, with a part of the message it must give. The README
 // lists the same constructs. Every entry must be in the corpus, valid in Java and refused here.
-var knownRefusals = map[string]string{}
+var knownRefusals = map[string]string{
+	`(?i)(a)\1`:                           "back reference under (?i)",
+	`(?iu)(é)\1`:                          "back reference under (?i)",
+	`(?i)(é)\1`:                           "back reference under (?i)",
+	`\p{sc=Grek}`:                         "ISO 15924 codes",
+	`\p{IsGrek}`:                          "ISO 15924 codes",
+	`\p{javaMirrored}+`:                   "no Unicode table",
+	`\p{javaUnicodeIdentifierStart}`:      "no Unicode table",
+	`\p{javaUnicodeIdentifierPart}+`:      "no Unicode table",
+	`[a&&&b]`:                             "&&& in a class is ambiguous",
+	`(?c)a`:                               "canonical equivalence",
+	`\b{g}`:                               "grapheme cluster boundary",
+	`a\b{g}`:                              "grapheme cluster boundary",
+	`\X`:                                  "grapheme cluster",
+	`\X+`:                                 "grapheme cluster",
+	`\N{LATIN SMALL LETTER E WITH ACUTE}`: "no table of Unicode character names",
+	`\N{SPACE}`:                           "no table of Unicode character names",
+	`[\N{SPACE}]`:                         "no table of Unicode character names",
+}
 
 // knownDifferences are corpus cases (pattern TAB message) where we knowingly differ from
 // Java 17, with the reason; the README lists them.
-var knownDifferences = map[string]string{}
+var knownDifferences = map[string]string{
+	"\\p{L}\t\U0001E290":        "U+1E290 is a letter since Unicode 14; Java 17 knows Unicode 13",
+	"\\p{L}\t\u0870":            "U+0870 is a letter since Unicode 14; Java 17 knows Unicode 13",
+	"\\p{IsAlphabetic}\t\u0870": "U+0870 is a letter since Unicode 14; Java 17 knows Unicode 13",
+	"(?iu)straße\tSTRAẞE":       "Java folds ß and ẞ in a run of literals but not in a single one; we never do",
+}
 
 type corpusPattern struct {
 	pattern  string

@@ -13,37 +13,37 @@ type jflags struct{ i, u, m, s, x, d, U bool }
 
 func (f jflags) unicodeCase() bool { return f.u || f.U }
 
-// translator parses a Java pattern (java.util.regex.Pattern syntax) and writes the equivalent
-// regexp2 pattern. It works on code points, as Java does on a pattern with surrogate pairs.
+// translator parses a Java pattern (java.util.regex.Pattern syntax, as Java 17 reads it) and
+// writes the equivalent regexp2 pattern. It works on code points, as Java does.
 type translator struct {
 	rs      []rune
 	pos     int
 	f       jflags
-	out     strings.Builder
+	out     []byte
 	groups  []string // the regexp2 name of each capturing group, by Java group number - 1
 	names   []string // Java's named groups in order
 	hasRefs bool
-	handledLen int // the longest match of the escape just written (anchors 0, back references -1)
 }
 
-// syntaxError is a Java PatternSyntaxException: the pattern is not valid Java.
 func (t *translator) errorf(format string, args ...any) error {
 	return fmt.Errorf("%s near index %d", fmt.Sprintf(format, args...), t.pos)
 }
+
+func (t *translator) write(s string) { t.out = append(t.out, s...) }
 
 // translateJava rewrites a Java pattern into regexp2's dialect, anchored as \A(?:…)\z (Java's
 // matches()), and returns the named groups in order.
 func translateJava(src string) (string, []string, error) {
 	t := &translator{rs: removeQuoting([]rune(src))}
-	t.out.WriteString(`\A(?:`)
-	if _, err := t.alternation(); err != nil {
+	t.write(`\A(?:`)
+	if err := t.alternation(); err != nil {
 		return "", nil, err
 	}
-	if t.pos < len(t.rs) {
-		return "", nil, t.errorf("unmatched closing ')'")
+	if t.more() {
+		return "", nil, t.errorf("unmatched closing ')': remove it or escape it as \\)")
 	}
-	t.out.WriteString(`)\z`)
-	re := t.out.String()
+	t.write(`)\z`)
+	re := string(t.out)
 	if t.hasRefs {
 		for n := len(t.groups); n >= 1; n-- {
 			re = strings.ReplaceAll(re, "\x00"+strconv.Itoa(n)+"\x00", `\k<`+t.groups[n-1]+`>`)
@@ -67,7 +67,7 @@ func (t *translator) skipComments() {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\x0B':
 			t.pos++
 		case c == '#':
-			for t.more() && !lineTerminators.has(t.rs[t.pos]) {
+			for t.more() && !(t.rs[t.pos] == '\n' || !t.f.d && lineTerminators.has(t.rs[t.pos])) {
 				t.pos++
 			}
 		default:
@@ -76,6 +76,7 @@ func (t *translator) skipComments() {
 	}
 }
 
+// peek returns the next character after (?x) whitespace and comments, or -1 at the end.
 func (t *translator) peek() rune {
 	t.skipComments()
 	if !t.more() {
@@ -84,57 +85,94 @@ func (t *translator) peek() rune {
 	return t.rs[t.pos]
 }
 
-// alternation parses X|Y|… up to an unmatched ')' or the end, and returns the longest match
-// length it can have (-1: unbounded), which Java requires of look-behind.
-func (t *translator) alternation() (int, error) {
-	longest := 0
+// alternation parses X|Y|… up to an unmatched ')' or the end.
+func (t *translator) alternation() error {
 	for {
-		n, err := t.sequence()
-		if err != nil {
-			return 0, err
-		}
-		if n < 0 || longest < 0 {
-			longest = -1
-		} else {
-			longest = max(longest, n)
+		if err := t.sequence(); err != nil {
+			return err
 		}
 		if t.peek() != '|' {
-			return longest, nil
+			return nil
 		}
 		t.pos++
-		t.out.WriteByte('|')
+		t.write("|")
 	}
 }
 
-func (t *translator) sequence() (int, error) {
-	total := 0
+func (t *translator) sequence() error {
 	for {
 		c := t.peek()
 		if c == -1 || c == '|' || c == ')' {
-			return total, nil
+			return nil
 		}
-		var atom strings.Builder
-		saved := t.out
-		t.out = strings.Builder{}
-		n, err := t.atom()
-		atom.WriteString(t.out.String())
-		t.out = saved
-		if err != nil {
-			return 0, err
+		if t.literals() {
+			continue
 		}
-		if n, err = t.quantifier(atom.String(), n); err != nil {
-			return 0, err
+		mark := len(t.out)
+		if err := t.atom(); err != nil {
+			return err
 		}
-		if n < 0 || total < 0 {
-			total = -1
-		} else {
-			total += n
+		if err := t.quantifier(mark); err != nil {
+			return err
 		}
 	}
 }
 
-// atom writes one atom and returns its longest match length.
-func (t *translator) atom() (int, error) {
+// literals writes a run of two or more literal characters, which Java matches as one "slice",
+// and reports whether it did. Java folds case in a slice slightly differently from a lone
+// character (foldSlice), and leaves the last character of a run to a quantifier after it.
+func (t *translator) literals() bool {
+	start := t.pos
+	var run []rune
+	var starts []int
+	for {
+		at := t.pos
+		c, ok := t.literal()
+		if !ok {
+			t.pos = at
+			break
+		}
+		run = append(run, c)
+		starts = append(starts, at)
+	}
+	if c := t.peek(); len(run) > 1 && (c == '*' || c == '+' || c == '?' || c == '{') {
+		run = run[:len(run)-1]
+		t.pos = starts[len(starts)-1]
+	}
+	if len(run) < 2 {
+		t.pos = start
+		return false
+	}
+	for _, c := range run {
+		t.write(foldSlice(c, t.f).class())
+	}
+	return true
+}
+
+// literal reads one literal character (plain or escaped), if one comes next.
+func (t *translator) literal() (rune, bool) {
+	switch c := t.peek(); c {
+	case -1, '(', ')', '[', '.', '^', '$', '|', '*', '+', '?', '{':
+		return 0, false
+	case '\\':
+		if t.pos+1 >= len(t.rs) || !strings.ContainsRune("tnrfaecxu0", t.rs[t.pos+1]) && isASCIIAlnum(t.rs[t.pos+1]) {
+			return 0, false
+		}
+		t.pos++
+		e, err := t.escapeSequence(false)
+		return e.char, err == nil && e.isChar
+	default:
+		t.pos++
+		return c, true
+	}
+}
+
+func isASCIIAlnum(c rune) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// atom writes one atom.
+func (t *translator) atom() error {
 	c := t.rs[t.pos]
 	t.pos++
 	switch c {
@@ -143,83 +181,74 @@ func (t *translator) atom() (int, error) {
 	case '[':
 		s, native, err := t.class()
 		if err != nil {
-			return 0, err
+			return err
 		}
 		t.writeSet(s, native)
-		return 1, nil
 	case '.':
 		switch {
 		case t.f.s:
-			t.out.WriteString(`[\s\S]`)
+			t.write(`[\s\S]`)
 		case t.f.d:
-			t.out.WriteString(`[^\n]`)
+			t.write(`[^\n]`)
 		default:
 			t.writeSet(lineTerminators.complement(), "")
 		}
-		return 1, nil
 	case '^':
 		switch {
 		case !t.f.m:
-			t.out.WriteString(`\A`)
+			t.write(`\A`)
 		case t.f.d:
-			t.out.WriteString(`(?:(?<![\s\S])|(?<=\n))(?!\z)`)
+			t.write(`(?:(?<![\s\S])|(?<=\n))(?!\z)`)
 		default:
-			t.out.WriteString(`(?:(?<![\s\S])|(?<=[\n\u0085\u2028\u2029])|(?<=\r)(?!\n))(?!\z)`)
+			// after any line terminator but not inside \r\n, and never at the end (as Java)
+			t.write(`(?:(?<![\s\S])|(?<=[\n\u0085\u2028\u2029])|(?<=\r)(?!\n))(?!\z)`)
 		}
-		return 0, nil
 	case '$':
 		switch {
 		case t.f.d && t.f.m:
-			t.out.WriteString(`(?=\n|\z)`)
+			t.write(`(?=\n|\z)`)
 		case t.f.d:
-			t.out.WriteString(`(?=\n?\z)`)
+			t.write(`(?=\n?\z)`)
 		case t.f.m:
-			t.out.WriteString(`(?=[\n\r\u0085\u2028\u2029]|\z)(?!(?<=\r)\n)`)
+			t.write(`(?=[\n\r\u0085\u2028\u2029]|\z)(?!(?<=\r)\n)`)
 		default:
-			t.out.WriteString(dollarEnd)
+			t.write(dollarEnd)
 		}
-		return 0, nil
 	case '\\':
 		return t.escape()
 	case '*', '+', '?':
 		t.pos--
-		return 0, t.errorf("dangling meta character '%c': escape it (\\%c) or put something before it to repeat", c, c)
+		return t.errorf("dangling meta character '%c': escape it (\\%c) or put something before it to repeat", c, c)
 	case '{':
 		t.pos--
-		return 0, t.errorf("illegal repetition: a { that is not a quantifier must be escaped as \\{")
+		return t.errorf("illegal repetition: a { that is not a quantifier must be escaped as \\{")
+	default:
+		t.writeSet(foldSingle(c, t.f), "")
 	}
-	t.writeSet(foldSingle(c, t.f), "")
-	return 1, nil
+	return nil
 }
 
 func (t *translator) writeSet(s runeSet, native string) {
 	if native != "" {
-		t.out.WriteString(native)
+		t.write(native)
 		return
 	}
-	t.out.WriteString(s.class())
+	t.write(s.class())
 }
 
-// quantifier writes atom with the quantifier that follows it, if any.
-func (t *translator) quantifier(atom string, n int) (int, error) {
-	c := t.peek()
+// quantifier applies the quantifier that follows, if any, to the atom written from mark on.
+// A possessive quantifier (X*+) becomes an atomic group (?>X*).
+func (t *translator) quantifier(mark int) error {
 	var q string
-	lo, hi := 0, -1
-	switch c {
-	case '*':
+	switch t.peek() {
+	case '*', '+', '?':
+		q = string(t.rs[t.pos])
 		t.pos++
-		q = "*"
-	case '+':
-		t.pos++
-		q, lo = "+", 1
-	case '?':
-		t.pos++
-		q, hi = "?", 1
 	case '{':
 		t.pos++
-		var err error
-		if lo, hi, err = t.repetition(); err != nil {
-			return 0, err
+		lo, hi, err := t.repetition()
+		if err != nil {
+			return err
 		}
 		switch {
 		case hi == lo:
@@ -230,33 +259,25 @@ func (t *translator) quantifier(atom string, n int) (int, error) {
 			q = fmt.Sprintf("{%d,%d}", lo, hi)
 		}
 	default:
-		t.out.WriteString(atom)
-		return n, nil
+		return nil
 	}
-	possessive := false
-	if t.peek() != -1 {
-		switch t.rs[t.pos] {
-		case '?':
-			t.pos++
-			q += "?"
-		case '+':
-			t.pos++
-			possessive = true
-		}
+	switch t.peek() {
+	case '?':
+		t.pos++
+		t.write(q + "?")
+	case '+':
+		t.pos++
+		atom := string(t.out[mark:])
+		t.out = t.out[:mark]
+		t.write("(?>" + atom + q + ")")
+	default:
+		t.write(q)
 	}
-	if possessive {
-		t.out.WriteString("(?>" + atom + q + ")")
-	} else {
-		t.out.WriteString(atom + q)
-	}
-	if hi < 0 || n < 0 {
-		return -1, nil
-	}
-	return n * hi, nil
+	return nil
 }
 
-// repetition parses the rest of {n}, {n,} or {n,m}.
-func (t *translator) repetition() (int, int, error) {
+// repetition parses the rest of {n}, {n,} or {n,m}; hi is -1 for {n,}.
+func (t *translator) repetition() (lo, hi int, err error) {
 	// Java reads the first digit as written and skips (?x) whitespace after it.
 	number := func() (int, bool, error) {
 		if !t.more() || t.rs[t.pos] < '0' || t.rs[t.pos] > '9' {
@@ -281,7 +302,7 @@ func (t *translator) repetition() (int, int, error) {
 	if !ok {
 		return 0, 0, illegal
 	}
-	hi := lo
+	hi = lo
 	if t.peek() == ',' {
 		t.pos++
 		t.skipComments()
@@ -296,18 +317,18 @@ func (t *translator) repetition() (int, int, error) {
 	}
 	t.pos++
 	if hi >= 0 && hi < lo {
-		return 0, 0, t.errorf("illegal repetition range {%d,%d}", lo, hi)
+		return 0, 0, t.errorf("illegal repetition range {%d,%d}: the maximum is smaller than the minimum", lo, hi)
 	}
 	return lo, hi, nil
 }
 
 // group parses what follows '(' up to and including its ')'.
-func (t *translator) group() (int, error) {
+func (t *translator) group() error {
 	saved := t.f
 	defer func() { t.f = saved }()
 	if !t.more() || t.rs[t.pos] != '?' {
 		t.groups = append(t.groups, fmt.Sprintf("_%d", len(t.groups)+1))
-		fmt.Fprintf(&t.out, "(?<_%d>", len(t.groups))
+		t.write("(?<" + t.groups[len(t.groups)-1] + ">")
 		return t.groupBody()
 	}
 	t.pos++
@@ -315,32 +336,26 @@ func (t *translator) group() (int, error) {
 	switch {
 	case strings.HasPrefix(rest, "<=") || strings.HasPrefix(rest, "<!"):
 		t.pos += 2
-		t.out.WriteString("(?" + rest[:2])
-		_, err := t.groupBody()
-		return 0, err
-	case strings.HasPrefix(rest, ":") || strings.HasPrefix(rest, ">"):
-		t.pos++
-		t.out.WriteString("(?" + rest[:1])
+		t.write("(?" + rest[:2])
 		return t.groupBody()
-	case strings.HasPrefix(rest, "=") || strings.HasPrefix(rest, "!"):
+	case strings.HasPrefix(rest, ":") || strings.HasPrefix(rest, ">") || strings.HasPrefix(rest, "=") || strings.HasPrefix(rest, "!"):
 		t.pos++
-		t.out.WriteString("(?" + rest[:1])
-		_, err := t.groupBody()
-		return 0, err
+		t.write("(?" + rest[:1])
+		return t.groupBody()
 	case strings.HasPrefix(rest, "<"):
 		t.pos++
 		name, err := t.groupName()
 		if err != nil {
-			return 0, err
+			return err
 		}
 		for _, n := range t.names {
 			if n == name {
-				return 0, t.errorf("named capturing group <%s> is already defined: give each named group its own name", name)
+				return t.errorf("named capturing group <%s> is already defined: give each named group its own name", name)
 			}
 		}
 		t.names = append(t.names, name)
 		t.groups = append(t.groups, name)
-		t.out.WriteString("(?<" + name + ">")
+		t.write("(?<" + name + ">")
 		return t.groupBody()
 	}
 	// (?flags) or (?flags:X)
@@ -351,11 +366,11 @@ func (t *translator) group() (int, error) {
 		case ')':
 			t.pos++
 			saved = f // (?flags) applies to the rest of the enclosing group
-			return 0, nil
+			return nil
 		case ':':
 			t.pos++
 			t.f = f
-			t.out.WriteString("(?:")
+			t.write("(?:")
 			return t.groupBody()
 		case '-':
 			on = false
@@ -374,19 +389,19 @@ func (t *translator) group() (int, error) {
 		case 'U':
 			f.U = on
 		case 'c':
-			return 0, errors.New("the flag (?c) (canonical equivalence) is not supported here: write the characters in the form the messages use (composed, e.g. é)")
+			return errors.New("the flag (?c) (canonical equivalence) is not supported here: write the characters in the form the messages use (composed, e.g. é)")
 		case '#':
-			return 0, t.errorf("unknown inline modifier: (?#…) comments are not Java syntax; use (?x) and # comments")
+			return t.errorf("unknown inline modifier: (?#…) comments are not Java syntax; use (?x) and # comments")
 		case '\'', 'P':
-			return 0, t.errorf("unknown inline modifier: named groups are written (?<name>…) in Java")
+			return t.errorf("unknown inline modifier: named groups are written (?<name>…) in Java")
 		default:
-			return 0, t.errorf("unknown inline modifier %q: Java's flags are i, d, m, s, u, x, U", c)
+			return t.errorf("unknown inline modifier %q: Java's flags are i, d, m, s, u, x, U", c)
 		}
 	}
-	return 0, t.errorf("unclosed group: add the missing )")
+	return t.errorf("unclosed group: add the missing )")
 }
 
-// groupName parses name> of (?<name>.
+// groupName parses name> of (?<name> or \k<name>.
 func (t *translator) groupName() (string, error) {
 	start := t.pos
 	for t.more() && t.rs[t.pos] != '>' {
@@ -406,15 +421,14 @@ func (t *translator) groupName() (string, error) {
 	return name, nil
 }
 
-func (t *translator) groupBody() (int, error) {
-	n, err := t.alternation()
-	if err != nil {
-		return 0, err
+func (t *translator) groupBody() error {
+	if err := t.alternation(); err != nil {
+		return err
 	}
 	if !t.more() {
-		return 0, t.errorf("unclosed group: add the missing )")
+		return t.errorf("unclosed group: add the missing )")
 	}
 	t.pos++ // ')'
-	t.out.WriteByte(')')
-	return n, nil
+	t.write(")")
+	return nil
 }

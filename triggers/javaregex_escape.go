@@ -49,20 +49,17 @@ type escaped struct {
 }
 
 // escape parses the escape after '\' outside a class and writes it.
-func (t *translator) escape() (int, error) {
+func (t *translator) escape() error {
 	e, err := t.escapeSequence(false)
-	if err != nil {
-		return 0, err
-	}
 	switch {
-	case e.handled:
-		return t.handledLen, nil
+	case err != nil:
+		return err
 	case e.isChar:
 		t.writeSet(foldSingle(e.char, t.f), "")
-	default:
+	case !e.handled:
 		t.writeSet(e.set, e.native)
 	}
-	return 1, nil
+	return nil
 }
 
 func (t *translator) wordClass() string {
@@ -82,12 +79,11 @@ func (t *translator) escapeSequence(inClass bool) (escaped, error) {
 	t.pos++
 	char := func(r rune) (escaped, error) { return escaped{char: r, isChar: true}, nil }
 	set := func(s runeSet) (escaped, error) { return escaped{set: s}, nil }
-	write := func(s string, length int) (escaped, error) {
+	write := func(s string) (escaped, error) {
 		if inClass {
 			return escaped{}, t.errorf(`illegal/unsupported escape sequence \%c inside a character class`, c)
 		}
-		t.out.WriteString(s)
-		t.handledLen = length
+		t.write(s)
 		return escaped{handled: true}, nil
 	}
 	switch c {
@@ -144,25 +140,25 @@ func (t *translator) escapeSequence(inClass bool) (escaped, error) {
 	case 'p', 'P':
 		return t.propertyEscape(c == 'P')
 	case 'R':
-		return write(`(?:\r\n|`+vertical.class()+`)`, 2)
+		return write(`(?:\r\n|` + vertical.class() + `)`)
 	case 'b', 'B':
 		if t.more() && t.rs[t.pos] == '{' {
 			return escaped{}, fmt.Errorf(`\b{g} (grapheme cluster boundary) is not supported here: regexp2 has no grapheme clusters; match the characters instead, e.g. . or \X-free classes`)
 		}
 		w := t.wordClass()
 		if c == 'b' {
-			return write(`(?:(?<=`+w+`)(?!`+w+`)|(?<!`+w+`)(?=`+w+`))`, 0)
+			return write(`(?:(?<=` + w + `)(?!` + w + `)|(?<!` + w + `)(?=` + w + `))`)
 		}
-		return write(`(?:(?<=`+w+`)(?=`+w+`)|(?<!`+w+`)(?!`+w+`))`, 0)
+		return write(`(?:(?<=` + w + `)(?=` + w + `)|(?<!` + w + `)(?!` + w + `))`)
 	case 'A', 'G':
-		return write(`\A`, 0)
+		return write(`\A`)
 	case 'z':
-		return write(`\z`, 0)
+		return write(`\z`)
 	case 'Z':
 		if t.f.d {
-			return write(`(?=\n?\z)`, 0)
+			return write(`(?=\n?\z)`)
 		}
-		return write(dollarEnd, 0)
+		return write(dollarEnd)
 	case 'k':
 		if inClass {
 			break
@@ -218,8 +214,7 @@ func (t *translator) backReference(n int) (escaped, error) {
 		return escaped{}, fmt.Errorf(`a back reference under (?i) is not supported here: Java compares the text ignoring case character by character, which regexp2 cannot do the same way; turn (?i) off around it, e.g. (?-i:\%d), or write the alternatives out`, n)
 	}
 	t.hasRefs = true
-	fmt.Fprintf(&t.out, "(?:\x00%d\x00)", n)
-	t.handledLen = -1 // Java cannot bound it: a back reference is not allowed in look-behind
+	t.write(fmt.Sprintf("(?:\x00%d\x00)", n))
 	return escaped{handled: true}, nil
 }
 

@@ -45,7 +45,9 @@ func hexDigit() runeSet {
 		runeRange{0xFF10, 0xFF19}, runeRange{0xFF21, 0xFF26}, runeRange{0xFF41, 0xFF46}))
 }
 func blank() runeSet { return cat("Zs").union(setOfRunes('\t')) }
-func graph() runeSet { return cat("Zs", "Zl", "Zp", "Cc", "Cs").union(assigned().complement()).complement() }
+func graph() runeSet {
+	return cat("Zs", "Zl", "Zp", "Cc", "Cs").union(assigned().complement()).complement()
+}
 func identifierIgnorable() runeSet {
 	return setOf(runeRange{0, 8}, runeRange{0xE, 0x1B}, runeRange{0x7F, 0x9F}).union(cat("Cf"))
 }
@@ -89,11 +91,11 @@ var generalCategories = map[string]bool{
 
 // javaProperties are the other names of CharPredicates.forProperty (case-sensitive).
 var javaProperties = map[string]func() runeSet{
-	"Cn": func() runeSet { return assigned().complement() },
-	"C":  func() runeSet { return cat("C").union(assigned().complement()) },
-	"LC": func() runeSet { return cat("Lu", "Ll", "Lt") },
-	"LD": func() runeSet { return cat("L", "Nd") },
-	"L1": func() runeSet { return setOf(runeRange{0, 0xFF}) },
+	"Cn":  func() runeSet { return assigned().complement() },
+	"C":   func() runeSet { return cat("C").union(assigned().complement()) },
+	"LC":  func() runeSet { return cat("Lu", "Ll", "Lt") },
+	"LD":  func() runeSet { return cat("L", "Nd") },
+	"L1":  func() runeSet { return setOf(runeRange{0, 0xFF}) },
 	"all": func() runeSet { return setOf(runeRange{0, unicode.MaxRune}) },
 	// POSIX classes, ASCII only
 	"ASCII": func() runeSet { return setOf(runeRange{0, 0x7F}) },
@@ -102,7 +104,7 @@ var javaProperties = map[string]func() runeSet{
 	"Digit": func() runeSet { return asciiDigit }, "Graph": func() runeSet { return setOf(runeRange{0x21, 0x7E}) },
 	"Lower": func() runeSet { return setOf(runeRange{'a', 'z'}) }, "Print": func() runeSet { return setOf(runeRange{0x20, 0x7E}) },
 	"Punct": func() runeSet { return asciiPunct }, "Space": func() runeSet { return asciiSpace },
-	"Upper": func() runeSet { return setOf(runeRange{'A', 'Z'}) },
+	"Upper":  func() runeSet { return setOf(runeRange{'A', 'Z'}) },
 	"XDigit": func() runeSet { return setOf(runeRange{'0', '9'}, runeRange{'a', 'f'}, runeRange{'A', 'F'}) },
 	// java.lang.Character methods
 	"javaLowerCase": lowercase, "javaUpperCase": uppercase, "javaAlphabetic": alphabetic,
@@ -222,6 +224,9 @@ func script(name string) (runeSet, string, error) {
 	return setOfTables(t), "", nil
 }
 
+//go:generate sh -c "java --add-opens java.base/java.lang=ALL-UNNAMED testdata/JavaBlocks.java | gofmt > javablocks.go"
+
+// block is \p{InName}: Java 17's blocks (Go has no block tables).
 func block(name string) (runeSet, string, error) {
 	rs := javaBlocks[strings.ToUpper(name)]
 	if rs == nil {

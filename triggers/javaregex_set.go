@@ -219,3 +219,14 @@ func foldRange(lo, hi rune, f jflags) runeSet {
 	}
 	return s.union(setOfRunes(extra...))
 }
+
+// foldSlice is the set a literal matches inside a run of literals (Pattern.SliceI, SliceU):
+// with UNICODE_CASE any character whose lower case of its upper case is the literal's, even
+// for a literal without case mappings of its own (ß matches ẞ there, not alone).
+func foldSlice(c rune, f jflags) runeSet {
+	if !f.i || !f.unicodeCase() {
+		return foldSingle(c, f)
+	}
+	key := unicode.ToLower(unicode.ToUpper(c))
+	return setOfRunes(append([]rune{key}, unicodeCase().byKey[key]...)...)
+}

@@ -1,7 +1,7 @@
 // JavaBlocks writes javablocks.go: the Unicode blocks of the running JDK (use JDK 17, whose
 // java.util.regex the trigger patterns follow) and every name Character.UnicodeBlock.forName
 // accepts for them (upper-cased, as forName compares).
-//   java --add-opens java.base/java.lang=ALL-UNNAMED testdata/JavaBlocks.java > javablocks.go
+//   java --add-opens java.base/java.lang=ALL-UNNAMED testdata/JavaBlocks.java | gofmt > javablocks.go
 import java.lang.reflect.Field;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -23,6 +23,9 @@ type translator struct {
 	groups  []string // the regexp2 name of each capturing group, by Java group number - 1
 	names   []string // Java's named groups in order
 	hasRefs bool
+	// Inside a look-behind, the unbounded repetitions so far (see quantifier).
+	inLookBehind bool
+	unbounded    int
 }
 
 func (t *translator) errorf(format string, args ...any) error {
@@ -109,10 +112,14 @@ func (t *translator) sequence() error {
 			continue
 		}
 		mark := len(t.out)
-		if err := t.atom(); err != nil {
+		single, err := t.atom()
+		if err != nil {
 			return err
 		}
-		if err := t.quantifier(mark); err != nil {
+		if len(t.out) == mark {
+			continue // (?flags): Java repeats nothing, a quantifier after it stands alone
+		}
+		if err := t.quantifier(mark, single); err != nil {
 			return err
 		}
 	}
@@ -171,19 +178,20 @@ func isASCIIAlnum(c rune) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
-// atom writes one atom.
-func (t *translator) atom() error {
+// atom writes one atom and reports whether it is one character (a literal or a class).
+func (t *translator) atom() (bool, error) {
 	c := t.rs[t.pos]
 	t.pos++
 	switch c {
 	case '(':
-		return t.group()
+		return false, t.group()
 	case '[':
 		s, native, err := t.class()
 		if err != nil {
-			return err
+			return false, err
 		}
 		t.writeSet(s, native)
+		return true, nil
 	case '.':
 		switch {
 		case t.f.s:
@@ -193,6 +201,7 @@ func (t *translator) atom() error {
 		default:
 			t.writeSet(lineTerminators.complement(), "")
 		}
+		return true, nil
 	case '^':
 		switch {
 		case !t.f.m:
@@ -218,14 +227,19 @@ func (t *translator) atom() error {
 		return t.escape()
 	case '*', '+', '?':
 		t.pos--
-		return t.errorf("dangling meta character '%c': escape it (\\%c) or put something before it to repeat", c, c)
+		return false, t.errorf("dangling meta character '%c': escape it (\\%c) or put something before it to repeat", c, c)
 	case '{':
 		t.pos--
-		return t.errorf("illegal repetition: a { that is not a quantifier must be escaped as \\{")
+		if t.pos+1 < len(t.rs) && t.rs[t.pos+1] >= '0' && t.rs[t.pos+1] <= '9' {
+			t.write("(?:)") // Java repeats an empty string: {2}a is a
+			return false, nil
+		}
+		return false, t.errorf("illegal repetition: a { that is not a quantifier must be escaped as \\{")
 	default:
 		t.writeSet(foldSingle(c, t.f), "")
+		return true, nil
 	}
-	return nil
+	return false, nil
 }
 
 func (t *translator) writeSet(s runeSet, native string) {
@@ -236,20 +250,26 @@ func (t *translator) writeSet(s runeSet, native string) {
 	t.write(s.class())
 }
 
-// quantifier applies the quantifier that follows, if any, to the atom written from mark on.
-// A possessive quantifier (X*+) becomes an atomic group (?>X*).
-func (t *translator) quantifier(mark int) error {
+// quantifier applies the quantifier that follows, if any, to the atom written from mark on
+// (single: the atom is one character). A possessive quantifier (X*+) becomes an atomic group
+// (?>X*).
+func (t *translator) quantifier(mark int, single bool) error {
 	var q string
+	hi := -1
 	switch t.peek() {
 	case '*', '+', '?':
 		q = string(t.rs[t.pos])
+		if q == "?" {
+			hi = 1
+		}
 		t.pos++
 	case '{':
 		t.pos++
-		lo, hi, err := t.repetition()
+		lo, max, err := t.repetition()
 		if err != nil {
 			return err
 		}
+		hi = max
 		switch {
 		case hi == lo:
 			q = fmt.Sprintf("{%d}", lo)
@@ -261,7 +281,11 @@ func (t *translator) quantifier(mark int) error {
 	default:
 		return nil
 	}
-	switch t.peek() {
+	next := t.peek()
+	if err := t.checkLookBehind(single, next != '?' && next != '+', q == "?" && next != '?' && next != '+', hi); err != nil {
+		return err
+	}
+	switch next {
 	case '?':
 		t.pos++
 		t.write(q + "?")
@@ -272,6 +296,23 @@ func (t *translator) quantifier(mark int) error {
 		t.write("(?>" + atom + q + ")")
 	default:
 		t.write(q)
+	}
+	return nil
+}
+
+// checkLookBehind refuses the repetitions in a look-behind that Java 17 rejects ("does not
+// have an obvious maximum length") or may accept and match differently (its maximum length
+// overflows): a group may only be optional (X?), and of the repetitions of one character only
+// one may be unbounded, and greedy, as in (?<=a+).
+func (t *translator) checkLookBehind(single, greedy, optional bool, hi int) error {
+	if !t.inLookBehind {
+		return nil
+	}
+	if hi < 0 {
+		t.unbounded++
+	}
+	if !optional && !(single && (hi >= 0 || greedy)) || t.unbounded > 1 {
+		return t.errorf("this repetition in a look-behind is not supported here: Java bounds the length of a look-behind; repeat one character (?<=a+) or bound it (?<=a{0,20}), and make a group only optional (?<=(?:ab)?)")
 	}
 	return nil
 }
@@ -337,8 +378,12 @@ func (t *translator) group() error {
 	case strings.HasPrefix(rest, "<=") || strings.HasPrefix(rest, "<!"):
 		t.pos += 2
 		t.write("(?" + rest[:2])
-		return t.groupBody()
-	case strings.HasPrefix(rest, ":") || strings.HasPrefix(rest, ">") || strings.HasPrefix(rest, "=") || strings.HasPrefix(rest, "!"):
+		return t.lookaround(true)
+	case strings.HasPrefix(rest, "=") || strings.HasPrefix(rest, "!"):
+		t.pos++
+		t.write("(?" + rest[:1])
+		return t.lookaround(false)
+	case strings.HasPrefix(rest, ":") || strings.HasPrefix(rest, ">"):
 		t.pos++
 		t.write("(?" + rest[:1])
 		return t.groupBody()
@@ -419,6 +464,16 @@ func (t *translator) groupName() (string, error) {
 		}
 	}
 	return name, nil
+}
+
+// lookaround parses the body of a look-ahead or look-behind, whose length does not count in
+// an enclosing look-behind.
+func (t *translator) lookaround(behind bool) error {
+	inLookBehind, unbounded := t.inLookBehind, t.unbounded
+	t.inLookBehind, t.unbounded = behind, 0
+	err := t.groupBody()
+	t.inLookBehind, t.unbounded = inLookBehind, unbounded
+	return err
 }
 
 func (t *translator) groupBody() error {

@@ -48,18 +48,18 @@ type escaped struct {
 	handled bool   // written already (anchors, back references)
 }
 
-// escape parses the escape after '\' outside a class and writes it.
-func (t *translator) escape() error {
+// escape parses the escape after '\' outside a class and writes it; single as for atom.
+func (t *translator) escape() (single bool, err error) {
 	e, err := t.escapeSequence(false)
 	switch {
 	case err != nil:
-		return err
+		return false, err
 	case e.isChar:
 		t.writeSet(foldSingle(e.char, t.f), "")
 	case !e.handled:
 		t.writeSet(e.set, e.native)
 	}
-	return nil
+	return !e.handled, nil
 }
 
 func (t *translator) wordClass() string {
@@ -212,6 +212,9 @@ func negated(s runeSet, neg bool) (escaped, error) {
 func (t *translator) backReference(n int) (escaped, error) {
 	if t.f.i {
 		return escaped{}, fmt.Errorf(`a back reference under (?i) is not supported here: Java compares the text ignoring case character by character, which regexp2 cannot do the same way; turn (?i) off around it, e.g. (?-i:\%d), or write the alternatives out`, n)
+	}
+	if t.inLookBehind {
+		return escaped{}, t.errorf("look-behind group does not have an obvious maximum length: Java allows no back reference in a look-behind")
 	}
 	t.hasRefs = true
 	t.write(fmt.Sprintf("(?:\x00%d\x00)", n))

@@ -25,7 +25,6 @@ var knownRefusals = map[string]string{
 	`\p{javaMirrored}+`:                   "no Unicode table",
 	`\p{javaUnicodeIdentifierStart}`:      "no Unicode table",
 	`\p{javaUnicodeIdentifierPart}+`:      "no Unicode table",
-	`[a&&&b]`:                             "&&& in a class is ambiguous",
 	`(?c)a`:                               "canonical equivalence",
 	`\b{g}`:                               "grapheme cluster boundary",
 	`a\b{g}`:                              "grapheme cluster boundary",
@@ -36,6 +35,8 @@ var knownRefusals = map[string]string{
 	`[\N{SPACE}]`:                         "no table of Unicode character names",
 	`a(?<=(?:a|bc){1,2}+)x`:               "repetition in a look-behind is not supported here",
 	`a(?<=a+?)x`:                          "repetition in a look-behind is not supported here",
+	`(?:(?=(?<g>a))ab|a)c`:                "capturing group inside a look-ahead or look-behind",
+	`(?=(?<n>\d+))\d+x`:                   "capturing group inside a look-ahead or look-behind",
 	`a+b+(?<=a+b+)c`:                      "repetition in a look-behind is not supported here", // Java never matches it
 }
 

@@ -26,6 +26,8 @@ type translator struct {
 	// Inside a look-behind, the unbounded repetitions so far (see quantifier).
 	inLookBehind bool
 	unbounded    int
+	// Inside a positive look-ahead or look-behind.
+	inLookaround bool
 }
 
 func (t *translator) errorf(format string, args ...any) error {
@@ -186,7 +188,8 @@ func (t *translator) atom() (bool, error) {
 	case '(':
 		return false, t.group()
 	case '[':
-		s, native, err := t.class()
+		t.pos--
+		s, native, err := t.class(true)
 		if err != nil {
 			return false, err
 		}
@@ -285,17 +288,21 @@ func (t *translator) quantifier(mark int, single bool) error {
 	if err := t.checkLookBehind(single, next != '?' && next != '+', q == "?" && next != '?' && next != '+', hi); err != nil {
 		return err
 	}
+	// The atom may be several regexp2 atoms (anchors are written as look-arounds): group it.
+	atom := "(?:" + string(t.out[mark:]) + ")"
+	if single {
+		atom = string(t.out[mark:])
+	}
+	t.out = t.out[:mark]
 	switch next {
 	case '?':
 		t.pos++
-		t.write(q + "?")
+		t.write(atom + q + "?")
 	case '+':
 		t.pos++
-		atom := string(t.out[mark:])
-		t.out = t.out[:mark]
 		t.write("(?>" + atom + q + ")")
 	default:
-		t.write(q)
+		t.write(atom + q)
 	}
 	return nil
 }
@@ -368,9 +375,7 @@ func (t *translator) group() error {
 	saved := t.f
 	defer func() { t.f = saved }()
 	if !t.more() || t.rs[t.pos] != '?' {
-		t.groups = append(t.groups, fmt.Sprintf("_%d", len(t.groups)+1))
-		t.write("(?<" + t.groups[len(t.groups)-1] + ">")
-		return t.groupBody()
+		return t.capture(fmt.Sprintf("_%d", len(t.groups)+1))
 	}
 	t.pos++
 	rest := string(t.rs[t.pos:])
@@ -378,11 +383,11 @@ func (t *translator) group() error {
 	case strings.HasPrefix(rest, "<=") || strings.HasPrefix(rest, "<!"):
 		t.pos += 2
 		t.write("(?" + rest[:2])
-		return t.lookaround(true)
+		return t.lookaround(true, rest[1] == '!')
 	case strings.HasPrefix(rest, "=") || strings.HasPrefix(rest, "!"):
 		t.pos++
 		t.write("(?" + rest[:1])
-		return t.lookaround(false)
+		return t.lookaround(false, rest[0] == '!')
 	case strings.HasPrefix(rest, ":") || strings.HasPrefix(rest, ">"):
 		t.pos++
 		t.write("(?" + rest[:1])
@@ -399,9 +404,7 @@ func (t *translator) group() error {
 			}
 		}
 		t.names = append(t.names, name)
-		t.groups = append(t.groups, name)
-		t.write("(?<" + name + ">")
-		return t.groupBody()
+		return t.capture(name)
 	}
 	// (?flags) or (?flags:X)
 	f := t.f
@@ -466,14 +469,25 @@ func (t *translator) groupName() (string, error) {
 	return name, nil
 }
 
-// lookaround parses the body of a look-ahead or look-behind, whose length does not count in
-// an enclosing look-behind.
-func (t *translator) lookaround(behind bool) error {
-	inLookBehind, unbounded := t.inLookBehind, t.unbounded
+// lookaround parses the body of a look-ahead or look-behind (positive unless negative), whose
+// length does not count in an enclosing look-behind.
+func (t *translator) lookaround(behind, negative bool) error {
+	inLookBehind, unbounded, inLookaround := t.inLookBehind, t.unbounded, t.inLookaround
 	t.inLookBehind, t.unbounded = behind, 0
+	t.inLookaround = t.inLookaround || !negative
 	err := t.groupBody()
-	t.inLookBehind, t.unbounded = inLookBehind, unbounded
+	t.inLookBehind, t.unbounded, t.inLookaround = inLookBehind, unbounded, inLookaround
 	return err
+}
+
+// capture starts capturing group number len(t.groups)+1 named name.
+func (t *translator) capture(name string) error {
+	if t.inLookaround {
+		return t.errorf("a capturing group inside a look-ahead or look-behind is not supported here: Java keeps what it captured even when the match backtracks past the look-around, regexp2 does not; make it non-capturing (?:…) and capture outside")
+	}
+	t.groups = append(t.groups, name)
+	t.write("(?<" + name + ">")
+	return t.groupBody()
 }
 
 func (t *translator) groupBody() error {

@@ -1,128 +1,206 @@
 package triggers
 
-// class parses a character class after its '[' up to and including its ']' and returns its
-// set: union of items and nested classes, && intersection, ^ complement of the whole (Java 9+).
-// native is regexp2's own class when the set is exactly one of its categories.
-func (t *translator) class() (runeSet, string, error) {
-	neg := false
-	if t.more() && t.rs[t.pos] == '^' {
-		neg = true
-		t.pos++
+// Character classes follow Pattern.clazz and Pattern.range of Java 17 step by step, with its
+// cursor model (cur, next, unread), because Java's union and && rules have corners ([&&a],
+// [a&&], [a&&b[c]]) that a cleaner grammar would read differently. Each element is a
+// runeSet; singles below U+0100 collect in bits, as in Java, which joins them at && and ].
+
+// cur is the character at the cursor, 0 at the end (Java pads the pattern with zeros).
+func (t *translator) cur() rune {
+	if !t.more() {
+		return 0
 	}
-	acc, native, have, err := t.classUnion(true)
-	if err != nil {
-		return nil, "", err
-	}
-	for t.peek() == '&' {
-		t.pos += 2 // classUnion stops at && only
-		if t.more() && t.rs[t.pos] == '&' {
-			return nil, "", t.errorf("&&& in a class is ambiguous: write [a&&[&b]] or [a&&b&] to say which characters you mean")
+	return t.rs[t.pos]
+}
+
+// next advances the cursor past one character and (?x) whitespace and comments.
+func (t *translator) next() rune {
+	t.pos++
+	t.skipComments()
+	return t.cur()
+}
+
+// classPeek is Java's peek(): skips (?x) whitespace and comments.
+func (t *translator) classPeek() rune {
+	t.skipComments()
+	return t.cur()
+}
+
+// class parses a character class with the cursor on its '[' and leaves it after the ']'
+// (consume) or on it. native is regexp2's own class when the class is one property.
+func (t *translator) class(consume bool) (runeSet, string, error) {
+	var prev, curr, bits runeSet
+	havePrev, haveCurr, hasBits := false, false, false
+	native, elements := "", 0
+	union := func(s runeSet) {
+		if havePrev {
+			prev = prev.union(s)
+		} else {
+			prev, havePrev = s, true
 		}
-		right, rnative, rhave, err := t.classUnion(false)
+	}
+	isNeg := false
+	ch := t.next()
+	if ch == '^' && t.rs[t.pos-1] == '[' {
+		ch = t.next()
+		isNeg = true
+	}
+	for {
+		switch ch {
+		case '[':
+			s, _, err := t.class(true)
+			if err != nil {
+				return nil, "", err
+			}
+			curr, haveCurr = s, true
+			union(s)
+			elements += 2 // a nested class is never written as one property
+			ch = t.classPeek()
+			continue
+		case '&':
+			ch = t.next()
+			if ch != '&' {
+				t.pos-- // a literal &
+				break
+			}
+			ch = t.next()
+			var right runeSet
+			haveRight := false
+			for ch != ']' && ch != '&' {
+				if ch == 0 && !t.more() {
+					return nil, "", t.errorf("unclosed character class: add the ]")
+				}
+				var s runeSet
+				var err error
+				if ch == '[' {
+					s, _, err = t.class(true)
+				} else {
+					t.pos--
+					s, _, err = t.class(false)
+				}
+				if err != nil {
+					return nil, "", err
+				}
+				if haveRight {
+					right = right.union(s)
+				} else {
+					right, haveRight = s, true
+				}
+				ch = t.classPeek()
+			}
+			elements += 2
+			if hasBits {
+				if !havePrev {
+					prev, havePrev, curr, haveCurr = bits, true, bits, true
+				} else {
+					prev = prev.union(bits)
+				}
+				hasBits = false
+			}
+			if haveRight {
+				curr, haveCurr = right, true
+			}
+			switch {
+			case !havePrev && !haveRight:
+				return nil, "", t.errorf("bad class syntax: && needs a class on at least one side")
+			case !havePrev:
+				prev, havePrev = right, true
+			case !haveCurr:
+				return nil, "", t.errorf("bad intersection syntax")
+			default:
+				prev = prev.intersect(curr)
+			}
+			continue
+		case 0:
+			if !t.more() {
+				return nil, "", t.errorf("unclosed character class: add the ]")
+			}
+		case ']':
+			if havePrev || hasBits {
+				if consume {
+					t.next()
+				}
+				switch {
+				case !havePrev:
+					prev = bits
+				case hasBits:
+					prev = prev.union(bits)
+				}
+				if elements != 1 {
+					native = ""
+				}
+				if isNeg {
+					prev = prev.complement()
+					if native != "" {
+						native = negateNative(native)
+					}
+				}
+				return prev, native, nil
+			}
+		}
+		s, n, inBits, err := t.classRange()
 		if err != nil {
 			return nil, "", err
 		}
-		switch {
-		case !have && !rhave:
-			return nil, "", t.errorf("bad class syntax: && needs a class on at least one side")
-		case !have:
-			acc, native, have = right, rnative, true
-		case rhave:
-			acc, native = acc.intersect(right), ""
+		elements++
+		native = n
+		if inBits {
+			bits = bits.union(s)
+			hasBits = true
+		} else {
+			curr, haveCurr = s, true
+			union(s)
 		}
+		ch = t.classPeek()
 	}
-	if t.peek() != ']' {
-		return nil, "", t.errorf("unclosed character class: add the ]")
-	}
-	t.pos++
-	if !have {
-		return nil, "", t.errorf("unclosed character class: add the ]")
-	}
-	if neg {
-		acc = acc.complement()
-		switch {
-		case len(native) > 2 && native[1] == 'p':
-			native = `\P` + native[2:]
-		case len(native) > 2:
-			native = `\p` + native[2:]
-		}
-	}
-	return acc, native, nil
 }
 
-// classUnion parses class items up to ']' or '&&' (not consumed). A ']' right at the start
-// of a class is a literal (first).
-func (t *translator) classUnion(first bool) (runeSet, string, bool, error) {
-	var acc runeSet
-	native := ""
-	items := 0
-	add := func(s runeSet, n string) {
-		acc = acc.union(s)
-		items++
-		if items == 1 {
-			native = n
-		} else {
-			native = ""
-		}
+func negateNative(native string) string {
+	if native[1] == 'p' {
+		return `\P` + native[2:]
 	}
-	for {
-		c := t.peek()
-		switch {
-		case c == -1:
-			return nil, "", false, t.errorf("unclosed character class: add the ]")
-		case c == ']' && !(first && items == 0):
-			return acc, native, items > 0, nil
-		case c == '&' && t.pos+1 < len(t.rs) && t.rs[t.pos+1] == '&':
-			return acc, native, items > 0, nil
-		case c == '[':
-			t.pos++
-			s, n, err := t.class()
-			if err != nil {
-				return nil, "", false, err
-			}
-			add(s, n)
-			continue
-		}
-		s, n, err := t.classItem()
+	return `\p` + native[2:]
+}
+
+// classRange parses one character, range or escaped class (Pattern.range); inBits reports a
+// lone character that Java keeps in its BitClass (Pattern.bitsOrSingle).
+func (t *translator) classRange() (s runeSet, native string, inBits bool, err error) {
+	var lo rune
+	if t.classPeek() == '\\' {
+		t.pos++
+		e, err := t.escapeSequence(true)
 		if err != nil {
 			return nil, "", false, err
 		}
-		add(s, n)
-	}
-}
-
-// classItem parses one character, range or escaped class inside a class.
-func (t *translator) classItem() (runeSet, string, error) {
-	lo, e, err := t.classChar()
-	if err != nil {
-		return nil, "", err
-	}
-	if !e.isChar {
-		return e.set, e.native, nil
-	}
-	if t.peek() == '-' && t.pos+1 < len(t.rs) && t.rs[t.pos+1] != ']' && t.rs[t.pos+1] != '[' {
-		t.pos++
-		hi, e, err := t.classChar()
-		if err != nil {
-			return nil, "", err
+		if !e.isChar {
+			return e.set, e.native, false, nil
 		}
-		if !e.isChar || hi < lo {
-			return nil, "", t.errorf("illegal character range: write the smaller character first, e.g. [a-z]")
+		lo = e.char
+	} else {
+		lo = t.cur()
+		t.next()
+	}
+	if t.classPeek() == '-' && t.pos+1 < len(t.rs) && t.rs[t.pos+1] != '[' && t.rs[t.pos+1] != ']' {
+		t.next()
+		var hi rune
+		if t.classPeek() == '\\' {
+			t.pos++
+			e, err := t.escapeSequence(true)
+			if err != nil {
+				return nil, "", false, err
+			}
+			if !e.isChar {
+				return nil, "", false, t.errorf("illegal character range: a range ends with a character, not a class")
+			}
+			hi = e.char
+		} else {
+			hi = t.cur()
+			t.next()
 		}
-		return foldRange(lo, hi, t.f), "", nil
+		if hi < lo {
+			return nil, "", false, t.errorf("illegal character range: write the smaller character first, e.g. [a-z]")
+		}
+		return foldRange(lo, hi, t.f), "", false, nil
 	}
-	return foldClassSingle(lo, t.f), "", nil
-}
-
-func (t *translator) classChar() (rune, escaped, error) {
-	if t.peek() == -1 {
-		return 0, escaped{}, t.errorf("unclosed character class: add the ]")
-	}
-	c := t.rs[t.pos]
-	t.pos++
-	if c != '\\' {
-		return c, escaped{char: c, isChar: true}, nil
-	}
-	e, err := t.escapeSequence(true)
-	return e.char, e, err
+	return foldClassSingle(lo, t.f), "", lo < 0x100 && !(t.f.i && t.f.unicodeCase() && isFoldSpecial(lo)), nil
 }

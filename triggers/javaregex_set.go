@@ -182,8 +182,7 @@ func foldClassSingle(c rune, f jflags) runeSet {
 	if !f.i {
 		return setOfRunes(c)
 	}
-	special := strings.ContainsRune("\u00ff\u00b5IiSsKk\u00c5\u00e5", c)
-	if c < 256 && !(f.unicodeCase() && special) {
+	if c < 256 && !(f.unicodeCase() && isFoldSpecial(c)) {
 		if c < 128 {
 			return setOfRunes(c, asciiOtherCase(c))
 		}
@@ -194,6 +193,9 @@ func foldClassSingle(c rune, f jflags) runeSet {
 	}
 	return foldSingle(c, f)
 }
+
+// isFoldSpecial are the Latin-1 characters whose Unicode case partners lie outside Latin-1.
+func isFoldSpecial(c rune) bool { return strings.ContainsRune("\u00ff\u00b5IiSsKk\u00c5\u00e5", c) }
 
 // foldRange is the set a class range lo-hi matches (Pattern.CIRange, CIRangeU).
 func foldRange(lo, hi rune, f jflags) runeSet {

@@ -269,3 +269,40 @@ func lookJava(t *testing.T) (string, string) {
 	}
 	return java, javac
 }
+
+// TestConstructTablesAgainstJava checks the expectations of javaregex_test.go's tables against
+// java.util.regex: a match where Java matches, and a refusal only where Java refuses too or
+// we say "not supported here".
+func TestConstructTablesAgainstJava(t *testing.T) {
+	var cases []patternCase
+	var pairs [][2]string
+	for _, table := range constructTables {
+		for _, c := range table {
+			cases = append(cases, c)
+			pairs = append(pairs, [2]string{c.pattern, c.message})
+		}
+	}
+	for i, j := range runJava(t, pairs) {
+		c := cases[i]
+		switch {
+		case c.refuse != "" && j.compileErr == "" && !strings.Contains(c.refuse, "not supported here") && !knownRefusalReason(c.refuse):
+			t.Errorf("%q: Java accepts it, the table expects a refusal (%q)", c.pattern, c.refuse)
+		case c.refuse == "" && j.compileErr != "":
+			t.Errorf("%q: Java refuses it (%s)", c.pattern, j.compileErr)
+		case c.refuse == "" && j.matched != c.match:
+			t.Errorf("%q on %q: Java matches: %v, the table says %v", c.pattern, c.message, j.matched, c.match)
+		case c.refuse == "" && c.groups != nil && fmt.Sprint(j.groups) != fmt.Sprint(c.groups):
+			t.Errorf("%q on %q: Java's groups %v, the table says %v", c.pattern, c.message, j.groups, c.groups)
+		}
+	}
+}
+
+// knownRefusalReason reports whether reason is part of a documented refusal's message.
+func knownRefusalReason(reason string) bool {
+	for _, r := range knownRefusals {
+		if strings.Contains(r, reason) || strings.Contains(reason, r) {
+			return true
+		}
+	}
+	return false
+}

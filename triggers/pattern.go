@@ -17,23 +17,14 @@ const DefaultMatchTimeout = 100 * time.Millisecond
 // message, trimmed as Java's String.trim() trims, must match.
 //
 // Modelers write Java regular expressions (the Alfresco connector ran on the JVM); the matcher
-// is github.com/dlclark/regexp2, whose default dialect is .NET's. translateJava rewrites the
-// constructs whose meaning differs, and rejects at load time the Java constructs .NET would read
-// differently, so that a pattern either behaves as on the JVM or fails loudly:
-//
-//   - `.` excludes every Java line terminator (\n \r \u0085 \u2028 \u2029), not only \n,
-//     unless (?s) is on;
-//   - \d \w \s (and \D \W \S outside character classes) are ASCII-only, as in Java;
-//   - \h, \v and \R mean Java's horizontal/vertical whitespace and line break;
-//   - \Q…\E quotes;
-//   - capturing groups are numbered left to right as in Java (so \1 refers to the same group);
-//   - named groups use Java's rules: (?<name>…) with an ASCII letter then letters or digits,
-//     each name once;
-//   - rejected: possessive quantifiers (*+ ++ ?+ {n}+; write an atomic group (?>…) instead),
-//     character-class union or intersection ([a[b]], [a&&b]), the inline flags d and U, and the
-//     .NET-only syntax (?#…), (?'name'…) and (?n).
-//
-// Known remaining difference: (?i) folds case for all of Unicode (Java: ASCII only unless (?u)).
+// is github.com/dlclark/regexp2, whose dialect is .NET's. translateJava (javaregex*.go) parses
+// the pattern as java.util.regex (Java 17) does and writes a regexp2 pattern with the same
+// meaning: every character class, case-insensitive literal and property is written out as an
+// explicit set of code points, anchors and \b as look-arounds, and groups with explicit names.
+// What regexp2 cannot express is refused at load time with a message that says what to write
+// instead (\X, \b{g}, \N{…}, (?c), back references under (?i), capturing groups inside
+// look-arounds, some look-behind repetitions, a few properties). The differential tests
+// (java_regex_test.go) hold this against java.util.regex.
 type Pattern struct {
 	// Source is the pattern as written.
 	Source string

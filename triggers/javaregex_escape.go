@@ -62,11 +62,22 @@ func (t *translator) escape() (single bool, err error) {
 	return !e.handled, nil
 }
 
-func (t *translator) wordClass() string {
+// wordBoundary writes Java 17's \b (or \B): a word character is a letter, digit or _ (any
+// \w with (?U)), or a non-spacing mark that follows a letter or digit (Pattern.Bound).
+func (t *translator) wordBoundary(negate bool) string {
+	w := `[\p{L}\p{Nd}_]`
 	if t.f.U {
-		return unicodeWord().class()
+		w = unicodeWord().class()
 	}
-	return `[\p{L}\p{Nd}_]`
+	const mark = `(?=\p{Mn})(?<=[\p{L}\p{Nd}]\p{Mn}*)`
+	left := `(?<=` + w + `|[\p{L}\p{Nd}]\p{Mn}+)`
+	notLeft := `(?<!` + w + `|[\p{L}\p{Nd}]\p{Mn}+)`
+	right := `(?:(?=` + w + `)|` + mark + `)`
+	notRight := `(?!` + w + `)(?!` + mark + `)`
+	if negate {
+		return `(?:` + left + right + `|` + notLeft + notRight + `)`
+	}
+	return `(?:` + left + notRight + `|` + notLeft + right + `)`
 }
 
 // escapeSequence parses the escape after '\'. Outside a class it writes anchors and back
@@ -145,11 +156,7 @@ func (t *translator) escapeSequence(inClass bool) (escaped, error) {
 		if t.more() && t.rs[t.pos] == '{' {
 			return escaped{}, fmt.Errorf(`\b{g} (grapheme cluster boundary) is not supported here: regexp2 has no grapheme clusters; match the characters instead, e.g. . or \X-free classes`)
 		}
-		w := t.wordClass()
-		if c == 'b' {
-			return write(`(?:(?<=` + w + `)(?!` + w + `)|(?<!` + w + `)(?=` + w + `))`)
-		}
-		return write(`(?:(?<=` + w + `)(?=` + w + `)|(?<!` + w + `)(?!` + w + `))`)
+		return write(t.wordBoundary(c == 'B'))
 	case 'A', 'G':
 		return write(`\A`)
 	case 'z':

@@ -144,19 +144,29 @@ func property(name string, f jflags) (runeSet, string, error) {
 	if err != nil || !f.i {
 		return s, native, err
 	}
-	// Under (?i) Java widens the case properties to all cased letters.
-	up := strings.ToUpper(strings.TrimPrefix(name, "Is"))
-	switch {
-	case name == "Lu" || name == "Ll" || name == "Lt" || name == "gc=Lu" || name == "gc=Ll" || name == "gc=Lt":
-		return cat("Lu", "Ll", "Lt"), "", nil
-	case name == "Lower" || name == "Upper":
-		if f.U {
-			return lowercase().union(uppercase()).union(cat("Lt")), "", nil
+	// Under (?i) Java widens the case properties to all cased letters (caseIns in
+	// CharPredicates): the categories Lu Ll Lt, and Lower/Upper (ASCII letters, or all cased
+	// letters where the Unicode predicates apply).
+	cased := lowercase().union(uppercase()).union(cat("Lt"))
+	base, is := strings.CutPrefix(name, "Is")
+	if k, v, ok := strings.Cut(name, "="); ok {
+		if k = strings.ToLower(k); k != "gc" && k != "general_category" {
+			return s, native, nil
 		}
+		base, is = v, false
+	}
+	up := strings.ToUpper(base)
+	switch {
+	case base == "Lu" || base == "Ll" || base == "Lt":
+		return cat("Lu", "Ll", "Lt"), "", nil
+	case base == "javaLowerCase" || base == "javaUpperCase" || base == "javaTitleCase":
+		return cased, "", nil
+	case is && (up == "LOWERCASE" || up == "UPPERCASE" || up == "TITLECASE" || up == "LOWER" || up == "UPPER"):
+		return cased, "", nil
+	case !is && f.U && (up == "LOWER" || up == "UPPER"):
+		return cased, "", nil
+	case !is && (base == "Lower" || base == "Upper"):
 		return asciiAlpha, "", nil
-	case name == "javaLowerCase" || name == "javaUpperCase" || name == "javaTitleCase",
-		strings.HasPrefix(name, "Is") && (up == "LOWERCASE" || up == "UPPERCASE" || up == "TITLECASE" || up == "LOWER" || up == "UPPER"):
-		return lowercase().union(uppercase()).union(cat("Lt")), "", nil
 	}
 	return s, native, nil
 }

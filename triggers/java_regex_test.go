@@ -37,6 +37,7 @@ var knownRefusals = map[string]string{
 	`a(?<=a+?)x`:                          "repetition in a look-behind is not supported here",
 	`(?:(?=(?<g>a))ab|a)c`:                "capturing group inside a look-ahead or look-behind",
 	`(?=(?<n>\d+))\d+x`:                   "capturing group inside a look-ahead or look-behind",
+	`ab(?<=a{1,2}b+)`:                     "repetition in a look-behind is not supported here",
 	`a+b+(?<=a+b+)c`:                      "repetition in a look-behind is not supported here", // Java never matches it
 }
 

@@ -23,9 +23,11 @@ type translator struct {
 	groups  []string // the regexp2 name of each capturing group, by Java group number - 1
 	names   []string // Java's named groups in order
 	hasRefs bool
-	// Inside a look-behind, the unbounded repetitions so far (see quantifier).
+	// Inside a look-behind, the unbounded and the other (not X?) repetitions so far
+	// (checkLookBehind).
 	inLookBehind bool
 	unbounded    int
+	repeated     int
 	// Inside a positive look-ahead or look-behind.
 	inLookaround bool
 }
@@ -309,17 +311,20 @@ func (t *translator) quantifier(mark int, single bool) error {
 
 // checkLookBehind refuses the repetitions in a look-behind that Java 17 rejects ("does not
 // have an obvious maximum length") or may accept and match differently (its maximum length
-// overflows): a group may only be optional (X?), and of the repetitions of one character only
-// one may be unbounded, and greedy, as in (?<=a+).
+// overflows): a group may only be optional (X?), one character may be repeated, and one
+// greedy unbounded repetition of one character (?<=a+) may not have another repetition
+// beside it.
 func (t *translator) checkLookBehind(single, greedy, optional bool, hi int) error {
-	if !t.inLookBehind {
+	if !t.inLookBehind || optional {
 		return nil
 	}
 	if hi < 0 {
 		t.unbounded++
+	} else {
+		t.repeated++
 	}
-	if !optional && !(single && (hi >= 0 || greedy)) || t.unbounded > 1 {
-		return t.errorf("this repetition in a look-behind is not supported here: Java bounds the length of a look-behind; repeat one character (?<=a+) or bound it (?<=a{0,20}), and make a group only optional (?<=(?:ab)?)")
+	if !(single && (hi >= 0 || greedy)) || t.unbounded > 1 || t.unbounded == 1 && t.repeated > 0 {
+		return t.errorf("this repetition in a look-behind is not supported here: Java bounds the length of a look-behind; repeat one character (?<=a+) or bound the repetitions (?<=a{0,20}b{1,2}), and make a group only optional (?<=(?:ab)?)")
 	}
 	return nil
 }
@@ -472,11 +477,11 @@ func (t *translator) groupName() (string, error) {
 // lookaround parses the body of a look-ahead or look-behind (positive unless negative), whose
 // length does not count in an enclosing look-behind.
 func (t *translator) lookaround(behind, negative bool) error {
-	inLookBehind, unbounded, inLookaround := t.inLookBehind, t.unbounded, t.inLookaround
-	t.inLookBehind, t.unbounded = behind, 0
+	inLookBehind, unbounded, repeated, inLookaround := t.inLookBehind, t.unbounded, t.repeated, t.inLookaround
+	t.inLookBehind, t.unbounded, t.repeated = behind, 0, 0
 	t.inLookaround = t.inLookaround || !negative
 	err := t.groupBody()
-	t.inLookBehind, t.unbounded, t.inLookaround = inLookBehind, unbounded, inLookaround
+	t.inLookBehind, t.unbounded, t.repeated, t.inLookaround = inLookBehind, unbounded, repeated, inLookaround
 	return err
 }
 

@@ -17,15 +17,17 @@ type regexGen struct {
 
 var (
 	genChars = []string{"a", "b", "A", "k", "K", "s", "i", "I", "é", "É", "ß", "ẞ", "ı", "İ", "σ", "ς", "Σ", "ſ", "K", "1", "١", "_", " ", "-", "😀",
-		`\n`, `\u2028`, `\x{85}`, `\u00E9`, `\uD83D\uDE00`, `\.`, `\_`, `\-`, `\}`, `}`, `]`, `\Qa.\E`}
+		`\n`, `\u2028`, `\x{85}`, `\u00E9`, `\uD83D\uDE00`, `\.`, `\_`, `\-`, `\}`, `}`, `]`, `\Qa.\E`, `\Q\E`, `\0141`, `\x{1F600}`, `\t`,
+		"#", "\n", "{1}", `\{`, "ǅ", "\u00a0"}
 	genClassItems = []string{"a", "b-e", "A-Z", "é", "à-ÿ", "ß", "ı", "σ", "k", `\d`, `\w`, `\s`, `\W`, `\S`, `\D`, `\h`, `\p{L}`, `\p{Lu}`, `\P{Ll}`,
 		`\p{Alpha}`, `\p{Punct}`, `\p{IsLatin}`, `\p{InGreek}`, `\p{javaLowerCase}`, `\p{IsAlphabetic}`, `_`, `\-`, `\n`, `\x{2028}`, "😀"}
 	genEscapes = []string{`\d`, `\w`, `\s`, `\D`, `\W`, `\S`, `\h`, `\H`, `\v`, `\R`, `\b`, `\B`, `\p{L}`, `\p{Lu}`, `\p{Alpha}`, `\p{Upper}`, `\p{Lower}`,
-		`\p{XDigit}`, `\p{IsGreek}`, `\p{InCyrillic}`, `\p{javaUpperCase}`, `\p{sc=Latin}`, `\pL`, `\A`, `\z`, `\Z`}
+		`\p{XDigit}`, `\p{IsGreek}`, `\p{InCyrillic}`, `\p{javaUpperCase}`, `\p{sc=Latin}`, `\pL`, `\A`, `\z`, `\Z`, `\G`,
+		`\p{IsLu}`, `\p{Lt}`, `\p{IsLowercase}`, `\p{Punct}`, `\p{Space}`, `\p{Print}`, `\p{Graph}`, `\p{Mn}`}
 	genFlags      = []string{"i", "iu", "u", "m", "s", "d", "U", "-i", "iU", "ms", "-s", "x"}
 	genQuantifier = []string{"*", "+", "?", "{2}", "{0,2}", "{1,}", "*?", "+?", "*+", "++", "?+", "{1,2}+"}
 	genMessages   = []string{"a", "b", "A", "k", "K", "K", "s", "S", "ſ", "i", "I", "ı", "İ", "é", "É", "ß", "ẞ", "σ", "ς", "Σ", "1", "١", "_", " ", "-",
-		"\n", "\r", "\u2028", "\u0085", "😀", ".", "}", "]", "x", "α", "\u0301"}
+		"\n", "\r", "\u2028", "\u0085", "😀", ".", "}", "]", "x", "α", "\u0301", "#", "\u00a0", "ǅ", "ǆ", "Ǆ", "\t", "{"}
 )
 
 func (g *regexGen) pick(xs []string) string { return xs[g.r.IntN(len(xs))] }

@@ -38,6 +38,10 @@ var knownRefusals = map[string]string{
 	`(?:(?=(?<g>a))ab|a)c`:                "capturing group inside a look-ahead or look-behind",
 	`(?=(?<n>\d+))\d+x`:                   "capturing group inside a look-ahead or look-behind",
 	`ab(?<=a{1,2}b+)`:                     "repetition in a look-behind is not supported here",
+	`(?:\G|(^)\}){2}`:                     "group that can match nothing",
+	`(a?){2}b`:                            "group that can match nothing",
+	`(?:a|){2,3}x`:                        "group that can match nothing",
+	"(?:(?!(?<g>x))ab|a)c":                "capturing group inside a look-ahead or look-behind",
 	`a+b+(?<=a+b+)c`:                      "repetition in a look-behind is not supported here", // Java never matches it
 }
 

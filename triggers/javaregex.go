@@ -28,9 +28,20 @@ type translator struct {
 	inLookBehind bool
 	unbounded    int
 	repeated     int
-	// Inside a positive look-ahead or look-behind.
+	// Inside a look-ahead or look-behind.
 	inLookaround bool
+	// Whether the group just parsed can match the empty string (groupBody).
+	groupNullable bool
 }
+
+// atomKind tells the quantifier what it repeats: Java repeats a group differently (Loop).
+type atomKind int
+
+const (
+	oneChar   atomKind = iota // a literal or a class
+	aGroup                    // a group
+	zeroWidth                 // an anchor, a back reference, nothing
+)
 
 func (t *translator) errorf(format string, args ...any) error {
 	return fmt.Errorf("%s near index %d", fmt.Sprintf(format, args...), t.pos)
@@ -43,7 +54,7 @@ func (t *translator) write(s string) { t.out = append(t.out, s...) }
 func translateJava(src string) (string, []string, error) {
 	t := &translator{rs: removeQuoting([]rune(src))}
 	t.write(`\A(?:`)
-	if err := t.alternation(); err != nil {
+	if _, err := t.alternation(); err != nil {
 		return "", nil, err
 	}
 	if t.more() {
@@ -92,40 +103,47 @@ func (t *translator) peek() rune {
 	return t.rs[t.pos]
 }
 
-// alternation parses X|Y|… up to an unmatched ')' or the end.
-func (t *translator) alternation() error {
+// alternation parses X|Y|… up to an unmatched ')' or the end, and reports whether it can
+// match the empty string.
+func (t *translator) alternation() (nullable bool, err error) {
 	for {
-		if err := t.sequence(); err != nil {
-			return err
+		n, err := t.sequence()
+		if err != nil {
+			return false, err
 		}
+		nullable = nullable || n
 		if t.peek() != '|' {
-			return nil
+			return nullable, nil
 		}
 		t.pos++
 		t.write("|")
 	}
 }
 
-func (t *translator) sequence() error {
+func (t *translator) sequence() (nullable bool, err error) {
+	nullable = true
 	for {
 		c := t.peek()
 		if c == -1 || c == '|' || c == ')' {
-			return nil
+			return nullable, nil
 		}
 		if t.literals() {
+			nullable = false
 			continue
 		}
 		mark := len(t.out)
-		single, err := t.atom()
+		kind, err := t.atom()
 		if err != nil {
-			return err
+			return false, err
 		}
 		if len(t.out) == mark {
 			continue // (?flags): Java repeats nothing, a quantifier after it stands alone
 		}
-		if err := t.quantifier(mark, single); err != nil {
-			return err
+		n, err := t.quantifier(mark, kind, kind == zeroWidth || kind == aGroup && t.groupNullable)
+		if err != nil {
+			return false, err
 		}
+		nullable = nullable && n
 	}
 }
 
@@ -182,21 +200,21 @@ func isASCIIAlnum(c rune) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
-// atom writes one atom and reports whether it is one character (a literal or a class).
-func (t *translator) atom() (bool, error) {
+// atom writes one atom and tells what it is.
+func (t *translator) atom() (atomKind, error) {
 	c := t.rs[t.pos]
 	t.pos++
 	switch c {
 	case '(':
-		return false, t.group()
+		return aGroup, t.group()
 	case '[':
 		t.pos--
 		s, native, err := t.class(true)
 		if err != nil {
-			return false, err
+			return 0, err
 		}
 		t.writeSet(s, native)
-		return true, nil
+		return oneChar, nil
 	case '.':
 		switch {
 		case t.f.s:
@@ -206,7 +224,7 @@ func (t *translator) atom() (bool, error) {
 		default:
 			t.writeSet(lineTerminators.complement(), "")
 		}
-		return true, nil
+		return oneChar, nil
 	case '^':
 		switch {
 		case !t.f.m:
@@ -232,19 +250,19 @@ func (t *translator) atom() (bool, error) {
 		return t.escape()
 	case '*', '+', '?':
 		t.pos--
-		return false, t.errorf("dangling meta character '%c': escape it (\\%c) or put something before it to repeat", c, c)
+		return 0, t.errorf("dangling meta character '%c': escape it (\\%c) or put something before it to repeat", c, c)
 	case '{':
 		t.pos--
 		if t.pos+1 < len(t.rs) && t.rs[t.pos+1] >= '0' && t.rs[t.pos+1] <= '9' {
 			t.write("(?:)") // Java repeats an empty string: {2}a is a
-			return false, nil
+			return zeroWidth, nil
 		}
-		return false, t.errorf("illegal repetition: a { that is not a quantifier must be escaped as \\{")
+		return 0, t.errorf("illegal repetition: a { that is not a quantifier must be escaped as \\{")
 	default:
 		t.writeSet(foldSingle(c, t.f), "")
-		return true, nil
+		return oneChar, nil
 	}
-	return false, nil
+	return zeroWidth, nil
 }
 
 func (t *translator) writeSet(s runeSet, native string) {
@@ -255,26 +273,29 @@ func (t *translator) writeSet(s runeSet, native string) {
 	t.write(s.class())
 }
 
-// quantifier applies the quantifier that follows, if any, to the atom written from mark on
-// (single: the atom is one character). A possessive quantifier (X*+) becomes an atomic group
-// (?>X*).
-func (t *translator) quantifier(mark int, single bool) error {
+// quantifier applies the quantifier that follows, if any, to the atom written from mark on,
+// and reports whether the result can match the empty string. A possessive quantifier (X*+)
+// becomes an atomic group (?>X*).
+func (t *translator) quantifier(mark int, kind atomKind, nullable bool) (bool, error) {
 	var q string
-	hi := -1
+	lo, hi := 0, -1
+	single := kind == oneChar
 	switch t.peek() {
 	case '*', '+', '?':
 		q = string(t.rs[t.pos])
 		if q == "?" {
 			hi = 1
 		}
+		if q == "+" {
+			lo = 1
+		}
 		t.pos++
 	case '{':
 		t.pos++
-		lo, max, err := t.repetition()
-		if err != nil {
-			return err
+		var err error
+		if lo, hi, err = t.repetition(); err != nil {
+			return false, err
 		}
-		hi = max
 		switch {
 		case hi == lo:
 			q = fmt.Sprintf("{%d}", lo)
@@ -284,11 +305,14 @@ func (t *translator) quantifier(mark int, single bool) error {
 			q = fmt.Sprintf("{%d,%d}", lo, hi)
 		}
 	default:
-		return nil
+		return nullable, nil
 	}
 	next := t.peek()
 	if err := t.checkLookBehind(single, next != '?' && next != '+', q == "?" && next != '?' && next != '+', hi); err != nil {
-		return err
+		return false, err
+	}
+	if kind == aGroup && nullable && lo >= 2 {
+		return false, t.errorf("a group that can match nothing, repeated at least %d times, is not supported here: Java stops repeating at the first empty match, regexp2 goes on to the minimum; make the group match at least one character", lo)
 	}
 	// The atom may be several regexp2 atoms (anchors are written as look-arounds): group it.
 	atom := "(?:" + string(t.out[mark:]) + ")"
@@ -306,7 +330,7 @@ func (t *translator) quantifier(mark int, single bool) error {
 	default:
 		t.write(atom + q)
 	}
-	return nil
+	return nullable || lo == 0, nil
 }
 
 // checkLookBehind refuses the repetitions in a look-behind that Java 17 rejects ("does not
@@ -388,11 +412,11 @@ func (t *translator) group() error {
 	case strings.HasPrefix(rest, "<=") || strings.HasPrefix(rest, "<!"):
 		t.pos += 2
 		t.write("(?" + rest[:2])
-		return t.lookaround(true, rest[1] == '!')
+		return t.lookaround(true)
 	case strings.HasPrefix(rest, "=") || strings.HasPrefix(rest, "!"):
 		t.pos++
 		t.write("(?" + rest[:1])
-		return t.lookaround(false, rest[0] == '!')
+		return t.lookaround(false)
 	case strings.HasPrefix(rest, ":") || strings.HasPrefix(rest, ">"):
 		t.pos++
 		t.write("(?" + rest[:1])
@@ -474,14 +498,15 @@ func (t *translator) groupName() (string, error) {
 	return name, nil
 }
 
-// lookaround parses the body of a look-ahead or look-behind (positive unless negative), whose
-// length does not count in an enclosing look-behind.
-func (t *translator) lookaround(behind, negative bool) error {
+// lookaround parses the body of a look-ahead or look-behind, whose length does not count in
+// an enclosing look-behind.
+func (t *translator) lookaround(behind bool) error {
 	inLookBehind, unbounded, repeated, inLookaround := t.inLookBehind, t.unbounded, t.repeated, t.inLookaround
 	t.inLookBehind, t.unbounded, t.repeated = behind, 0, 0
-	t.inLookaround = t.inLookaround || !negative
+	t.inLookaround = true
 	err := t.groupBody()
 	t.inLookBehind, t.unbounded, t.repeated, t.inLookaround = inLookBehind, unbounded, repeated, inLookaround
+	t.groupNullable = true // it matches no text
 	return err
 }
 
@@ -496,9 +521,11 @@ func (t *translator) capture(name string) error {
 }
 
 func (t *translator) groupBody() error {
-	if err := t.alternation(); err != nil {
+	nullable, err := t.alternation()
+	if err != nil {
 		return err
 	}
+	t.groupNullable = nullable
 	if !t.more() {
 		return t.errorf("unclosed group: add the missing )")
 	}

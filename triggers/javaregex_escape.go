@@ -48,18 +48,20 @@ type escaped struct {
 	handled bool   // written already (anchors, back references)
 }
 
-// escape parses the escape after '\' outside a class and writes it; single as for atom.
-func (t *translator) escape() (single bool, err error) {
+// escape parses the escape after '\' outside a class and writes it.
+func (t *translator) escape() (atomKind, error) {
 	e, err := t.escapeSequence(false)
 	switch {
 	case err != nil:
-		return false, err
+		return 0, err
+	case e.handled:
+		return zeroWidth, nil
 	case e.isChar:
 		t.writeSet(foldSingle(e.char, t.f), "")
-	case !e.handled:
+	default:
 		t.writeSet(e.set, e.native)
 	}
-	return !e.handled, nil
+	return oneChar, nil
 }
 
 // wordBoundary writes Java 17's \b (or \B): a word character is a letter, digit or _ (any

@@ -9,8 +9,8 @@ import (
 // $ and \Z without (?m): the end, or before a line terminator at the end.
 const dollarEnd = `(?=(?:\r\n|[\n\r\u0085\u2028\u2029])?\z)`
 
-// removeQuoting replaces \Q…\E by the quoted characters, escaped, as Java does before parsing,
-// so a quantifier after \E repeats the last quoted character only.
+// removeQuoting replaces \Q…\E by the quoted characters, escaped, as Java does before parsing
+// (Pattern.RemoveQEQuoting), so a quantifier after \E repeats the last quoted character only.
 func removeQuoting(rs []rune) []rune {
 	var out []rune
 	for i := 0; i < len(rs); i++ {
@@ -23,16 +23,18 @@ func removeQuoting(rs []rune) []rune {
 			i++
 			continue
 		}
+		begin := true
 		for i += 2; i < len(rs) && !(rs[i] == '\\' && i+1 < len(rs) && rs[i+1] == 'E'); i++ {
-			c := rs[i]
-			if c < 0x80 && !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-				out = append(out, '\\')
-			} else if c < 0x80 {
-				// an escaped ASCII letter or digit would mean something else: use its code
-				out = append(out, []rune(fmt.Sprintf(`\x{%X}`, c))...)
-				continue
+			switch c := rs[i]; {
+			case c >= '0' && c <= '9' && begin:
+				// a digit right after \Q must not extend an escape before it
+				out = append(out, '\\', 'x', '3', c)
+			case c >= 0x80 || isASCIIAlnum(c):
+				out = append(out, c)
+			default:
+				out = append(out, '\\', c)
 			}
-			out = append(out, c)
+			begin = false
 		}
 		i++ // the E of \E (or past the end)
 	}

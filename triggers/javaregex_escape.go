@@ -158,7 +158,7 @@ func (t *translator) escapeSequence(inClass bool) (escaped, error) {
 		return write(`(?:\r\n|` + vertical.class() + `)`)
 	case 'b', 'B':
 		if t.more() && t.rs[t.pos] == '{' {
-			return escaped{}, fmt.Errorf(`\b{g} (grapheme cluster boundary) is not supported here: regexp2 has no grapheme clusters; match the characters instead, e.g. . or \X-free classes`)
+			return escaped{}, fmt.Errorf(`\b{g} (grapheme cluster boundary) is not supported here: regexp2 has no grapheme clusters; match the characters instead, e.g. \P{M}\p{M}*`)
 		}
 		return write(t.wordBoundary(c == 'B'))
 	case 'A', 'G':

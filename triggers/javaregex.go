@@ -32,6 +32,8 @@ type translator struct {
 	inLookaround bool
 	// Whether the group just parsed can match the empty string (groupBody).
 	groupNullable bool
+	depth         int  // of groups
+	topBranches   bool // the pattern is X|Y at the top
 }
 
 // atomKind tells the quantifier what it repeats: Java repeats a group differently (Loop).
@@ -53,15 +55,17 @@ func (t *translator) write(s string) { t.out = append(t.out, s...) }
 // matches()), and returns the named groups in order.
 func translateJava(src string) (string, []string, error) {
 	t := &translator{rs: removeQuoting([]rune(src))}
-	t.write(`\A(?:`)
 	if _, err := t.alternation(); err != nil {
 		return "", nil, err
 	}
 	if t.more() {
 		return "", nil, t.errorf("unmatched closing ')': remove it or escape it as \\)")
 	}
-	t.write(`)\z`)
-	re := string(t.out)
+	// Without top-level branches the pattern needs no group, and regexp2 matches faster.
+	re := `\A` + string(t.out) + `\z`
+	if t.topBranches {
+		re = `\A(?:` + string(t.out) + `)\z`
+	}
 	if t.hasRefs {
 		for n := len(t.groups); n >= 1; n-- {
 			re = strings.ReplaceAll(re, "\x00"+strconv.Itoa(n)+"\x00", `\k<`+t.groups[n-1]+`>`)
@@ -117,6 +121,7 @@ func (t *translator) alternation() (nullable bool, err error) {
 		}
 		t.pos++
 		t.write("|")
+		t.topBranches = t.topBranches || t.depth == 0
 	}
 }
 
@@ -521,7 +526,9 @@ func (t *translator) capture(name string) error {
 }
 
 func (t *translator) groupBody() error {
+	t.depth++
 	nullable, err := t.alternation()
+	t.depth--
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,8 @@ package triggers
 
 import (
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -131,7 +133,10 @@ func (g *regexGen) message() string {
 // supported here" message (the documented refusals), or for being blank.
 func TestGeneratedPatternsAgainstJava(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	if s, err := strconv.ParseUint(os.Getenv("JAVA_REGEX_SEED"), 10, 64); err == nil {
+		seed = s // to repeat a failed run
+	}
+	t.Logf("seed %d (JAVA_REGEX_SEED repeats a run)", seed)
 	r := rand.New(rand.NewPCG(seed, 14))
 	const patterns, messages = 500, 8
 	var pairs [][2]string

@@ -223,8 +223,9 @@ func (p *Provider) classify(res *http.Response, body []byte, readErr error) (pro
 	var a answer
 	decoded := readErr == nil && json.Unmarshal(body, &a) == nil
 	status := res.StatusCode
+	rejected := decoded && a.Status != 1 && len(a.Errors) > 0
 	switch {
-	case status >= 200 && status < 300:
+	case status >= 200 && status < 300 && !rejected:
 		if !decoded || a.Status != 1 || a.Request == "" {
 			return providers.Sent{}, &errs.Error{Code: errs.Connection, Uncertain: true,
 				Message: "Pushover answered HTTP " + strconv.Itoa(status) + " without a readable {\"status\":1} answer; the message may have been sent"}

@@ -142,6 +142,9 @@ func TestPushoverFaults(t *testing.T) {
 		{"200 that is not Pushover's", func(s *pushovertest.Server, u string) {
 			s.FailWith(u, 1, faults.Failure{Status: 200, Body: "<html>proxy</html>"})
 		}, errs.Connection, true, 0, 0},
+		{"200 with Pushover's rejection", func(s *pushovertest.Server, u string) {
+			s.FailWith(u, 1, faults.Failure{Status: 200, Body: `{"user":"invalid","errors":["user identifier is not a valid user, group, or subscribed user key"],"status":0,"request":"5c4487c0"}`})
+		}, errs.InvalidToPhoneNumber, false, 0, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package actions
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/errs"
 	"github.com/twilio-connector/twilio-connector/metrics"
+	"github.com/twilio-connector/twilio-connector/providers"
 	"github.com/twilio-connector/twilio-connector/store"
 )
 
@@ -47,21 +49,25 @@ type sendRecord struct {
 const lookupSkew = 2 * time.Minute
 
 // sendFunc performs one attempt for one recipient.
-type sendFunc func(ctx context.Context, to string) (Sent, error)
+type sendFunc func(ctx context.Context, to string) (providers.Sent, error)
 
-// findFunc looks at Twilio for a send to the recipient, with the request's content, created at
-// or after since: how an attempt whose outcome is unknown is settled before sending again.
-type findFunc func(ctx context.Context, to string, since time.Time) (Sent, bool, error)
+// findFunc asks the provider for a send to the recipient, with the request's content, created
+// at or after since: how an attempt whose outcome is unknown is settled before sending again.
+// It returns providers.ErrNoLookup when the provider cannot be asked.
+type findFunc func(ctx context.Context, to string, since time.Time) (providers.Sent, bool, error)
 
 // outcome is one recipient's result: sent or err is set.
 type outcome struct {
-	sent Sent
+	sent providers.Sent
 	err  *errs.Error
 }
 
+// labels are a request's metric labels besides the kind: its connection and provider.
+type labels struct{ connection, provider string }
+
 // deliver runs send for each recipient. key is the idempotency key of the whole request (the
 // job key, an Idempotency-Key header, an MQTT id); empty means no idempotency (one-off sends).
-func (d *Delivery) deliver(ctx context.Context, key string, recipients []string, send sendFunc, find findFunc) []outcome {
+func (d *Delivery) deliver(ctx context.Context, key string, recipients []string, send sendFunc, find findFunc, connection, provider string) []outcome {
 	out := make([]outcome, len(recipients))
 	sem := make(chan struct{}, max(d.Parallelism, 1))
 	var wg sync.WaitGroup
@@ -70,7 +76,7 @@ func (d *Delivery) deliver(ctx context.Context, key string, recipients []string,
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out[i] = d.one(ctx, key, to, send, find)
+			out[i] = d.one(ctx, key, to, send, find, labels{connection, provider})
 		}()
 	}
 	wg.Wait()
@@ -85,7 +91,7 @@ func storeError(err error) *errs.Error {
 // is marked pending before the first attempt; whenever an earlier attempt may have reached
 // Twilio (a pending record from a previous run, or an attempt that got no answer) Twilio is
 // asked before sending again.
-func (d *Delivery) one(ctx context.Context, key, to string, send sendFunc, find findFunc) outcome {
+func (d *Delivery) one(ctx context.Context, key, to string, send sendFunc, find findFunc, l labels) outcome {
 	tracked := key != "" && d.Store != nil
 	storeKey := key + "\x00" + to
 	var rec sendRecord
@@ -95,7 +101,7 @@ func (d *Delivery) one(ctx context.Context, key, to string, send sendFunc, find 
 			return outcome{err: storeError(err)}
 		}
 		if ok && json.Unmarshal(raw, &rec) == nil && rec.SID != "" {
-			return outcome{sent: Sent{SID: rec.SID, Status: rec.Status}}
+			return outcome{sent: providers.Sent{SID: rec.SID, Status: rec.Status}}
 		}
 	}
 	save := func(r sendRecord) error {
@@ -125,6 +131,14 @@ func (d *Delivery) one(ctx context.Context, key, to string, send sendFunc, find 
 		}
 		if uncertain && find != nil {
 			s, found, err := find(ctx, to, rec.Pending.Add(-lookupSkew))
+			if errors.Is(err, providers.ErrNoLookup) {
+				// The record stays pending: every repeat of the request refuses alike.
+				last = &errs.Error{Code: errs.DeliveryUncertain, Uncertain: true, Err: err, Message: "an earlier attempt to " + to +
+					" through connection " + l.connection + " got no answer, and " + l.provider +
+					" cannot be asked whether it arrived; not sending again, to avoid a duplicate: check with the recipient, and send again with a new request if it is missing"}
+				metrics.Sends.WithLabelValues(d.Kind, l.connection, l.provider, string(last.Code)).Inc()
+				return outcome{err: last}
+			}
 			if err != nil {
 				last = errs.As(err)
 				if !last.Retryable() {
@@ -133,23 +147,23 @@ func (d *Delivery) one(ctx context.Context, key, to string, send sendFunc, find 
 				continue
 			}
 			if found {
-				d.logger().Info("an earlier attempt had reached Twilio; not sending again", "recipient", to, "sid", s.SID)
+				d.logger().Info("an earlier attempt had reached the provider; not sending again", "recipient", to, "sid", s.SID, "connection", l.connection)
 				return d.accepted(tracked, save, to, s)
 			}
 		}
 		s, err := send(ctx, to)
 		if err == nil {
-			metrics.Sends.WithLabelValues(d.Kind, "sent").Inc()
+			metrics.Sends.WithLabelValues(d.Kind, l.connection, l.provider, "sent").Inc()
 			return d.accepted(tracked, save, to, s)
 		}
 		last = errs.As(err)
-		metrics.Sends.WithLabelValues(d.Kind, string(last.Code)).Inc()
+		metrics.Sends.WithLabelValues(d.Kind, l.connection, l.provider, string(last.Code)).Inc()
 		uncertain = tracked && last.Uncertain
 		everUncertain = everUncertain || uncertain
 		if !last.Retryable() {
 			break
 		}
-		d.logger().Warn("transient Twilio failure", "recipient", to, "attempt", attempt+1, "code", last.Code, "twilioCode", last.TwilioCode)
+		d.logger().Warn("transient provider failure", "recipient", to, "attempt", attempt+1, "code", last.Code, "twilioCode", last.TwilioCode, "connection", l.connection)
 	}
 	if tracked && !everUncertain {
 		// Twilio answered every attempt with a failure: nothing went out, nothing to look up
@@ -163,7 +177,7 @@ func (d *Delivery) one(ctx context.Context, key, to string, send sendFunc, find 
 
 // accepted records what Twilio accepted. Failing to record it is logged, not returned: the
 // message went out, and a failed request would make the caller repeat it.
-func (d *Delivery) accepted(tracked bool, save func(sendRecord) error, to string, s Sent) outcome {
+func (d *Delivery) accepted(tracked bool, save func(sendRecord) error, to string, s providers.Sent) outcome {
 	if tracked {
 		if err := save(sendRecord{SID: s.SID, Status: s.Status}); err != nil {
 			d.logger().Error("state store write failed after a send; a repeat of this request will look the send up at Twilio first",

@@ -14,18 +14,22 @@ import (
 // hold phone numbers (the pattern of Zato's notify services).
 const UserPrefix = "user:"
 
-// Directory resolves user names to phone numbers.
+// Directory resolves user names to addresses: the field is the provider's
+// (providers.Provider.DirectoryField: "phone", "pushover").
 type Directory interface {
-	// Phone returns the user's number, or ok false when the user is unknown.
-	Phone(ctx context.Context, user string) (phone string, ok bool, err error)
+	// Lookup returns the user's address in field, or ok false when the user or the field is
+	// unknown.
+	Lookup(ctx context.Context, user, field string) (address string, ok bool, err error)
 }
 
 // FileDirectory is a Directory read once from a YAML file of the form
 //
 //	users:
-//	  mary.major: {phone: "+14155550100"}
+//	  mary.major: {phone: "+14155550100", pushover: uQiRzpo4DXghDmr9QzzfQu27cmVRsG}
 //	  sean: "+447700900123"
-type FileDirectory map[string]string
+//
+// A bare string is the phone number.
+type FileDirectory map[string]map[string]string
 
 // LoadDirectoryFile reads a FileDirectory; errors name the file and the user.
 func LoadDirectoryFile(path string) (FileDirectory, error) {
@@ -41,27 +45,26 @@ func LoadDirectoryFile(path string) (FileDirectory, error) {
 	}
 	dir := FileDirectory{}
 	for name, node := range doc.Users {
-		var phone string
+		entry := map[string]string{}
 		if node.Kind == yaml.ScalarNode {
-			phone = node.Value
-		} else {
-			var entry struct {
-				Phone string `yaml:"phone"`
-			}
-			if err := node.Decode(&entry); err != nil {
-				return nil, fmt.Errorf("%s: user %s: %w", path, name, err)
-			}
-			phone = entry.Phone
+			entry["phone"] = node.Value
+		} else if err := node.Decode(&entry); err != nil {
+			return nil, fmt.Errorf("%s: user %s: %w", path, name, err)
 		}
-		if strings.TrimSpace(phone) == "" {
-			return nil, fmt.Errorf("%s: user %s has no phone: write %s: {phone: \"+14155550100\"}", path, name, name)
+		for k, v := range entry {
+			if entry[k] = strings.TrimSpace(v); entry[k] == "" {
+				delete(entry, k)
+			}
 		}
-		dir[name] = strings.TrimSpace(phone)
+		if entry["phone"] == "" && entry["pushover"] == "" {
+			return nil, fmt.Errorf("%s: user %s has no phone (nor pushover key): write %s: {phone: \"+14155550100\"}", path, name, name)
+		}
+		dir[name] = entry
 	}
 	return dir, nil
 }
 
-func (d FileDirectory) Phone(_ context.Context, user string) (string, bool, error) {
-	p, ok := d[user]
-	return p, ok, nil
+func (d FileDirectory) Lookup(_ context.Context, user, field string) (string, bool, error) {
+	a, ok := d[user][field]
+	return a, ok, nil
 }

@@ -17,7 +17,7 @@ func TestLoadDirectoryFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	for user, want := range map[string]string{"mary.major": "+14155550101", "sean": "+14155550102"} {
-		if got, ok, _ := d.Phone(context.Background(), user); !ok || got != want {
+		if got, ok, _ := d.Lookup(context.Background(), user, "phone"); !ok || got != want {
 			t.Errorf("%s = %q %v", user, got, ok)
 		}
 	}

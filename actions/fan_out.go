@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/providers"
 )
 
 // fanOutRequest is the recipient side of a send_sms or make_call request.
@@ -20,10 +21,21 @@ type fanOutRequest struct {
 	// channel, as Twilio requires. Calls have no WhatsApp sender and take no WhatsApp recipient.
 	whatsApp  bool
 	directory Directory // resolves user: recipients; nil means none is configured
+	// addresses checks recipients: the connection's provider, or phone rules without one.
+	addresses addressing
+	// connection and provider label the metrics.
+	connection, provider string
 }
 
-// resolve turns one raw recipient into an E.164 number (or whatsapp: address), resolving
-// user: names through the directory. user is the name when the recipient was one.
+// addressing is the part of a provider that checks recipients.
+type addressing interface {
+	To(field, raw, region string) (string, error)
+	DirectoryField() string
+}
+
+// resolve turns one raw recipient into the provider's form (E.164 numbers, whatsapp:
+// addresses, Pushover keys), resolving user: names through the directory field of the
+// provider. user is the name when the recipient was one.
 func (r fanOutRequest) resolve(ctx context.Context, raw string) (number, user string, e *errs.Error) {
 	bad := func(format string, args ...any) (string, string, *errs.Error) {
 		return "", user, &errs.Error{Code: errs.InvalidToPhoneNumber, Field: r.field, Message: fmt.Sprintf(format, args...)}
@@ -33,16 +45,19 @@ func (r fanOutRequest) resolve(ctx context.Context, raw string) (number, user st
 		if r.directory == nil {
 			return bad("%s %q names a user, but no recipient directory is configured: set CONNECTOR_DIRECTORY_FILE or give a phone number", r.field, raw)
 		}
-		phone, found, err := r.directory.Phone(ctx, user)
+		address, found, err := r.directory.Lookup(ctx, user, r.addresses.DirectoryField())
 		if err != nil {
 			return "", user, &errs.Error{Code: errs.Internal, Field: r.field, Message: "recipient directory unavailable: " + err.Error(), Err: err}
 		}
 		if !found {
+			if f := r.addresses.DirectoryField(); f != providers.DirectoryPhone {
+				return bad("%s %q: user %q has no %s address in the recipient directory: add it, or give the address", r.field, raw, user, f)
+			}
 			return bad("%s %q: user %q is not in the recipient directory: add them, or give a phone number", r.field, raw, user)
 		}
-		raw = phone
+		raw = address
 	}
-	n, err := normalizeRecipient(r.field, raw, r.region)
+	n, err := r.addresses.To(r.field, raw, r.region)
 	if err != nil {
 		return bad("%s", err.Error())
 	}
@@ -90,7 +105,7 @@ func fanOut(ctx context.Context, d *Delivery, r fanOutRequest, send sendFunc, fi
 			res.TwilioResult[i].Status, res.TwilioResult[i].Body = StatusTesting, r.preview
 		}
 	} else {
-		for k, o := range d.deliver(ctx, r.key, valid, send, find) {
+		for k, o := range d.deliver(ctx, r.key, valid, send, find, r.connection, r.provider) {
 			slot := &res.TwilioResult[validSlot[k]]
 			if o.err != nil {
 				slot.Status, slotErr[validSlot[k]] = StatusFailed, o.err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/providers"
 	"github.com/twilio-connector/twilio-connector/templates"
 )
 
@@ -31,10 +32,12 @@ const MaxTwimlChars = 4000
 
 // CallRequest is one make_call invocation. Exactly one of TwimlURL, Twiml and Message is set.
 type CallRequest struct {
-	From     string
-	To       []string
-	TwimlURL string
-	Twiml    string
+	// Connection names the connection to call through ("" is the default).
+	Connection string
+	From       string
+	To         []string
+	TwimlURL   string
+	Twiml      string
 	// Message is a template rendered against Vars and spoken with <Say>.
 	Message         string
 	Voice, Language string
@@ -80,9 +83,8 @@ func ParseCallRequest(vars map[string]any) (CallRequest, error) {
 	return req, nil
 }
 
-// CallOptions are make_call's deploy-time settings.
+// CallOptions are make_call's deploy-time settings; the caller id default is the connection's.
 type CallOptions struct {
-	DefaultFrom       string
 	DefaultRegion     string
 	StatusCallbackURL string
 	Directory         Directory
@@ -90,36 +92,60 @@ type CallOptions struct {
 
 // Calls is the make_call action.
 type Calls struct {
-	twilio   *Twilio
+	conns    providers.Connections
 	opts     CallOptions
 	delivery *Delivery
 }
 
-// NewCalls returns the action; twilio may be nil when only testing requests are served.
-func NewCalls(twilio *Twilio, delivery *Delivery, opts CallOptions) *Calls {
-	return &Calls{twilio: twilio, opts: opts, delivery: delivery}
+// NewCalls returns the action calling through conns (see NewSMS).
+func NewCalls(conns providers.Connections, delivery *Delivery, opts CallOptions) *Calls {
+	return &Calls{conns: conns, opts: opts, delivery: delivery}
 }
 
 // Invoke parses vars and places the calls; errors as for SMS.Invoke.
 func (c *Calls) Invoke(ctx context.Context, inv Invocation) (Result, error) {
-	req, err := ParseCallRequest(inv.Vars)
+	conn, e := connection(c.conns, inv.Connection)
+	if e != nil {
+		return RequestFailure(e), nil
+	}
+	req, err := ParseCallRequest(withDefaultTo(inv.Vars, FieldCallTo, conn))
 	if err != nil {
 		return RequestFailure(errs.As(err)), nil
 	}
-	req.Engine, req.IdempotencyKey = inv.Engine, inv.IdempotencyKey
-	return c.Place(ctx, req)
+	req.Connection, req.Engine, req.IdempotencyKey = inv.Connection, inv.Engine, inv.IdempotencyKey
+	return c.place(ctx, conn, req)
 }
 
 // Place validates req and places one call per distinct recipient.
 func (c *Calls) Place(ctx context.Context, req CallRequest) (Result, error) {
+	conn, e := connection(c.conns, req.Connection)
+	if e != nil {
+		return RequestFailure(e), nil
+	}
+	if len(req.To) == 0 {
+		req.To = conn.DefaultTo
+	}
+	return c.place(ctx, conn, req)
+}
+
+func (c *Calls) place(ctx context.Context, conn *providers.Connection, req CallRequest) (Result, error) {
+	caller, canCall := conn.Provider.(providers.Caller)
+	if conn.Provider != nil && !canCall {
+		return RequestFailure(errs.Invalid(providers.FieldConnection, "connection %q (%s) cannot place calls: choose a connection of a provider with voice calls, such as twilio",
+			conn.Name, conn.Provider.Kind())), nil
+	}
 	from := req.From
 	if from == "" {
-		from = c.opts.DefaultFrom
+		from = conn.DefaultFrom
 	}
 	if from == "" {
-		return RequestFailure(errs.Missing(FieldCallFrom, "set it on the task or configure TWILIO_DEFAULT_FROM on the connector")), nil
+		fix := "set it on the task or configure TWILIO_DEFAULT_FROM on the connector"
+		if conn.Name != providers.DefaultConnection {
+			fix = "set it on the task or default_from on connection " + conn.Name
+		}
+		return RequestFailure(errs.Missing(FieldCallFrom, fix)), nil
 	}
-	n, err := normalizeSender(FieldCallFrom, from, c.opts.DefaultRegion)
+	n, err := providers.PhoneNumber(FieldCallFrom, from, c.opts.DefaultRegion, false)
 	if err == nil && strings.HasPrefix(n, WhatsAppPrefix) {
 		err = fmt.Errorf("%s %q is a WhatsApp address; WhatsApp cannot place voice calls", FieldCallFrom, from)
 	}
@@ -131,51 +157,52 @@ func (c *Calls) Place(ctx context.Context, req CallRequest) (Result, error) {
 		return RequestFailure(errs.As(err)), nil
 	}
 	call.From, call.StatusCallback = n, c.opts.StatusCallbackURL
-	if c.twilio == nil && !req.Testing {
+	if conn.Provider == nil && !req.Testing {
 		return RequestFailure(errNoCredentials()), nil
 	}
 	return fanOut(ctx, c.delivery, fanOutRequest{
 		field: FieldCallTo, region: c.opts.DefaultRegion, to: req.To, key: req.IdempotencyKey,
 		testing: req.Testing, preview: preview, directory: c.opts.Directory,
-	}, func(ctx context.Context, to string) (Sent, error) {
+		addresses: addresses(conn), connection: conn.Name, provider: kind(conn),
+	}, func(ctx context.Context, to string) (providers.Sent, error) {
 		cc := call
 		cc.To = to
-		return c.twilio.PlaceCall(ctx, cc)
-	}, func(ctx context.Context, to string, since time.Time) (Sent, bool, error) {
+		return caller.Call(ctx, cc)
+	}, func(ctx context.Context, to string, since time.Time) (providers.Sent, bool, error) {
 		cc := call
 		cc.To = to
-		return c.twilio.FindCall(ctx, cc, since)
+		return caller.FindCall(ctx, cc, since)
 	})
 }
 
 // callContent turns the request's one content input into the Calls API's Url or Twiml, and the
 // text testing mode shows.
-func callContent(ctx context.Context, req CallRequest) (Call, string, error) {
+func callContent(ctx context.Context, req CallRequest) (providers.Call, string, error) {
 	switch {
 	case req.TwimlURL != "":
 		u, err := url.Parse(req.TwimlURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return Call{}, "", errs.Invalid(FieldCallTwimlURL, "%s %q is not a public http(s) URL serving TwiML", FieldCallTwimlURL, req.TwimlURL)
+			return providers.Call{}, "", errs.Invalid(FieldCallTwimlURL, "%s %q is not a public http(s) URL serving TwiML", FieldCallTwimlURL, req.TwimlURL)
 		}
-		return Call{URL: req.TwimlURL}, req.TwimlURL, nil
+		return providers.Call{URL: req.TwimlURL}, req.TwimlURL, nil
 	case req.Twiml != "":
 		if err := checkTwiml(req.Twiml); err != nil {
-			return Call{}, "", err
+			return providers.Call{}, "", err
 		}
-		return Call{Twiml: req.Twiml}, req.Twiml, nil
+		return providers.Call{Twiml: req.Twiml}, req.Twiml, nil
 	}
 	text, err := render(ctx, FieldCallMessage, req.Message, req.Engine, req.Vars)
 	if err != nil {
-		return Call{}, "", err
+		return providers.Call{}, "", err
 	}
 	if strings.TrimSpace(text) == "" {
-		return Call{}, "", errs.Invalid(FieldCallMessage, "the rendered %s is empty: check the template and the variables it uses", FieldCallMessage)
+		return providers.Call{}, "", errs.Invalid(FieldCallMessage, "the rendered %s is empty: check the template and the variables it uses", FieldCallMessage)
 	}
 	twiml := sayTwiml(text, req.Voice, req.Language)
 	if len(twiml) > MaxTwimlChars {
-		return Call{}, "", errs.Invalid(FieldCallMessage, "the spoken text makes a TwiML document of %d characters; Twilio accepts at most %d: shorten it or serve TwiML from callTwimlUrl", len(twiml), MaxTwimlChars)
+		return providers.Call{}, "", errs.Invalid(FieldCallMessage, "the spoken text makes a TwiML document of %d characters; Twilio accepts at most %d: shorten it or serve TwiML from callTwimlUrl", len(twiml), MaxTwimlChars)
 	}
-	return Call{Twiml: twiml}, twiml, nil
+	return providers.Call{Twiml: twiml}, twiml, nil
 }
 
 // sayTwiml speaks text with <Say>; every value is XML-escaped.

@@ -9,15 +9,16 @@ import (
 	"github.com/twilio-connector/twilio-connector/store"
 )
 
-func newCalls(t *testing.T, opts CallOptions) (*Calls, fixture) {
-	f := newFixture(t, SMSOptions{}, nil)
-	return NewCalls(f.sms.twilio, &Delivery{Kind: "call", Store: store.NewMemory(0), Attempts: 2}, opts), f
+func newCalls(t *testing.T, opts CallOptions, defaultFrom string) (*Calls, fixture) {
+	f := newFixture(t, fixtureOpts{DefaultFrom: defaultFrom}, nil)
+	return NewCalls(f.sms.conns, &Delivery{Kind: "call", Store: store.NewMemory(0), Attempts: 2}, opts), f
 }
 
 func TestMakeCall(t *testing.T) {
 	cases := []struct {
 		name     string
 		opts     CallOptions
+		from     string // the connection's default_from
 		vars     map[string]any
 		wantErrs []string
 		check    func(t *testing.T, f fixture, r Result)
@@ -54,7 +55,7 @@ func TestMakeCall(t *testing.T) {
 		},
 		{
 			name: "TwiML URL and the default caller id",
-			opts: CallOptions{DefaultFrom: fromNumber},
+			from: fromNumber,
 			vars: vars("callTo", alice, "callTwimlUrl", "https://example.com/twiml.xml"),
 			check: func(t *testing.T, f fixture, r Result) {
 				if c := f.fake.Calls()[0]; c.URL != "https://example.com/twiml.xml" || c.From != fromNumber {
@@ -88,7 +89,7 @@ func TestMakeCall(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			calls, f := newCalls(t, c.opts)
+			calls, f := newCalls(t, c.opts, c.from)
 			f.fake.Fail(carol, 400, 21217, "Phone number does not appear to be valid")
 			res, err := calls.Invoke(context.Background(), Invocation{Vars: c.vars, IdempotencyKey: "job:1"})
 			if err != nil {
@@ -105,7 +106,7 @@ func TestMakeCall(t *testing.T) {
 }
 
 func TestRepeatedCallRequestPlacesNothingTwice(t *testing.T) {
-	calls, f := newCalls(t, CallOptions{})
+	calls, f := newCalls(t, CallOptions{}, "")
 	inv := Invocation{Vars: vars("callFrom", fromNumber, "callTo", list(alice, bob), "callMessage", "hi"), IdempotencyKey: "job:9"}
 	first, _ := calls.Invoke(context.Background(), inv)
 	second, _ := calls.Invoke(context.Background(), inv)

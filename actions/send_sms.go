@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/providers"
 	"github.com/twilio-connector/twilio-connector/templates"
 )
 
@@ -21,6 +22,9 @@ const (
 	FieldSMSBody     = "smsBody"
 	FieldSMSMediaURL = "smsMediaUrl"
 	FieldSMSTesting  = "smsTesting"
+	// FieldSMSSubject is a title shown above the body by providers that have one (Pushover);
+	// SMS providers ignore it.
+	FieldSMSSubject = "smsSubject"
 )
 
 // Limits Twilio enforces; checked here so the modeler gets the field name, not Twilio's code.
@@ -32,11 +36,14 @@ const (
 
 // SMSRequest is one send_sms invocation.
 type SMSRequest struct {
-	From      string
-	To        []string
-	Body      string // a template, rendered against Vars
-	MediaURLs []string
-	Testing   bool
+	// Connection names the connection to send through ("" is the default).
+	Connection string
+	From       string
+	To         []string
+	Subject    string // a template, rendered against Vars
+	Body       string // a template, rendered against Vars
+	MediaURLs  []string
+	Testing    bool
 	// Vars are the template's data (for jobs: all process variables).
 	Vars   map[string]any
 	Engine templates.Engine
@@ -58,6 +65,9 @@ func ParseSMSRequest(vars map[string]any) (SMSRequest, error) {
 	if req.Body, err = optionalString(vars, FieldSMSBody); err != nil {
 		return req, err
 	}
+	if req.Subject, err = optionalString(vars, FieldSMSSubject); err != nil {
+		return req, err
+	}
 	if req.MediaURLs, err = stringList(FieldSMSMediaURL, vars[FieldSMSMediaURL]); err != nil {
 		return req, err
 	}
@@ -70,13 +80,11 @@ func ParseSMSRequest(vars map[string]any) (SMSRequest, error) {
 	return req, nil
 }
 
-// SMSOptions are send_sms's deploy-time settings.
+// SMSOptions are send_sms's deploy-time settings; the sender defaults are the connection's.
 type SMSOptions struct {
-	DefaultFrom         string
-	MessagingServiceSID string
 	// DefaultRegion lets recipients be written in national format (e.g. "US").
 	DefaultRegion string
-	// StatusCallbackURL, when set, is given to Twilio for delivery status callbacks.
+	// StatusCallbackURL, when set, is given to the provider for delivery status callbacks.
 	StatusCallbackURL string
 	// Directory resolves user:NAME recipients; nil means none is configured.
 	Directory Directory
@@ -84,31 +92,56 @@ type SMSOptions struct {
 
 // SMS is the send_sms action.
 type SMS struct {
-	twilio   *Twilio
+	conns    providers.Connections
 	opts     SMSOptions
 	delivery *Delivery
 }
 
-// NewSMS returns the action. twilio may be nil when only testing (dry-run) requests are served.
-func NewSMS(twilio *Twilio, delivery *Delivery, opts SMSOptions) *SMS {
-	return &SMS{twilio: twilio, opts: opts, delivery: delivery}
+// NewSMS returns the action sending through conns. Without a default connection, or with one
+// without a provider, requests to it serve testing (dry-run) mode only.
+func NewSMS(conns providers.Connections, delivery *Delivery, opts SMSOptions) *SMS {
+	return &SMS{conns: conns, opts: opts, delivery: delivery}
 }
 
 // Invoke parses vars and sends. The error is non-nil only for a transient failure the caller
 // should retry later (the result then says which recipients are still missing); permanent
 // failures are reported in the result.
 func (s *SMS) Invoke(ctx context.Context, inv Invocation) (Result, error) {
-	req, err := ParseSMSRequest(inv.Vars)
+	conn, e := connection(s.conns, inv.Connection)
+	if e != nil {
+		return RequestFailure(e), nil
+	}
+	req, err := ParseSMSRequest(withDefaultTo(inv.Vars, FieldSMSTo, conn))
 	if err != nil {
 		return RequestFailure(errs.As(err)), nil
 	}
-	req.Engine, req.IdempotencyKey = inv.Engine, inv.IdempotencyKey
-	return s.Send(ctx, req)
+	req.Connection, req.Engine, req.IdempotencyKey = inv.Connection, inv.Engine, inv.IdempotencyKey
+	return s.send(ctx, conn, req)
 }
 
 // Send validates, renders and sends req: one message per distinct recipient.
 func (s *SMS) Send(ctx context.Context, req SMSRequest) (Result, error) {
-	from, err := resolveSender(FieldSMSFrom, req.From, s.opts.DefaultFrom, s.opts.MessagingServiceSID, s.opts.DefaultRegion)
+	conn, e := connection(s.conns, req.Connection)
+	if e != nil {
+		return RequestFailure(e), nil
+	}
+	if len(req.To) == 0 {
+		req.To = conn.DefaultTo
+	}
+	return s.send(ctx, conn, req)
+}
+
+func (s *SMS) send(ctx context.Context, conn *providers.Connection, req SMSRequest) (Result, error) {
+	addr := addresses(conn)
+	given := req.From
+	if strings.TrimSpace(given) == "" {
+		given = conn.DefaultFrom
+	}
+	from, err := addr.From(FieldSMSFrom, given, s.opts.DefaultRegion)
+	if err != nil {
+		return RequestFailure(errs.As(err)), nil
+	}
+	subject, err := renderText(ctx, FieldSMSSubject, req.Subject, req)
 	if err != nil {
 		return RequestFailure(errs.As(err)), nil
 	}
@@ -119,22 +152,31 @@ func (s *SMS) Send(ctx context.Context, req SMSRequest) (Result, error) {
 	if err := checkMediaURLs(req.MediaURLs); err != nil {
 		return RequestFailure(errs.As(err)), nil
 	}
-	if s.twilio == nil && !req.Testing {
+	if conn.Provider == nil && !req.Testing {
 		return RequestFailure(errNoCredentials()), nil
 	}
-	message := func(to string) Message {
-		return Message{To: to, From: from.from, MessagingServiceSID: from.service, Body: body,
-			MediaURLs: req.MediaURLs, StatusCallback: s.opts.StatusCallbackURL}
+	message := func(to string) providers.Message {
+		return providers.Message{To: to, From: from, Subject: subject, Body: body,
+			MediaURLs: req.MediaURLs, StatusCallback: s.opts.StatusCallbackURL, ID: messageID(req.IdempotencyKey, to)}
 	}
 	return fanOut(ctx, s.delivery, fanOutRequest{
 		field: FieldSMSTo, region: s.opts.DefaultRegion, to: req.To, key: req.IdempotencyKey,
 		testing: req.Testing, preview: body,
-		whatsApp: strings.HasPrefix(from.from, WhatsAppPrefix), directory: s.opts.Directory,
-	}, func(ctx context.Context, to string) (Sent, error) {
-		return s.twilio.SendMessage(ctx, message(to))
-	}, func(ctx context.Context, to string, since time.Time) (Sent, bool, error) {
-		return s.twilio.FindMessage(ctx, message(to), since)
+		whatsApp: strings.HasPrefix(from, WhatsAppPrefix), directory: s.opts.Directory,
+		addresses: addr, connection: conn.Name, provider: kind(conn),
+	}, func(ctx context.Context, to string) (providers.Sent, error) {
+		return conn.Provider.Send(ctx, message(to))
+	}, func(ctx context.Context, to string, since time.Time) (providers.Sent, bool, error) {
+		return conn.Provider.Find(ctx, message(to), since)
 	})
+}
+
+// renderText renders an optional template input ("" stays "").
+func renderText(ctx context.Context, field, source string, req SMSRequest) (string, error) {
+	if source == "" {
+		return "", nil
+	}
+	return render(ctx, field, source, req.Engine, req.Vars)
 }
 
 func renderBody(ctx context.Context, req SMSRequest) (string, error) {
@@ -191,6 +233,9 @@ type Action interface {
 // Invocation is what a transport hands an action: the input variables and the transport's
 // options.
 type Invocation struct {
+	// Connection names the connection to send through ("" is the default): the task header,
+	// the HTTP API's or MQTT's body field connection.
+	Connection     string
 	Vars           map[string]any
 	Engine         templates.Engine
 	IdempotencyKey string

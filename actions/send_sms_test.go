@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/providers"
+	"github.com/twilio-connector/twilio-connector/providers/twilio"
 	"github.com/twilio-connector/twilio-connector/store"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
 )
@@ -34,21 +36,34 @@ type fixture struct {
 	logs *bytes.Buffer
 }
 
-func newFixture(t *testing.T, opts SMSOptions, tweak func(*Delivery, *TwilioOptions)) fixture {
+// fixtureOpts are the action's options and the default connection's settings.
+type fixtureOpts struct {
+	DefaultFrom, MessagingServiceSID, StatusCallbackURL string
+	Directory                                           Directory
+}
+
+// defaultConnection is the connection default through tw.
+func defaultConnection(tw *twilio.Twilio, defaultFrom string) providers.Connections {
+	return providers.Connections{providers.DefaultConnection: {Name: providers.DefaultConnection, Provider: tw, DefaultFrom: defaultFrom}}
+}
+
+func newFixture(t *testing.T, o fixtureOpts, tweak func(*Delivery, *twilio.Options)) fixture {
 	fake := twiliotest.New(t)
 	logs := &bytes.Buffer{}
-	topts := TwilioOptions{AccountSID: fake.AccountSID, AuthToken: fake.AuthToken, BaseURL: fake.URL(), Timeout: 2 * time.Second}
+	topts := twilio.Options{AccountSID: fake.AccountSID, AuthToken: fake.AuthToken, BaseURL: fake.URL(), Timeout: 2 * time.Second,
+		MessagingServiceSID: o.MessagingServiceSID}
 	d := &Delivery{Kind: "sms", Store: store.NewMemory(0), Attempts: 3, Parallelism: 2,
 		BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if tweak != nil {
 		tweak(d, &topts)
 	}
-	tw, err := NewTwilio(topts)
+	tw, err := twilio.New(topts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixture{fake: fake, sms: NewSMS(tw, d, opts), logs: logs}
+	opts := SMSOptions{StatusCallbackURL: o.StatusCallbackURL, Directory: o.Directory}
+	return fixture{fake: fake, sms: NewSMS(defaultConnection(tw, o.DefaultFrom), d, opts), logs: logs}
 }
 
 func vars(kv ...any) map[string]any {
@@ -83,7 +98,7 @@ func errorCodes(r Result) []string {
 func TestSendSMS(t *testing.T) {
 	cases := []struct {
 		name      string
-		opts      SMSOptions
+		opts      fixtureOpts
 		setup     func(f fixture)
 		vars      map[string]any
 		wantTo    []string // twilioResult "to", in order
@@ -206,7 +221,7 @@ func TestSendSMS(t *testing.T) {
 		},
 		{
 			name:     "messaging service from configuration when smsFrom is absent",
-			opts:     SMSOptions{MessagingServiceSID: service},
+			opts:     fixtureOpts{MessagingServiceSID: service},
 			vars:     vars("smsTo", alice, "smsBody", "hi"),
 			wantTo:   []string{alice},
 			wantSent: []bool{true},
@@ -219,7 +234,7 @@ func TestSendSMS(t *testing.T) {
 		},
 		{
 			name:     "default fromNumber, media URLs and status callback",
-			opts:     SMSOptions{DefaultFrom: fromNumber, StatusCallbackURL: "https://connector.example.com/twilio/status"},
+			opts:     fixtureOpts{DefaultFrom: fromNumber, StatusCallbackURL: "https://connector.example.com/twilio/status"},
 			vars:     vars("smsTo", alice, "smsBody", "pic", "smsMediaUrl", list("https://example.com/a.png", "https://example.com/b.png")),
 			wantTo:   []string{alice},
 			wantSent: []bool{true},
@@ -279,7 +294,7 @@ func TestSendSMS(t *testing.T) {
 		},
 		{
 			name:     "recipients named through the directory",
-			opts:     SMSOptions{Directory: FileDirectory{"mary.major": alice}},
+			opts:     fixtureOpts{Directory: FileDirectory{"mary.major": {"phone": alice}}},
 			vars:     vars("smsFrom", fromNumber, "smsTo", list("user:mary.major", "user:nobody", alice), "smsBody", "hi"),
 			wantTo:   []string{alice, "user:nobody"},
 			wantSent: []bool{true, false},
@@ -374,7 +389,7 @@ func TestSendSMS(t *testing.T) {
 // A request repeated with the same idempotency key (a re-activated job) sends nothing that
 // Twilio already accepted and reports the same sids.
 func TestRepeatedRequestDoesNotResend(t *testing.T) {
-	f := newFixture(t, SMSOptions{}, func(d *Delivery, _ *TwilioOptions) { d.Attempts = 1 })
+	f := newFixture(t, fixtureOpts{}, func(d *Delivery, _ *twilio.Options) { d.Attempts = 1 })
 	f.fake.FailTimes(bob, 1, 500, 0)
 	inv := Invocation{Vars: vars("smsFrom", fromNumber, "smsTo", list(alice, bob), "smsBody", "hi"), IdempotencyKey: "job:7"}
 	first, err := f.sms.Invoke(context.Background(), inv)
@@ -402,7 +417,7 @@ func TestRepeatedRequestDoesNotResend(t *testing.T) {
 }
 
 func TestTimeoutIsTransient(t *testing.T) {
-	f := newFixture(t, SMSOptions{}, func(d *Delivery, o *TwilioOptions) {
+	f := newFixture(t, fixtureOpts{}, func(d *Delivery, o *twilio.Options) {
 		d.Attempts = 2
 		o.Timeout = 200 * time.Millisecond
 	})
@@ -430,8 +445,8 @@ func TestNonJSONErrorBody(t *testing.T) {
 			w.WriteHeader(c.status)
 			w.Write([]byte("<html>Bad Gateway</html>"))
 		}))
-		tw, _ := NewTwilio(TwilioOptions{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "tok", BaseURL: srv.URL})
-		_, err := tw.SendMessage(context.Background(), Message{To: alice, From: fromNumber, Body: "hi"})
+		tw, _ := twilio.New(twilio.Options{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "tok", BaseURL: srv.URL})
+		_, err := tw.Send(context.Background(), providers.Message{To: alice, From: fromNumber, Body: "hi"})
 		srv.Close()
 		if e := errs.As(err); e.Code != c.want {
 			t.Errorf("HTTP %d: %v, want %s", c.status, err, c.want)
@@ -443,7 +458,7 @@ func TestNonJSONErrorBody(t *testing.T) {
 // rejected, so the retry looks the message up and adopts it instead of failing or resending.
 func TestUnreadableAcceptedBodyIsUncertain(t *testing.T) {
 	for _, body := range []string{`{"sid": "SM`, "<html>ok</html>", `{"status": "queued"}`} {
-		f := newFixture(t, SMSOptions{}, nil)
+		f := newFixture(t, fixtureOpts{}, nil)
 		target, _ := url.Parse(f.fake.URL())
 		var cut atomic.Bool
 		proxy := httputil.NewSingleHostReverseProxy(target)
@@ -457,11 +472,11 @@ func TestUnreadableAcceptedBodyIsUncertain(t *testing.T) {
 			return nil
 		}
 		srv := httptest.NewServer(proxy)
-		tw, err := NewTwilio(TwilioOptions{AccountSID: f.fake.AccountSID, AuthToken: f.fake.AuthToken, BaseURL: srv.URL})
+		tw, err := twilio.New(twilio.Options{AccountSID: f.fake.AccountSID, AuthToken: f.fake.AuthToken, BaseURL: srv.URL})
 		if err != nil {
 			t.Fatal(err)
 		}
-		sms := NewSMS(tw, f.sms.delivery, SMSOptions{})
+		sms := NewSMS(defaultConnection(tw, ""), f.sms.delivery, SMSOptions{})
 		res, err := sms.Invoke(context.Background(), Invocation{Vars: vars("smsFrom", fromNumber, "smsTo", alice, "smsBody", "hi"), IdempotencyKey: "job:9"})
 		srv.Close()
 		if err != nil || res.TwilioError != nil {
@@ -491,7 +506,7 @@ func TestBackoff(t *testing.T) {
 // Twilio accepted a message but the answer was lost: the retry finds it instead of sending
 // again, and reports the SID Twilio gave it.
 func TestLostAnswerIsLookedUpNotResent(t *testing.T) {
-	f := newFixture(t, SMSOptions{}, func(d *Delivery, _ *TwilioOptions) { d.Attempts = 3 })
+	f := newFixture(t, fixtureOpts{}, func(d *Delivery, _ *twilio.Options) { d.Attempts = 3 })
 	f.fake.AcceptThenDrop(alice, 1)
 	res, err := f.sms.Invoke(context.Background(), Invocation{Vars: vars("smsFrom", fromNumber, "smsTo", alice, "smsBody", "hi"), IdempotencyKey: "job:1"})
 	if err != nil || res.TwilioError != nil {
@@ -506,12 +521,12 @@ func TestLostAnswerIsLookedUpNotResent(t *testing.T) {
 // A crash between Twilio's answer and the store write leaves a pending record; the next run of
 // the request (the job re-activated) finds the message at Twilio and sends nothing.
 func TestPendingRecordFromACrashIsSettled(t *testing.T) {
-	f := newFixture(t, SMSOptions{}, nil)
+	f := newFixture(t, fixtureOpts{}, nil)
 	inv := Invocation{Vars: vars("smsFrom", fromNumber, "smsTo", list(alice, bob), "smsBody", "hi"), IdempotencyKey: "job:5"}
 	// The crashed run: alice was sent, but only the pending marker reached the store.
 	crashed := *f.sms.delivery
 	crashed.Store = store.NewMemory(0)
-	first, _ := NewSMS(f.sms.twilio, &crashed, SMSOptions{}).Send(context.Background(), mustParse(t, inv))
+	first, _ := NewSMS(f.sms.conns, &crashed, SMSOptions{}).Send(context.Background(), mustParse(t, inv))
 	raw, _ := json.Marshal(sendRecord{Pending: time.Now().Add(-time.Second)})
 	f.sms.delivery.Store.Put(context.Background(), sendsBucket, "job:5\x00"+alice, raw, 0)
 	f.fake.ClearRules()
@@ -532,7 +547,7 @@ func TestPendingRecordFromACrashIsSettled(t *testing.T) {
 
 // A definitive failure leaves no pending record, so the next run does not ask Twilio first.
 func TestDefinitiveFailureLeavesNoPendingRecord(t *testing.T) {
-	f := newFixture(t, SMSOptions{}, func(d *Delivery, _ *TwilioOptions) { d.Attempts = 1 })
+	f := newFixture(t, fixtureOpts{}, func(d *Delivery, _ *twilio.Options) { d.Attempts = 1 })
 	f.fake.FailTimes(alice, 1, 500, 0)
 	inv := Invocation{Vars: vars("smsFrom", fromNumber, "smsTo", alice, "smsBody", "hi"), IdempotencyKey: "job:6"}
 	f.sms.Invoke(context.Background(), inv)

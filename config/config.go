@@ -32,6 +32,7 @@ type Config struct {
 	TwilioConcurrency   int           // TWILIO_CONCURRENCY: requests to Twilio in flight at once (the account's limit)
 	DefaultRegion       string        // CONNECTOR_DEFAULT_REGION: lets recipients be written in national format
 	DirectoryFile       string        // CONNECTOR_DIRECTORY_FILE: YAML of user names -> phone numbers (user:NAME recipients)
+	ConnectionsFile     string        // CONNECTOR_CONNECTIONS_FILE: YAML of named connections besides default (providers.Load)
 
 	// Connector
 	JobTypePrefix    string        // CONNECTOR_JOB_TYPE_PREFIX
@@ -165,7 +166,8 @@ func Default() Config {
 type Requirement int
 
 const (
-	// NeedTwilio: credentials must be set (run, send without --testing).
+	// NeedTwilio: credentials must be set (run, send without --testing), unless a connections
+	// file configures the connections.
 	NeedTwilio Requirement = 1 << iota
 	// NeedZeebe: a Zeebe gateway must be configured (run).
 	NeedZeebe
@@ -209,6 +211,7 @@ func Load(getenv func(string) string, need Requirement) (Config, error) {
 	l.integer(&c.TwilioConcurrency, "TWILIO_CONCURRENCY")
 	l.str(&c.DefaultRegion, "CONNECTOR_DEFAULT_REGION")
 	l.str(&c.DirectoryFile, "CONNECTOR_DIRECTORY_FILE")
+	l.str(&c.ConnectionsFile, "CONNECTOR_CONNECTIONS_FILE")
 	l.str(&c.JobTypePrefix, "CONNECTOR_JOB_TYPE_PREFIX")
 	l.str(&c.HTTPAddr, "CONNECTOR_HTTP_ADDR")
 	l.duration(&c.HTTPReadTimeout, "CONNECTOR_HTTP_READ_TIMEOUT")
@@ -288,7 +291,7 @@ var (
 )
 
 func (c *Config) validate(need Requirement) error {
-	if need&NeedTwilio != 0 {
+	if need&NeedTwilio != 0 && c.ConnectionsFile == "" {
 		switch {
 		case c.AccountSID == "":
 			return &Error{"TWILIO_ACCOUNT", "is not set: give your Account SID (AC followed by 32 hex digits) from the Twilio console"}
@@ -400,7 +403,7 @@ var known = map[string]bool{}
 func init() {
 	for _, k := range strings.Fields(`TWILIO_ACCOUNT TWILIO_ACCOUNT_SID TWILIO_TOKEN TWILIO_AUTH_TOKEN
 		TWILIO_DEFAULT_FROM TWILIO_MESSAGING_SERVICE_SID TWILIO_API_BASE_URL TWILIO_TIMEOUT TWILIO_CONCURRENCY
-		CONNECTOR_DEFAULT_REGION CONNECTOR_DIRECTORY_FILE CONNECTOR_JOB_TYPE_PREFIX CONNECTOR_HTTP_ADDR CONNECTOR_PUBLIC_URL
+		CONNECTOR_DEFAULT_REGION CONNECTOR_DIRECTORY_FILE CONNECTOR_CONNECTIONS_FILE CONNECTOR_JOB_TYPE_PREFIX CONNECTOR_HTTP_ADDR CONNECTOR_PUBLIC_URL
 		CONNECTOR_HTTP_READ_TIMEOUT CONNECTOR_HTTP_WRITE_TIMEOUT CONNECTOR_HTTP_IDLE_TIMEOUT
 		CONNECTOR_STATE_FILE CONNECTOR_STATE_RETENTION CONNECTOR_LOG_FORMAT CONNECTOR_LOG_LEVEL
 		CONNECTOR_SEND_ATTEMPTS CONNECTOR_SEND_PARALLELISM CONNECTOR_SHUTDOWN_GRACE ZEEBE_ADDRESS

@@ -28,7 +28,10 @@ const (
 	Connection            Code = "TWILIO_CONNECTION_ERROR"
 	TwilioRequestRejected Code = "TWILIO_REQUEST_REJECTED"
 	StoreUnavailable      Code = "STATE_STORE_UNAVAILABLE"
-	Internal              Code = "INTERNAL_ERROR"
+	// DeliveryUncertain: an earlier attempt got no answer and the provider cannot be asked
+	// whether it arrived; the connector does not send again.
+	DeliveryUncertain Code = "DELIVERY_UNCERTAIN"
+	Internal          Code = "INTERNAL_ERROR"
 
 	// Codes of the HTTP API's own request-level refusals.
 	APIKeyRejected           Code = "API_KEY_REJECTED"

@@ -40,6 +40,7 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/providers"
 	"github.com/twilio-connector/twilio-connector/store"
 	"github.com/twilio-connector/twilio-connector/templates"
 )
@@ -76,18 +77,16 @@ const (
 	headerIdempotencyKey   = "Idempotency-Key"
 	headerReplayed         = "Idempotent-Replayed"
 	fieldTemplateEngine    = "templateEngine"
+	fieldConnection        = providers.FieldConnection
 	fieldVariables         = "variables"
 	maxIdempotencyKeyChars = 255
 )
 
-// Request fields per endpoint, besides templateEngine and variables. openapi_test.go checks these
-// against the actions' Field* constants and the OpenAPI schemas.
+// Request fields per endpoint, besides connection, templateEngine and variables. openapi_test.go
+// checks these against the actions' Field* constants and the OpenAPI schemas.
 var (
-	smsFields = []string{actions.FieldSMSFrom, actions.FieldSMSTo, actions.FieldSMSBody,
-		actions.FieldSMSMediaURL, actions.FieldSMSTesting}
-	callFields = []string{actions.FieldCallFrom, actions.FieldCallTo, actions.FieldCallMessage,
-		actions.FieldCallTwiml, actions.FieldCallTwimlURL, actions.FieldCallVoice,
-		actions.FieldCallLanguage, actions.FieldCallTesting}
+	smsFields  = actions.SendSMS.Fields
+	callFields = actions.MakeCall.Fields
 )
 
 //go:embed openapi.json
@@ -298,7 +297,7 @@ func (a *api) endpoint(kind string, act Action, fields []string) http.Handler {
 		// Detached from the caller: a client that hangs up must not leave half a fan-out.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), a.timeout)
 		defer cancel()
-		inv := actions.Invocation{Vars: req.vars, Engine: req.engine}
+		inv := actions.Invocation{Vars: req.vars, Engine: req.engine, Connection: req.connection}
 		if idem != "" {
 			// The actions' delivery records are shared with Zeebe jobs: keep these apart from
 			// job keys and between the two endpoints.
@@ -364,8 +363,9 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 }
 
 type request struct {
-	vars   map[string]any
-	engine templates.Engine
+	vars       map[string]any
+	engine     templates.Engine
+	connection string
 	// hash identifies the request's content for Idempotency-Key checks: the SHA-256 of its
 	// JSON re-encoded with sorted keys, so whitespace and key order do not matter.
 	hash string
@@ -397,6 +397,13 @@ func decodeRequest(raw []byte, fields []string) (request, *errs.Error) {
 			vars[k] = x
 		}
 	}
+	if v, ok := doc[fieldConnection]; ok && v != nil {
+		s, ok := v.(string)
+		if !ok {
+			return req, errs.Invalid(fieldConnection, "%s must be a string: the name of a configured connection", fieldConnection)
+		}
+		req.connection = s
+	}
 	if v, ok := doc[fieldTemplateEngine]; ok && v != nil {
 		s, ok := v.(string)
 		if !ok {
@@ -410,12 +417,12 @@ func decodeRequest(raw []byte, fields []string) (request, *errs.Error) {
 	}
 	for k, v := range doc {
 		switch {
-		case k == fieldVariables || k == fieldTemplateEngine:
+		case k == fieldVariables || k == fieldTemplateEngine || k == fieldConnection:
 		case slices.Contains(fields, k):
 			vars[k] = v
 		default:
-			return req, errs.Invalid(k, "unknown field %q: the fields are %s, %s and %s", k,
-				strings.Join(fields, ", "), fieldTemplateEngine, fieldVariables)
+			return req, errs.Invalid(k, "unknown field %q: the fields are %s, %s, %s and %s", k,
+				strings.Join(fields, ", "), fieldConnection, fieldTemplateEngine, fieldVariables)
 		}
 	}
 	canon, _ := json.Marshal(doc)

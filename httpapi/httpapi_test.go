@@ -17,6 +17,8 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/providers"
+	"github.com/twilio-connector/twilio-connector/providers/twilio"
 	"github.com/twilio-connector/twilio-connector/store"
 	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
@@ -58,18 +60,19 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		return &actions.Delivery{Kind: kind, Store: st, Attempts: 2, Parallelism: 2,
 			BaseBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond, Logger: log}
 	}
-	var tw *actions.Twilio
+	def := &providers.Connection{Name: providers.DefaultConnection, DefaultFrom: fromNumber}
 	if !o.noCredentials {
-		var err error
-		tw, err = actions.NewTwilio(actions.TwilioOptions{AccountSID: fake.AccountSID, AuthToken: fake.AuthToken,
+		tw, err := twilio.New(twilio.Options{AccountSID: fake.AccountSID, AuthToken: fake.AuthToken,
 			BaseURL: fake.URL(), Timeout: 2 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
+		def.Provider = tw
 	}
+	conns := providers.Connections{providers.DefaultConnection: def}
 	h := New(Options{
-		Messages: actions.NewSMS(tw, delivery("sms"), actions.SMSOptions{DefaultFrom: fromNumber}),
-		Calls:    actions.NewCalls(tw, delivery("call"), actions.CallOptions{DefaultFrom: fromNumber}),
+		Messages: actions.NewSMS(conns, delivery("sms"), actions.SMSOptions{}),
+		Calls:    actions.NewCalls(conns, delivery("call"), actions.CallOptions{}),
 		Store:    st, APIKeys: o.keys, MaxBodyBytes: o.maxBody, Timeout: 5 * time.Second, Logger: log,
 	})
 	return &harness{t: t, fake: fake, st: st, h: h, logs: logs}
@@ -288,6 +291,19 @@ func TestStatusCodes(t *testing.T) {
 		{name: "body is a list", call: call{path: messages, body: `[{"smsTo":"` + alice + `"}]`}, want: 400, wantCode: "INVALID_INPUT"},
 		{name: "body is null", call: call{path: messages, body: `null`}, want: 400, wantCode: "INVALID_INPUT"},
 		{name: "two JSON values", call: call{path: messages, body: `{"smsTo":"` + alice + `","smsBody":"hi"}{}`}, want: 400, wantCode: "INVALID_INPUT"},
+		{name: "connection default by name", call: call{path: messages, body: `{"smsTo":"` + alice + `","smsBody":"hi","connection":"default"}`}, want: 200,
+			check: func(t *testing.T, h *harness, r response) {
+				if h.fake.CountSentTo(alice) != 1 {
+					t.Errorf("sent %+v", h.fake.Sent())
+				}
+			}},
+		{name: "unknown connection", call: call{path: calls, body: `{"callTo":"` + alice + `","callMessage":"hi","connection":"nope"}`}, want: 400, wantCode: "INVALID_INPUT",
+			check: func(t *testing.T, h *harness, r response) {
+				if f := r.result(t).Failure(); f.Field != "connection" || len(h.fake.Requests()) != 0 {
+					t.Errorf("result %s", r.body)
+				}
+			}},
+		{name: "connection not a string", call: call{path: messages, body: `{"smsTo":"` + alice + `","smsBody":"hi","connection":7}`}, want: 400, wantCode: "INVALID_INPUT"},
 		{name: "bad templateEngine", call: call{path: messages, body: `{"smsTo":"` + alice + `","smsBody":"hi","templateEngine":"jinja"}`}, want: 400, wantCode: "INVALID_INPUT"},
 		{name: "variable named like a field", call: call{path: messages, body: `{"smsTo":"` + alice + `","smsBody":"hi","variables":{"smsTo":"x"}}`}, want: 400, wantCode: "INVALID_INPUT"},
 		{name: "Idempotency-Key with a space", call: call{path: messages, body: smsBody(alice), headers: map[string]string{"Idempotency-Key": "a b"}}, want: 400, wantCode: "INVALID_INPUT"},

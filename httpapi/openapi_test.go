@@ -146,7 +146,7 @@ func TestOpenAPIRequestFieldsMatchActions(t *testing.T) {
 		props, _ := s.get("components", "schemas", tc.schema, "properties").(map[string]any)
 		var got []string
 		for k := range props {
-			if k != fieldTemplateEngine && k != fieldVariables {
+			if k != fieldTemplateEngine && k != fieldVariables && k != fieldConnection {
 				got = append(got, k)
 			}
 		}
@@ -155,6 +155,9 @@ func TestOpenAPIRequestFieldsMatchActions(t *testing.T) {
 		}
 		if _, ok := props[fieldTemplateEngine]; !ok {
 			t.Errorf("%s does not describe %s", tc.schema, fieldTemplateEngine)
+		}
+		if _, ok := props[fieldConnection]; !ok {
+			t.Errorf("%s does not describe %s", tc.schema, fieldConnection)
 		}
 		if _, ok := props[fieldVariables]; !ok {
 			t.Errorf("%s does not describe %s", tc.schema, fieldVariables)

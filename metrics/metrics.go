@@ -24,11 +24,11 @@ var (
 		Name: "twilio_connector_job_duration_seconds", Help: "Time to handle a job, by job type.",
 		Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
 	}, []string{"type"})
-	// Sends counts outbound messages and calls by kind (sms, call) and outcome (sent, a
-	// taxonomy code).
+	// Sends counts outbound messages and calls by kind (sms, call), connection (its
+	// configured name), provider (twilio, pushover, http) and outcome (sent, a taxonomy code).
 	Sends = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "twilio_connector_sends_total", Help: "Outbound Twilio requests by kind and outcome.",
-	}, []string{"kind", "outcome"})
+		Name: "twilio_connector_sends_total", Help: "Outbound provider requests by kind, connection, provider and outcome.",
+	}, []string{"kind", "connection", "provider", "outcome"})
 	// TwilioSeconds is the latency of Twilio API requests.
 	TwilioSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "twilio_connector_twilio_request_duration_seconds", Help: "Latency of Twilio API requests.",

@@ -37,6 +37,8 @@ type request struct {
 		} `json:"recipient"`
 		FromNumber *string `json:"from_number"`
 		Retries    *int    `json:"retries"`
+		// Connection names the connection to send through (our addition; default "default").
+		Connection *string `json:"connection"`
 	} `json:"request"`
 	ID json.RawMessage `json:"id"`
 }
@@ -48,7 +50,9 @@ type parsed struct {
 	to      string // as given, echoed in the status
 	from    string // as given; "" means the connector's default sender
 	retries int
-	vars    map[string]any
+	// connection is the request's connection, "" for the default.
+	connection string
+	vars       map[string]any
 }
 
 // Status is the output message. Response.Payload is null on failure, as in the documented failure example.
@@ -161,6 +165,9 @@ func parse(kind string, payload []byte, region string) (p parsed, id json.RawMes
 	p.name, p.to = *rc.Name, *rc.PhoneNumber
 	if f := r.Request.FromNumber; f != nil {
 		p.from = strings.TrimSpace(*f)
+	}
+	if c := r.Request.Connection; c != nil {
+		p.connection = strings.TrimSpace(*c)
 	}
 	if n := r.Request.Retries; n != nil {
 		if *n < 0 || *n > MaxRetries {

@@ -211,3 +211,14 @@ func TestTwilioFailure(t *testing.T) {
 		t.Errorf("%+v", st.Response)
 	}
 }
+
+// request.connection chooses the connection; without it the request goes to the default.
+func TestConnectionField(t *testing.T) {
+	p, _, e := parse(KindText, []byte(strings.Replace(seedText, `"retries": 3`, `"retries": 3, "connection": "alerts"`, 1)), "")
+	if e != nil || p.connection != "alerts" {
+		t.Fatalf("connection %q, err %v", p.connection, e)
+	}
+	if p, _, _ := parse(KindText, []byte(seedText), ""); p.connection != "" {
+		t.Fatalf("connection %q without the field", p.connection)
+	}
+}

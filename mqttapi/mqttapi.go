@@ -322,7 +322,7 @@ func (c *Client) answer(kind string, payload []byte, redelivered bool) (Status, 
 	if kind == KindCall {
 		act = c.opts.Calls
 	}
-	inv := actions.Invocation{Vars: p.vars, Engine: templates.Literal, IdempotencyKey: "mqtt/" + key}
+	inv := actions.Invocation{Vars: p.vars, Engine: templates.Literal, IdempotencyKey: "mqtt/" + key, Connection: p.connection}
 	var (
 		res     actions.Result
 		sendErr error

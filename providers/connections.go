@@ -1,14 +1,19 @@
 package providers
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/twilio-connector/twilio-connector/errs"
 )
 
 // Constructor builds a provider of one kind from a connection's settings. Its errors should be
@@ -125,4 +130,119 @@ func (f *Fields) unknown() string {
 		return ""
 	}
 	return names[0]
+}
+
+// Connections are the configured connections by name.
+type Connections map[string]*Connection
+
+// Get returns the named connection ("" is DefaultConnection). An unknown name is INVALID_INPUT
+// naming the connection field.
+func (c Connections) Get(name string) (*Connection, *errs.Error) {
+	if name == "" {
+		name = DefaultConnection
+	}
+	if conn, ok := c[name]; ok {
+		return conn, nil
+	}
+	known := slices.Sorted(maps.Keys(c))
+	return nil, errs.Invalid(FieldConnection, "%s %q is not configured: use one of %s, or define it in CONNECTOR_CONNECTIONS_FILE",
+		FieldConnection, name, strings.Join(known, ", "))
+}
+
+// namePattern keeps connection names fit for URL paths and metric labels.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// Load reads a connections file:
+//
+//	connections:
+//	  NAME: {provider: KIND, default_from: …, default_to: […], …the provider's fields}
+//
+// building each connection with kinds[KIND]. base gives every constructor the connector-wide
+// HTTP settings; region is used to check default_from and default_to. The error is one line
+// naming the connection and the field.
+func Load(path string, kinds map[string]Constructor, base Settings, region string) (Connections, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Connections map[string]map[string]yaml.Node `yaml:"connections"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("not YAML of the form connections: {NAME: {provider: …}}: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	conns := Connections{}
+	for _, name := range slices.Sorted(maps.Keys(doc.Connections)) {
+		if !namePattern.MatchString(name) {
+			return nil, fmt.Errorf("connection %q: the name may have only letters, digits, '_', '.' and '-' (at most 64)", name)
+		}
+		c, err := build(name, doc.Connections[name], kinds, base, region)
+		if err != nil {
+			return nil, err
+		}
+		conns[name] = c
+	}
+	return conns, nil
+}
+
+func build(name string, raw map[string]yaml.Node, kinds map[string]Constructor, base Settings, region string) (*Connection, error) {
+	f := NewFields(name, raw)
+	kind, err := f.String("provider")
+	if err != nil {
+		return nil, err
+	}
+	ctor, ok := kinds[kind]
+	if !ok {
+		return nil, f.Errorf("provider", "is %q: give one of %s", kind, strings.Join(slices.Sorted(maps.Keys(kinds)), ", "))
+	}
+	c := &Connection{Name: name}
+	if c.DefaultFrom, err = f.String("default_from"); err != nil {
+		return nil, err
+	}
+	if c.DefaultTo, err = f.list("default_to"); err != nil {
+		return nil, err
+	}
+	s := base
+	s.Name, s.Fields = name, f
+	if c.Provider, err = ctor(s); err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			return nil, err
+		}
+		return nil, &FieldError{Connection: name, Field: "provider", Problem: "(" + kind + "): " + err.Error()}
+	}
+	if u := f.unknown(); u != "" {
+		return nil, f.Errorf(u, "is not a field of a %s connection: check the spelling", kind)
+	}
+	if c.DefaultFrom != "" {
+		if _, err := c.Provider.From("default_from", c.DefaultFrom, region); err != nil {
+			return nil, f.Errorf("default_from", "is not a sender of this connection: %s", errs.As(err).Message)
+		}
+	}
+	for _, to := range c.DefaultTo {
+		if strings.HasPrefix(to, "user:") {
+			continue
+		}
+		if _, err := c.Provider.To("default_to", to, region); err != nil {
+			return nil, f.Errorf("default_to", "has a bad recipient: %s", errs.As(err).Message)
+		}
+	}
+	return c, nil
+}
+
+// list reads a list of strings (a single string is a list of one).
+func (f *Fields) list(name string) ([]string, error) {
+	f.read[name] = true
+	n, ok := f.raw[name]
+	if !ok {
+		return nil, nil
+	}
+	if n.Kind == yaml.ScalarNode {
+		return []string{strings.TrimSpace(n.Value)}, nil
+	}
+	var l []string
+	if n.Kind != yaml.SequenceNode || n.Decode(&l) != nil {
+		return nil, f.Errorf(name, "is not a list of recipients")
+	}
+	return l, nil
 }

@@ -229,17 +229,18 @@ func (r *Redis) Close() error {
 	return r.client.Close()
 }
 
-// RedisDirectory resolves user:NAME recipients from Redis hashes "users.<name>" with a "phone"
-// field, the layout of the Zato notify service (hset users.sean phone +14155550100). The
+// RedisDirectory resolves user:NAME recipients from Redis hashes "users.<name>" with a field
+// per provider ("phone", "pushover"), the layout of the Zato notify service (hset users.sean
+// phone +14155550100). The
 // keys are not prefixed: the directory is shared with whatever system maintains it.
 type RedisDirectory struct{ R *Redis }
 
-// Phone implements actions.Directory.
-func (d RedisDirectory) Phone(ctx context.Context, user string) (string, bool, error) {
+// Lookup implements actions.Directory.
+func (d RedisDirectory) Lookup(ctx context.Context, user, field string) (string, bool, error) {
 	if err := d.R.check(); err != nil {
 		return "", false, err
 	}
-	v, err := d.R.client.HGet(ctx, "users."+user, "phone").Result()
+	v, err := d.R.client.HGet(ctx, "users."+user, field).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", false, nil
 	}

@@ -87,10 +87,10 @@ func TestRedisDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := RedisDirectory{R: r}
-	if p, ok, err := d.Phone(ctx, "mary.major"); err != nil || !ok || p != "+14155550101" {
+	if p, ok, err := d.Lookup(ctx, "mary.major", "phone"); err != nil || !ok || p != "+14155550101" {
 		t.Fatalf("mary.major = %q %v %v", p, ok, err)
 	}
-	if _, ok, err := d.Phone(ctx, "nobody"); err != nil || ok {
+	if _, ok, err := d.Lookup(ctx, "nobody", "phone"); err != nil || ok {
 		t.Fatalf("nobody: %v %v", ok, err)
 	}
 }

@@ -73,7 +73,7 @@ func TestRunBinary(t *testing.T) {
 	var metrics string
 	wants := []string{
 		`twilio_connector_jobs_total{outcome="completed",type="twilioConnector.send_sms"} 1`,
-		`twilio_connector_sends_total{kind="sms",outcome="sent"} 1`,
+		`twilio_connector_sends_total{connection="default",kind="sms",outcome="sent",provider="twilio"} 1`,
 	}
 	wait.Until(t, 5*time.Second, "the job and the send in /metrics", func() bool {
 		_, metrics = httpGet("http://" + httpAddr + "/metrics")

@@ -7,6 +7,8 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/providers"
+	"github.com/twilio-connector/twilio-connector/providers/twilio"
 	"github.com/twilio-connector/twilio-connector/store"
 	"github.com/twilio-connector/twilio-connector/test/prism"
 )
@@ -19,6 +21,8 @@ func TestTwilioContract(t *testing.T) {
 	cases := []struct {
 		name     string
 		opts     actions.SMSOptions
+		from     string // the default connection's default_from
+		service  string // and its messaging_service_sid
 		vars     map[string]any
 		wantCode errs.Code // "" = accepted
 	}{
@@ -29,7 +33,7 @@ func TestTwilioContract(t *testing.T) {
 		{name: "messaging service as sender",
 			vars: map[string]any{"smsFrom": "MG0123456789abcdef0123456789abcdef", "smsTo": "+14155550101", "smsBody": "hi"}},
 		{name: "default sender and messaging service together",
-			opts: actions.SMSOptions{DefaultFrom: "ACME", MessagingServiceSID: "MG0123456789abcdef0123456789abcdef"},
+			from: "ACME", service: "MG0123456789abcdef0123456789abcdef",
 			vars: map[string]any{"smsTo": "+14155550101", "smsBody": "hi"}},
 		// The mock's 422 reaches the action as a rejected request: permanent, not retried.
 		{name: "a request breaking the contract is rejected, not retried",
@@ -39,11 +43,13 @@ func TestTwilioContract(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			tw, err := actions.NewTwilio(actions.TwilioOptions{AccountSID: account, AuthToken: "0123456789abcdef0123456789abcdef", BaseURL: base, Timeout: 10 * time.Second})
+			tw, err := twilio.New(twilio.Options{AccountSID: account, AuthToken: "0123456789abcdef0123456789abcdef", BaseURL: base, Timeout: 10 * time.Second,
+				MessagingServiceSID: c.service})
 			if err != nil {
 				t.Fatal(err)
 			}
-			sms := actions.NewSMS(tw, &actions.Delivery{Kind: "sms", Store: store.NewMemory(0), Attempts: 2}, c.opts)
+			conns := providers.Connections{providers.DefaultConnection: {Name: providers.DefaultConnection, Provider: tw, DefaultFrom: c.from}}
+			sms := actions.NewSMS(conns, &actions.Delivery{Kind: "sms", Store: store.NewMemory(0), Attempts: 2}, c.opts)
 			res, err := sms.Invoke(context.Background(), actions.Invocation{Vars: c.vars, IdempotencyKey: "contract"})
 			if err != nil {
 				t.Fatalf("transient error from the mock: %v", err)

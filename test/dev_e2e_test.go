@@ -426,7 +426,7 @@ func TestDevWithoutTwilioAccount(t *testing.T) {
 	// signed callbacks back to the webhook: "sent" (progress, not published) and "delivered".
 	wait.Until(t, 15*time.Second, "two sends and their delivery callbacks", func() bool {
 		_, m := httpGet("http://" + d.http + "/metrics")
-		return strings.Contains(m, `twilio_connector_sends_total{kind="sms",outcome="sent"} 2`) &&
+		return strings.Contains(m, `twilio_connector_sends_total{connection="default",kind="sms",outcome="sent",provider="twilio"} 2`) &&
 			strings.Contains(m, `twilio_connector_webhook_requests_total{outcome="status_published"} 2`) &&
 			strings.Contains(m, `twilio_connector_webhook_requests_total{outcome="status_progress"} 2`)
 	})

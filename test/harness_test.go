@@ -19,6 +19,8 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/bpmn/engine"
+	"github.com/twilio-connector/twilio-connector/providers"
+	"github.com/twilio-connector/twilio-connector/providers/twilio"
 	"github.com/twilio-connector/twilio-connector/store"
 	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
@@ -105,14 +107,14 @@ func (w *world) startWorker(t *testing.T, o connectorOptions) *worker.Worker {
 		o.store = store.NewMemory(0)
 	}
 	log := slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	tw, err := actions.NewTwilio(actions.TwilioOptions{AccountSID: w.twilio.AccountSID, AuthToken: o.authToken, BaseURL: w.twilio.URL(), Timeout: o.timeout})
+	tw, err := twilio.New(twilio.Options{AccountSID: w.twilio.AccountSID, AuthToken: o.authToken, BaseURL: w.twilio.URL(), Timeout: o.timeout})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := &actions.Delivery{Kind: "sms", Store: o.store, Attempts: o.attempts, Parallelism: 4,
 		BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, Logger: log}
-	sms := actions.NewSMS(tw, d, actions.SMSOptions{DefaultFrom: "+15005550006"})
-	wk := worker.New(w.client, map[string]worker.Action{"send_sms": sms}, worker.Options{
+	sms := actions.NewSMS(providers.Connections{providers.DefaultConnection: {Name: providers.DefaultConnection, Provider: tw, DefaultFrom: "+15005550006"}}, d, actions.SMSOptions{})
+	wk := worker.New(w.client, map[string]worker.Action{actions.SendSMS.Name: sms}, worker.Options{
 		Prefix: "twilioConnector", Name: "e2e", MaxJobsActive: 16, Concurrency: o.concurrency,
 		JobTimeout: o.jobTimeout, PollInterval: 20 * time.Millisecond, RequestTimeout: time.Second,
 		RetryBackoff: 100 * time.Millisecond, Logger: log,

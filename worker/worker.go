@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/bpmn"
 	"github.com/twilio-connector/twilio-connector/errs"
 	"github.com/twilio-connector/twilio-connector/metrics"
+	"github.com/twilio-connector/twilio-connector/providers"
 	"github.com/twilio-connector/twilio-connector/templates"
 )
 
@@ -30,9 +32,10 @@ type Action = actions.Action
 
 // Task headers the worker reads.
 const (
-	HeaderErrorMode      = "errorMode"      // "bpmnError": permanent failures become BPMN errors
-	HeaderTemplateEngine = "templateEngine" // "freemarker" (default) or "pongo2"
-	HeaderRetryBackoff   = "retryBackoff"   // ISO 8601 (PT30S) or Go (30s) duration
+	HeaderErrorMode      = "errorMode"               // "bpmnError": permanent failures become BPMN errors
+	HeaderTemplateEngine = "templateEngine"          // "freemarker" (default) or "pongo2"
+	HeaderRetryBackoff   = "retryBackoff"            // ISO 8601 (PT30S) or Go (30s) duration
+	HeaderConnection     = providers.FieldConnection // the connection to send through; "default" when absent
 	ErrorModeBPMN        = "bpmnError"
 )
 
@@ -80,7 +83,7 @@ func New(client zbc.Client, acts map[string]Action, opts Options) *Worker {
 }
 
 // JobType is the Zeebe job type of an action.
-func JobType(prefix, action string) string { return prefix + "." + action }
+func JobType(prefix, action string) string { return actions.Spec{Name: action}.JobType(prefix) }
 
 // Start opens one job worker per action. The client's dispatcher gets a goroutine per job it
 // may activate, so that every activated job reaches the handler at once; the handler bounds the
@@ -185,16 +188,23 @@ func (w *Worker) handle(jc zworker.JobClient, job entities.Job, a Action) string
 		headers = map[string]string{}
 	}
 	inv, hdr, ierr := w.invocation(job, headers)
+	var (
+		res     actions.Result
+		sendErr error
+	)
 	if ierr != nil {
-		return w.finish(ctx, jc, job, actions.RequestFailure(errs.As(ierr)), hdr.errorMode, log)
+		res = actions.RequestFailure(errs.As(ierr))
+	} else {
+		res, sendErr = a.Invoke(ctx, inv)
 	}
-	res, err := a.Invoke(ctx, inv)
-	if err != nil && job.Retries > 1 {
-		e := errs.As(err)
-		backoff := max(hdr.retryBackoff, e.RetryAfter)
-		return w.fail(ctx, jc, job, job.Retries-1, backoff, e.Error(), log, "failed")
+	switch d := decide(res, sendErr, job.Retries, hdr.errorMode, hdr.retryBackoff); d.verdict {
+	case fail:
+		return w.fail(ctx, jc, job, d.retries, d.backoff, d.err.Error(), log, "failed")
+	case throw:
+		return w.throw(ctx, jc, job, res, d.err, log)
+	default:
+		return w.complete(ctx, jc, job, res, log)
 	}
-	return w.finish(ctx, jc, job, res, hdr.errorMode, log)
 }
 
 type jobHeaders struct {
@@ -204,7 +214,7 @@ type jobHeaders struct {
 
 func (w *Worker) invocation(job entities.Job, headers map[string]string) (actions.Invocation, jobHeaders, error) {
 	h := jobHeaders{errorMode: headers[HeaderErrorMode], retryBackoff: w.opts.RetryBackoff}
-	inv := actions.Invocation{IdempotencyKey: "job:" + strconv.FormatInt(job.Key, 10)}
+	inv := actions.Invocation{IdempotencyKey: "job:" + strconv.FormatInt(job.Key, 10), Connection: strings.TrimSpace(headers[HeaderConnection])}
 	if h.errorMode != "" && h.errorMode != ErrorModeBPMN {
 		bad := h.errorMode
 		h.errorMode = ""
@@ -244,22 +254,26 @@ func (w *Worker) jobDeadline(job entities.Job) time.Time {
 	return time.Now().Add(w.opts.JobTimeout - margin)
 }
 
-// finish completes the job with the result, or throws a BPMN error in errorMode bpmnError.
-func (w *Worker) finish(ctx context.Context, jc zworker.JobClient, job entities.Job, res actions.Result, errorMode string, log *slog.Logger) string {
+// throw throws f as a BPMN error with the result as its variables.
+func (w *Worker) throw(ctx context.Context, jc zworker.JobClient, job entities.Job, res actions.Result, f *errs.Error, log *slog.Logger) string {
 	cctx, cancel := commandContext(ctx)
 	defer cancel()
-	if f := res.Failure(); f != nil && errorMode == ErrorModeBPMN {
-		cmd, err := jc.NewThrowErrorCommand().JobKey(job.Key).ErrorCode(string(f.Code)).ErrorMessage(f.Error()).VariablesFromObject(res)
-		if err == nil {
-			_, err = cmd.Send(cctx)
-		}
-		if err != nil {
-			log.Error("throw error command failed; the job will time out and be retried without resending", "code", f.Code, "err", err)
-			return "command_failed"
-		}
-		log.Info("job failed with a BPMN error", "code", f.Code)
-		return "error_thrown"
+	cmd, err := jc.NewThrowErrorCommand().JobKey(job.Key).ErrorCode(string(f.Code)).ErrorMessage(f.Error()).VariablesFromObject(res)
+	if err == nil {
+		_, err = cmd.Send(cctx)
 	}
+	if err != nil {
+		log.Error("throw error command failed; the job will time out and be retried without resending", "code", f.Code, "err", err)
+		return "command_failed"
+	}
+	log.Info("job failed with a BPMN error", "code", f.Code)
+	return "error_thrown"
+}
+
+// complete completes the job with the result as its variables.
+func (w *Worker) complete(ctx context.Context, jc zworker.JobClient, job entities.Job, res actions.Result, log *slog.Logger) string {
+	cctx, cancel := commandContext(ctx)
+	defer cancel()
 	cmd, err := jc.NewCompleteJobCommand().JobKey(job.Key).VariablesFromObject(res)
 	if err == nil {
 		_, err = cmd.Send(cctx)
@@ -292,4 +306,3 @@ func (w *Worker) fail(ctx context.Context, jc zworker.JobClient, job entities.Jo
 func commandContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 }
-

@@ -130,7 +130,7 @@ func TestSendSMSTemplateMatchesWorker(t *testing.T) {
 			}
 		}
 	}
-	if want := worker.JobType(config.DefaultJobTypePrefix, "send_sms"); taskType != want {
+	if want := actions.SendSMS.JobType(config.DefaultJobTypePrefix); taskType != want {
 		t.Errorf("task type = %q, the worker serves %q", taskType, want)
 	}
 
@@ -138,7 +138,7 @@ func TestSendSMSTemplateMatchesWorker(t *testing.T) {
 	for _, p := range tm.Bindings(BindingTaskHeader) {
 		headers[p.Binding.Key] = p
 	}
-	wantHeaders := []string{worker.HeaderErrorMode, worker.HeaderRetryBackoff, worker.HeaderTemplateEngine}
+	wantHeaders := []string{worker.HeaderConnection, worker.HeaderErrorMode, worker.HeaderRetryBackoff, worker.HeaderTemplateEngine}
 	if got := sortedKeys(headers); !slices.Equal(got, wantHeaders) {
 		t.Errorf("task header bindings = %v, the worker reads %v", got, wantHeaders)
 	}
@@ -179,7 +179,7 @@ func TestSendSMSTemplateInputsMatchAction(t *testing.T) {
 	for _, p := range tm.Bindings(BindingInput) {
 		inputs[p.Binding.Name] = p
 	}
-	wantInputs := []string{actions.FieldSMSBody, actions.FieldSMSFrom, actions.FieldSMSMediaURL, actions.FieldSMSTesting, actions.FieldSMSTo}
+	wantInputs := slices.Sorted(slices.Values(actions.SendSMS.Fields))
 	if got := sortedKeys(inputs); !slices.Equal(got, wantInputs) {
 		t.Fatalf("input bindings = %v, send_sms reads %v", got, wantInputs)
 	}
@@ -234,12 +234,10 @@ func TestMakeCallTemplateMatchesAction(t *testing.T) {
 	for _, p := range tm.Bindings(BindingInput) {
 		inputs[p.Binding.Name] = p
 	}
-	if want := worker.JobType(config.DefaultJobTypePrefix, "make_call"); jobType != want {
+	if want := actions.MakeCall.JobType(config.DefaultJobTypePrefix); jobType != want {
 		t.Errorf("task type %q, want %q", jobType, want)
 	}
-	want := []string{actions.FieldCallFrom, actions.FieldCallLanguage, actions.FieldCallMessage, actions.FieldCallTesting,
-		actions.FieldCallTo, actions.FieldCallTwiml, actions.FieldCallTwimlURL, actions.FieldCallVoice}
-	slices.Sort(want)
+	want := slices.Sorted(slices.Values(actions.MakeCall.Fields))
 	if got := sortedKeys(inputs); !slices.Equal(got, want) {
 		t.Fatalf("input bindings = %v, make_call reads %v", got, want)
 	}

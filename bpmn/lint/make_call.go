@@ -8,14 +8,11 @@ import (
 	"github.com/twilio-connector/twilio-connector/errs"
 )
 
-var callFields = []string{actions.FieldCallFrom, actions.FieldCallTo, actions.FieldCallMessage, actions.FieldCallTwiml,
-	actions.FieldCallTwimlURL, actions.FieldCallVoice, actions.FieldCallLanguage, actions.FieldCallTesting}
-
 var callContents = []string{actions.FieldCallMessage, actions.FieldCallTwiml, actions.FieldCallTwimlURL}
 
 func (l *linter) makeCall(el *bpmn.Element) {
 	engine := l.headers(el)
-	inputs := l.inputs(el, "make_call", callFields, func(field string, v any) {
+	inputs := l.inputs(el, actions.MakeCall.Name, actions.MakeCall.Fields, func(field string, v any) {
 		if field == actions.FieldCallMessage {
 			l.template(el, field, v, engine)
 			return

@@ -12,15 +12,13 @@ import (
 	"github.com/twilio-connector/twilio-connector/worker"
 )
 
-var smsFields = []string{actions.FieldSMSFrom, actions.FieldSMSTo, actions.FieldSMSBody, actions.FieldSMSMediaURL, actions.FieldSMSTesting}
-
-var workerHeaders = []string{worker.HeaderErrorMode, worker.HeaderRetryBackoff, worker.HeaderTemplateEngine}
+var workerHeaders = []string{worker.HeaderConnection, worker.HeaderErrorMode, worker.HeaderRetryBackoff, worker.HeaderTemplateEngine}
 
 func (l *linter) sendSMS(el *bpmn.Element) {
 	engine := l.headers(el)
-	l.inputs(el, "send_sms", smsFields, func(field string, v any) {
+	l.inputs(el, actions.SendSMS.Name, actions.SendSMS.Fields, func(field string, v any) {
 		switch {
-		case field == actions.FieldSMSBody:
+		case field == actions.FieldSMSBody || field == actions.FieldSMSSubject:
 			l.template(el, field, v, engine)
 		default:
 			for _, msg := range l.sendSMSTesting(field, v) {
@@ -131,6 +129,9 @@ func (l *linter) headers(el *bpmn.Element) templates.Engine {
 				continue
 			}
 			engine = e
+		case worker.HeaderConnection:
+			// Which connections exist is the deployment's to say (CONNECTOR_CONNECTIONS_FILE);
+			// a job naming an unknown one fails with INVALID_INPUT naming connection.
 		case worker.HeaderRetryBackoff:
 			if _, err := bpmn.ParseDuration(h.Value); err != nil {
 				l.add(el, h.Key, Error, "task header retryBackoff is %q: every job fails with INVALID_INPUT; write an ISO 8601 duration such as PT30S", h.Value)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/bpmn"
 	elementtemplates "github.com/twilio-connector/twilio-connector/bpmn/element-templates"
 )
@@ -16,8 +17,8 @@ type actionCheck func(l *linter, el *bpmn.Element)
 // actionChecks are the job type suffixes the connector serves, with their checks. A new action
 // (make_call) adds its entry here, or lint reports its tasks as unknown.
 var actionChecks = map[string]actionCheck{
-	"send_sms":  (*linter).sendSMS,
-	"make_call": (*linter).makeCall,
+	actions.SendSMS.Name:  (*linter).sendSMS,
+	actions.MakeCall.Name: (*linter).makeCall,
 }
 
 func (l *linter) task(el *bpmn.Element) {

@@ -26,16 +26,9 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // newActions builds every action from the configuration. Without credentials the actions can
 // still serve testing (dry-run) requests.
 func newActions(cfg config.Config, st store.Store, log *slog.Logger) (map[string]worker.Action, error) {
-	var tw *actions.Twilio
-	if cfg.AccountSID != "" && cfg.AuthToken != "" {
-		var err error
-		tw, err = actions.NewTwilio(actions.TwilioOptions{
-			AccountSID: cfg.AccountSID, AuthToken: cfg.AuthToken, BaseURL: cfg.APIBaseURL, Timeout: cfg.TwilioTimeout,
-			MaxConcurrent: cfg.TwilioConcurrency,
-		})
-		if err != nil {
-			return nil, err
-		}
+	conns, err := newConnections(cfg)
+	if err != nil {
+		return nil, err
 	}
 	var dir actions.Directory
 	switch {
@@ -61,14 +54,13 @@ func newActions(cfg config.Config, st store.Store, log *slog.Logger) (map[string
 			Logger: log.With("component", kind),
 		}
 	}
-	sms := actions.NewSMS(tw, delivery("sms"), actions.SMSOptions{
-		DefaultFrom: cfg.DefaultFrom, MessagingServiceSID: cfg.MessagingServiceSID,
+	sms := actions.NewSMS(conns, delivery("sms"), actions.SMSOptions{
 		DefaultRegion: cfg.DefaultRegion, StatusCallbackURL: statusCallbackURL(cfg), Directory: dir,
 	})
-	calls := actions.NewCalls(tw, delivery("call"), actions.CallOptions{
-		DefaultFrom: cfg.DefaultFrom, DefaultRegion: cfg.DefaultRegion, StatusCallbackURL: statusCallbackURL(cfg), Directory: dir,
+	calls := actions.NewCalls(conns, delivery("call"), actions.CallOptions{
+		DefaultRegion: cfg.DefaultRegion, StatusCallbackURL: statusCallbackURL(cfg), Directory: dir,
 	})
-	return map[string]worker.Action{"send_sms": sms, "make_call": calls}, nil
+	return map[string]worker.Action{actions.SendSMS.Name: sms, actions.MakeCall.Name: calls}, nil
 }
 
 // statusCallbackURL is where Twilio posts delivery status, when the connector is reachable.

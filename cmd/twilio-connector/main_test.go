@@ -12,7 +12,7 @@ import (
 
 func run(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
-	for _, k := range []string{"TWILIO_ACCOUNT", "TWILIO_TOKEN", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_DEFAULT_FROM", "CONNECTOR_CONFIG_FILE"} {
+	for _, k := range []string{"TWILIO_ACCOUNT", "TWILIO_TOKEN", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_DEFAULT_FROM", "CONNECTOR_CONFIG_FILE", "CONNECTOR_CONNECTIONS_FILE", "TWILIO_API_BASE_URL"} {
 		t.Setenv(k, "")
 	}
 	for k, v := range env {

@@ -14,6 +14,7 @@ import (
 	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
 	"google.golang.org/grpc"
 
+	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/config"
 	"github.com/twilio-connector/twilio-connector/httpapi"
 	"github.com/twilio-connector/twilio-connector/metrics"
@@ -121,7 +122,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	mux.Handle("GET /readyz", ready)
 	mux.Handle("GET /metrics", metrics.Handler())
 	mux.Handle("/v1/", httpapi.New(httpapi.Options{
-		Messages: acts["send_sms"], Calls: acts["make_call"], Store: st, APIKeys: apiKeys,
+		Messages: acts[actions.SendSMS.Name], Calls: acts[actions.MakeCall.Name], Store: st, APIKeys: apiKeys,
 		MaxBodyBytes: int64(cfg.APIMaxBody), Timeout: cfg.APITimeout, Logger: log,
 	}))
 
@@ -156,7 +157,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	if cfg.MQTTURL != "" {
 		if mq, err = mqttapi.Start(mqttapi.Options{
 			URL: cfg.MQTTURL, ClientID: cfg.MQTTClientID, TopicPrefix: cfg.MQTTTopicPrefix,
-			SMS: acts["send_sms"], Calls: acts["make_call"], DefaultFrom: cfg.DefaultFrom, DefaultRegion: cfg.DefaultRegion, Store: st,
+			SMS: acts[actions.SendSMS.Name], Calls: acts[actions.MakeCall.Name], DefaultFrom: cfg.DefaultFrom, DefaultRegion: cfg.DefaultRegion, Store: st,
 			Timeout: cfg.APITimeout, Logger: log,
 		}); err != nil {
 			return err

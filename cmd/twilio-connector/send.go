@@ -11,6 +11,7 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/config"
+	"github.com/twilio-connector/twilio-connector/providers"
 	"github.com/twilio-connector/twilio-connector/store"
 	"github.com/twilio-connector/twilio-connector/templates"
 )
@@ -33,6 +34,8 @@ func sendCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	from := fs.String("from", "", "sender: E.164 number, alphanumeric sender id or Messaging Service SID (default TWILIO_DEFAULT_FROM)")
 	fs.Var(&to, "to", "recipient in E.164 form; repeat the flag or separate with commas")
 	body := fs.String("body", "", "message text: a Freemarker-style template such as 'Order ${orderId} is ready'")
+	subject := fs.String("subject", "", "title above the message, for providers that show one (Pushover)")
+	connection := fs.String("connection", "", "the connection to send through (default: the TWILIO_* account; others from CONNECTOR_CONNECTIONS_FILE)")
 	vars := fs.String("vars", "{}", "template variables as a JSON object")
 	fs.Var(&media, "media", "MMS media URL; repeatable")
 	engine := fs.String("template-engine", "", "freemarker (default) or pongo2")
@@ -52,6 +55,9 @@ func sendCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	input[actions.FieldSMSFrom] = *from
 	input[actions.FieldSMSTo] = strings.Join(to, ",")
 	input[actions.FieldSMSBody] = *body
+	if *subject != "" {
+		input[actions.FieldSMSSubject] = *subject
+	}
 	if len(media) > 0 {
 		ms := make([]any, len(media))
 		for i, m := range media {
@@ -69,7 +75,8 @@ func sendCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	if *testing && *from == "" && cfg.DefaultFrom == "" && cfg.MessagingServiceSID == "" {
+	onDefault := *connection == "" || *connection == providers.DefaultConnection
+	if *testing && onDefault && *from == "" && cfg.DefaultFrom == "" && cfg.MessagingServiceSID == "" {
 		// A preview needs no real sender; say which one it uses, since a send would need one.
 		input[actions.FieldSMSFrom] = previewSender
 		fmt.Fprintf(stderr, "no --from and no TWILIO_DEFAULT_FROM: previewing with %s (Twilio's test sender); a real send needs one of them\n", previewSender)
@@ -83,7 +90,7 @@ func sendCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	res, err := acts["send_sms"].Invoke(ctx, actions.Invocation{Vars: input, Engine: eng})
+	res, err := acts[actions.SendSMS.Name].Invoke(ctx, actions.Invocation{Vars: input, Engine: eng, Connection: *connection})
 	if err != nil {
 		// A transient failure after the in-request retries: the result says who got nothing.
 		fmt.Fprintf(stderr, "transient failure, try again later: %v\n", err)

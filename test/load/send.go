@@ -13,6 +13,8 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/config"
+	"github.com/twilio-connector/twilio-connector/providers"
+	"github.com/twilio-connector/twilio-connector/providers/twilio"
 	"github.com/twilio-connector/twilio-connector/store"
 	"github.com/twilio-connector/twilio-connector/worker"
 )
@@ -78,7 +80,7 @@ func (w *world) startWorker(prefix string, action worker.Action, o sendOptions) 
 	}
 	// An idle long poll would hold Stop for CONNECTOR_REQUEST_TIMEOUT; jobs are never scarce here.
 	cfg.RequestTimeout = time.Second
-	wk := worker.New(w.client, map[string]worker.Action{"send_sms": action}, worker.Options{
+	wk := worker.New(w.client, map[string]worker.Action{actions.SendSMS.Name: action}, worker.Options{
 		Prefix: prefix, Name: "load", MaxJobsActive: cfg.MaxJobsActive, Concurrency: cfg.Concurrency,
 		JobTimeout: cfg.JobTimeout, PollInterval: cfg.PollInterval, RequestTimeout: cfg.RequestTimeout,
 		RetryBackoff: cfg.RetryBackoff, Logger: connectorLogger(),
@@ -94,7 +96,7 @@ func (w *world) newSMS(st store.Store, o sendOptions) (*actions.SMS, error) {
 	if o.twilioConcurrency > 0 {
 		cfg.TwilioConcurrency = o.twilioConcurrency
 	}
-	tw, err := actions.NewTwilio(actions.TwilioOptions{
+	tw, err := twilio.New(twilio.Options{
 		AccountSID: w.twilio.AccountSID, AuthToken: w.twilio.AuthToken, BaseURL: w.twURL, Timeout: cfg.TwilioTimeout,
 		MaxConcurrent: cfg.TwilioConcurrency,
 	})
@@ -102,7 +104,8 @@ func (w *world) newSMS(st store.Store, o sendOptions) (*actions.SMS, error) {
 		return nil, err
 	}
 	d := &actions.Delivery{Kind: "sms", Store: st, Attempts: cfg.SendAttempts, Parallelism: cfg.SendParallelism, Logger: connectorLogger()}
-	return actions.NewSMS(tw, d, actions.SMSOptions{DefaultFrom: "+15005550006"}), nil
+	conns := providers.Connections{providers.DefaultConnection: {Name: providers.DefaultConnection, Provider: tw, DefaultFrom: "+15005550006"}}
+	return actions.NewSMS(conns, d, actions.SMSOptions{}), nil
 }
 
 // sendAction is the real send_sms action on a fresh store of kind o.store; closeStore removes

@@ -1,4 +1,6 @@
-package actions
+// Package twilio is the Twilio provider: messages and calls through Twilio's REST API
+// (github.com/twilio/twilio-go), with lookups that settle whether a cut-off attempt arrived.
+package twilio
 
 import (
 	"context"
@@ -15,12 +17,20 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/errs"
 	"github.com/twilio-connector/twilio-connector/metrics"
+	"github.com/twilio-connector/twilio-connector/providers"
 )
 
-// TwilioOptions configures the Twilio REST client.
-type TwilioOptions struct {
+// Options configure the Twilio REST client.
+type Options struct {
 	AccountSID string
 	AuthToken  string
+	// MessagingServiceSID, when set, is given with every message (the service picks the
+	// sender; a From pins it) and makes a sender optional.
+	MessagingServiceSID string
+	// MissingSender says how to configure a sender when a request has none.
+	MissingSender string
+	// BaseURLField names the setting of BaseURL in errors (TWILIO_API_BASE_URL).
+	BaseURLField string
 	// BaseURL points the client at a Twilio-compatible API (tests, the dev sandbox, providers
 	// speaking Twilio's API). Empty means https://api.twilio.com.
 	BaseURL string
@@ -43,19 +53,25 @@ const DefaultMaxConcurrent = 100
 // the address, attaches the call's context and keeps the HTTP status and Retry-After header
 // (twilio-go drops both when an error body is not Twilio JSON).
 type Twilio struct {
-	opts  TwilioOptions
+	providers.Phone
+	opts  Options
 	base  *url.URL
 	creds *client.Credentials
 	slots chan struct{} // one per request in flight
 }
 
-// NewTwilio returns a client; credentials are checked for shape by the config package.
-func NewTwilio(opts TwilioOptions) (*Twilio, error) {
-	t := &Twilio{opts: opts, creds: client.NewCredentials(opts.AccountSID, opts.AuthToken)}
+// New returns a client; credentials are checked for shape by the config package.
+func New(opts Options) (*Twilio, error) {
+	t := &Twilio{opts: opts, creds: client.NewCredentials(opts.AccountSID, opts.AuthToken),
+		Phone: providers.Phone{TwilioSenders: true, SenderOptional: opts.MessagingServiceSID != "", MissingSender: opts.MissingSender}}
 	if opts.BaseURL != "" {
 		u, err := url.Parse(opts.BaseURL)
 		if err != nil || u.Host == "" {
-			return nil, errs.Invalid("TWILIO_API_BASE_URL", "%q is not an absolute URL", opts.BaseURL)
+			field := opts.BaseURLField
+			if field == "" {
+				field = "TWILIO_API_BASE_URL"
+			}
+			return nil, errs.Invalid(field, "%q is not an absolute URL", opts.BaseURL)
 		}
 		t.base = u
 	}
@@ -138,30 +154,32 @@ func (t *Twilio) service(ctx context.Context) (svc *api.ApiService, ct *callTran
 	return api.NewApiServiceWithClient(c), ct, done
 }
 
-// Message is one outbound message as Twilio's Messages API takes it.
-type Message struct {
-	To, From, MessagingServiceSID, Body, StatusCallback string
-	MediaURLs                                           []string
+// Kind is "twilio".
+func (t *Twilio) Kind() string { return "twilio" }
+
+// sender splits a sender as From returned it into Twilio's From and MessagingServiceSid: a
+// Messaging Service SID given as the sender is the service; otherwise the configured service,
+// if any, goes along (Twilio accepts both: the service picks, From pins).
+func (t *Twilio) sender(from string) (string, string) {
+	if providers.IsMessagingService(from) {
+		return "", from
+	}
+	return from, t.opts.MessagingServiceSID
 }
 
-// Sent is Twilio's answer to an accepted message or call.
-type Sent struct {
-	SID    string
-	Status string
-}
-
-// SendMessage creates one message. Failures are *errs.Error classified by Twilio's code and
-// HTTP status.
-func (t *Twilio) SendMessage(ctx context.Context, m Message) (Sent, error) {
+// Send creates one message. Failures are *errs.Error classified by Twilio's code and HTTP
+// status. Subject is not part of an SMS and is ignored.
+func (t *Twilio) Send(ctx context.Context, m providers.Message) (providers.Sent, error) {
 	svc, ct, done := t.service(ctx)
 	defer done()
 	p := &api.CreateMessageParams{}
 	p.SetTo(m.To)
-	if m.From != "" {
-		p.SetFrom(m.From)
+	from, service := t.sender(m.From)
+	if from != "" {
+		p.SetFrom(from)
 	}
-	if m.MessagingServiceSID != "" {
-		p.SetMessagingServiceSid(m.MessagingServiceSID)
+	if service != "" {
+		p.SetMessagingServiceSid(service)
 	}
 	if m.Body != "" {
 		p.SetBody(m.Body)
@@ -176,25 +194,20 @@ func (t *Twilio) SendMessage(ctx context.Context, m Message) (Sent, error) {
 	res, err := svc.CreateMessage(p)
 	metrics.TwilioSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
-		return Sent{}, classify(ct.ctx, err, ct)
+		return providers.Sent{}, classify(ct.ctx, err, ct)
 	}
 	if res.Sid == nil {
-		return Sent{}, &errs.Error{Code: errs.Connection, Uncertain: true, Message: "Twilio accepted the message but returned no sid"}
+		return providers.Sent{}, &errs.Error{Code: errs.Connection, Uncertain: true, Message: "Twilio accepted the message but returned no sid"}
 	}
-	return Sent{SID: *res.Sid, Status: deref(res.Status)}, nil
-}
-
-// Call is one outbound call as Twilio's Calls API takes it: exactly one of URL or Twiml.
-type Call struct {
-	To, From, URL, Twiml, StatusCallback string
+	return providers.Sent{SID: *res.Sid, Status: deref(res.Status)}, nil
 }
 
 // callStatusEvents are the call progress events Twilio reports to StatusCallback; the final
 // status (completed, busy, no-answer, failed, canceled) comes with "completed".
 var callStatusEvents = []string{"initiated", "ringing", "answered", "completed"}
 
-// PlaceCall creates one call. Failures are *errs.Error as for SendMessage.
-func (t *Twilio) PlaceCall(ctx context.Context, c Call) (Sent, error) {
+// Call creates one call. Failures are *errs.Error as for Send.
+func (t *Twilio) Call(ctx context.Context, c providers.Call) (providers.Sent, error) {
 	svc, ct, done := t.service(ctx)
 	defer done()
 	p := &api.CreateCallParams{}
@@ -214,44 +227,44 @@ func (t *Twilio) PlaceCall(ctx context.Context, c Call) (Sent, error) {
 	res, err := svc.CreateCall(p)
 	metrics.TwilioSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
-		return Sent{}, classify(ct.ctx, err, ct)
+		return providers.Sent{}, classify(ct.ctx, err, ct)
 	}
 	if res.Sid == nil {
-		return Sent{}, &errs.Error{Code: errs.Connection, Uncertain: true, Message: "Twilio accepted the call but returned no sid"}
+		return providers.Sent{}, &errs.Error{Code: errs.Connection, Uncertain: true, Message: "Twilio accepted the call but returned no sid"}
 	}
-	return Sent{SID: *res.Sid, Status: deref(res.Status)}, nil
+	return providers.Sent{SID: *res.Sid, Status: deref(res.Status)}, nil
 }
 
 // lookupPageSize bounds how many recent messages or calls to a recipient a lookup reads.
 const lookupPageSize = 20
 
-// FindMessage looks for a message like m that Twilio created at or after since: same To,
+// Find looks for a message like m that Twilio created at or after since: same To,
 // same From (or any sender when m has none, as with a Messaging Service) and same body. It
 // settles whether an attempt that was cut off (a crash, a timeout) reached Twilio.
-func (t *Twilio) FindMessage(ctx context.Context, m Message, since time.Time) (Sent, bool, error) {
+func (t *Twilio) Find(ctx context.Context, m providers.Message, since time.Time) (providers.Sent, bool, error) {
 	svc, ct, done := t.service(ctx)
 	defer done()
 	p := &api.ListMessageParams{}
 	p.SetTo(m.To)
-	if m.From != "" {
-		p.SetFrom(m.From)
+	if from, _ := t.sender(m.From); from != "" {
+		p.SetFrom(from)
 	}
 	p.SetPageSize(lookupPageSize)
 	p.SetLimit(lookupPageSize)
 	list, err := svc.ListMessage(p)
 	if err != nil {
-		return Sent{}, false, classify(ct.ctx, err, ct)
+		return providers.Sent{}, false, classify(ct.ctx, err, ct)
 	}
 	for _, x := range list {
 		if x.Sid != nil && deref(x.Body) == m.Body && createdSince(x.DateCreated, since) {
-			return Sent{SID: *x.Sid, Status: deref(x.Status)}, true, nil
+			return providers.Sent{SID: *x.Sid, Status: deref(x.Status)}, true, nil
 		}
 	}
-	return Sent{}, false, nil
+	return providers.Sent{}, false, nil
 }
 
 // FindCall looks for a call like c (same To and From) that Twilio created at or after since.
-func (t *Twilio) FindCall(ctx context.Context, c Call, since time.Time) (Sent, bool, error) {
+func (t *Twilio) FindCall(ctx context.Context, c providers.Call, since time.Time) (providers.Sent, bool, error) {
 	svc, ct, done := t.service(ctx)
 	defer done()
 	p := &api.ListCallParams{}
@@ -261,14 +274,14 @@ func (t *Twilio) FindCall(ctx context.Context, c Call, since time.Time) (Sent, b
 	p.SetLimit(lookupPageSize)
 	list, err := svc.ListCall(p)
 	if err != nil {
-		return Sent{}, false, classify(ct.ctx, err, ct)
+		return providers.Sent{}, false, classify(ct.ctx, err, ct)
 	}
 	for _, x := range list {
 		if x.Sid != nil && createdSince(x.DateCreated, since) {
-			return Sent{SID: *x.Sid, Status: deref(x.Status)}, true, nil
+			return providers.Sent{SID: *x.Sid, Status: deref(x.Status)}, true, nil
 		}
 	}
-	return Sent{}, false, nil
+	return providers.Sent{}, false, nil
 }
 
 // createdSince reads Twilio's date_created (RFC 1123 with a numeric zone).
@@ -329,3 +342,9 @@ func redactURL(err error) string {
 	}
 	return err.Error()
 }
+
+// The Twilio provider places calls.
+var (
+	_ providers.Provider = (*Twilio)(nil)
+	_ providers.Caller   = (*Twilio)(nil)
+)

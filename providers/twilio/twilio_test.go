@@ -1,4 +1,4 @@
-package actions
+package twilio
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twilio-connector/twilio-connector/providers"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
 )
 
@@ -35,7 +36,7 @@ func TestMaxConcurrentRequests(t *testing.T) {
 	fake := twiliotest.New(t)
 	fake.SetLatency(30 * time.Millisecond)
 	peak := &peakTransport{next: http.DefaultTransport}
-	tw, err := NewTwilio(TwilioOptions{AccountSID: fake.AccountSID, AuthToken: fake.AuthToken, BaseURL: fake.URL(),
+	tw, err := New(Options{AccountSID: fake.AccountSID, AuthToken: fake.AuthToken, BaseURL: fake.URL(),
 		Transport: peak, MaxConcurrent: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +46,7 @@ func TestMaxConcurrentRequests(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := tw.SendMessage(context.Background(), Message{To: fmt.Sprintf("+1415555011%d", i%10), From: "+15005550006", Body: "hi"}); err != nil {
+			if _, err := tw.Send(context.Background(), providers.Message{To: fmt.Sprintf("+1415555011%d", i%10), From: "+15005550006", Body: "hi"}); err != nil {
 				t.Error(err)
 			}
 		}()

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/twilio-connector/twilio-connector/config"
+	"github.com/twilio-connector/twilio-connector/providers"
+	"github.com/twilio-connector/twilio-connector/providers/twilio"
+)
+
+// providerKinds are the provider kinds a connections file may name (provider: KIND): each
+// kind's constructor, one line per kind.
+var providerKinds = map[string]providers.Constructor{
+	"twilio": twilio.FromConnection,
+}
+
+// newConnections builds the connection default from the TWILIO_* variables (without a provider
+// when no credentials are set: it then serves testing mode only) and the connections of
+// CONNECTOR_CONNECTIONS_FILE.
+func newConnections(cfg config.Config) (providers.Connections, error) {
+	def := &providers.Connection{Name: providers.DefaultConnection, DefaultFrom: cfg.DefaultFrom}
+	if cfg.AccountSID != "" && cfg.AuthToken != "" {
+		tw, err := twilio.New(twilio.Options{
+			AccountSID: cfg.AccountSID, AuthToken: cfg.AuthToken, MessagingServiceSID: cfg.MessagingServiceSID,
+			BaseURL: cfg.APIBaseURL, Timeout: cfg.TwilioTimeout, MaxConcurrent: cfg.TwilioConcurrency,
+			MissingSender: "set it on the task, or configure TWILIO_DEFAULT_FROM or TWILIO_MESSAGING_SERVICE_SID on the connector",
+		})
+		if err != nil {
+			return nil, err
+		}
+		def.Provider = tw
+	}
+	conns := providers.Connections{}
+	if cfg.ConnectionsFile != "" {
+		var err error
+		conns, err = providers.Load(cfg.ConnectionsFile, providerKinds,
+			providers.Settings{Timeout: cfg.TwilioTimeout, MaxConcurrent: cfg.TwilioConcurrency}, cfg.DefaultRegion)
+		if err != nil {
+			return nil, fmt.Errorf("CONNECTOR_CONNECTIONS_FILE: %w", err)
+		}
+	}
+	if _, inFile := conns[providers.DefaultConnection]; inFile {
+		if def.Provider != nil {
+			return nil, fmt.Errorf("CONNECTOR_CONNECTIONS_FILE: connection %s is the account of TWILIO_ACCOUNT: name the file's connection otherwise, or unset TWILIO_ACCOUNT", providers.DefaultConnection)
+		}
+		return conns, nil
+	}
+	conns[providers.DefaultConnection] = def
+	return conns, nil
+}

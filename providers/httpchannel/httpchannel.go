@@ -19,9 +19,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -313,8 +315,8 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
-// Construct builds a provider from a connection's fields: url (or url_file), format, headers,
-// inbound_secret (or inbound_secret_file).
+// Construct builds a provider from a connection's fields: url (or url_file), format, headers
+// (and/or headers_file), inbound_secret (or inbound_secret_file).
 func Construct(s providers.Settings) (providers.Provider, error) {
 	opts := Options{Connection: s.Name, Timeout: s.Timeout, MaxConcurrent: s.MaxConcurrent, Transport: s.Transport}
 	var err error
@@ -327,8 +329,48 @@ func Construct(s providers.Settings) (providers.Provider, error) {
 	if opts.Headers, err = s.Fields.StringMap("headers"); err != nil {
 		return nil, err
 	}
+	if opts.Headers, err = headersFile(s.Fields, opts.Headers); err != nil {
+		return nil, err
+	}
 	if opts.InboundSecret, err = s.Fields.Secret("inbound_secret"); err != nil {
 		return nil, err
 	}
 	return New(opts)
+}
+
+// headersFile adds the headers of headers_file, a file of "Name: value" lines (blank lines and
+// lines starting with # ignored), to those of headers; a header in both is an error. Errors
+// name the line, never a value.
+func headersFile(f *providers.Fields, headers map[string]string) (map[string]string, error) {
+	path, err := f.String("headers_file")
+	if err != nil || path == "" {
+		return headers, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, f.Errorf("headers_file", "cannot be read: %v", err)
+	}
+	out := maps.Clone(headers)
+	if out == nil {
+		out = map[string]string{}
+	}
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, value, ok := strings.Cut(line, ":")
+		name = strings.TrimSpace(name)
+		switch {
+		case !ok || name == "":
+			return nil, f.Errorf("headers_file", "line %d is not \"Name: value\"", i+1)
+		}
+		for k := range out {
+			if strings.EqualFold(k, name) {
+				return nil, f.Errorf("headers_file", "line %d sets %s, which is set already: keep one", i+1, name)
+			}
+		}
+		out[name] = strings.TrimSpace(value)
+	}
+	return out, nil
 }

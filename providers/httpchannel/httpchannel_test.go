@@ -256,7 +256,29 @@ func TestConstruct(t *testing.T) {
 		t.Error("inbound_secret not kept")
 	}
 
+	headersFile := filepath.Join(dir, "headers")
+	if err := os.WriteFile(headersFile, []byte("# the gateway's key\nAuthorization: "+apiKey+"\n\nX-Tenant: 7\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err = Construct(providers.Settings{Name: "gateway", Fields: fields(t, "url: "+s.URL()+"\nheaders_file: "+headersFile+"\nheaders: {X-Api-Version: \"2\"}\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Send(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+	if h := s.Requests()[1].Header; h.Get("X-Tenant") != "7" || h.Get("X-Api-Version") != "2" {
+		t.Errorf("headers %v", h)
+	}
+	badHeaders := filepath.Join(dir, "bad-headers")
+	if err := os.WriteFile(badHeaders, []byte("Authorization "+apiKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
 	for _, tc := range []struct{ doc, field string }{
+		{"url: https://gw.example/send\nheaders_file: " + badHeaders, "headers_file"},
+		{"url: https://gw.example/send\nheaders_file: " + headersFile + "\nheaders: {authorization: x}", "headers_file"},
+		{"url: https://gw.example/send\nheaders_file: " + filepath.Join(dir, "missing"), "headers_file"},
 		{"format: json", "url"},
 		{"url: ftp://gw.example/send", "url"},
 		{"url: https://gw.example/send\nformat: xml", "format"},
@@ -268,6 +290,8 @@ func TestConstruct(t *testing.T) {
 		var fe *providers.FieldError
 		if !errors.As(err, &fe) || fe.Connection != "gateway" || fe.Field != tc.field {
 			t.Errorf("%q: error %v, want one naming connection gateway and field %s", tc.doc, err, tc.field)
+		} else if strings.Contains(err.Error(), "gw-secret") {
+			t.Errorf("%q: error shows a header value: %v", tc.doc, err)
 		}
 	}
 }

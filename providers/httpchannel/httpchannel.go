@@ -44,6 +44,12 @@ const (
 // FieldBody is the input the text comes from, named in errors.
 const FieldBody = "smsBody"
 
+// Defaults of Options.
+const (
+	DefaultTimeout       = 15 * time.Second
+	DefaultMaxConcurrent = 100
+)
+
 // Options configures a Provider.
 type Options struct {
 	// Connection is the connection's name: the channel field, and named in errors.
@@ -57,7 +63,8 @@ type Options struct {
 	// InboundSecret is the bearer token the gateway sends to the connector's inbound
 	// endpoints (POST /http/{connection}/receive and /status).
 	InboundSecret string
-	// Timeout bounds each request (0: 15s); MaxConcurrent the requests in flight (0: 100).
+	// Timeout bounds each request (0: DefaultTimeout); MaxConcurrent the requests in flight
+	// (0: DefaultMaxConcurrent).
 	Timeout       time.Duration
 	MaxConcurrent int
 	// Transport carries the requests; nil means http.DefaultTransport.
@@ -104,10 +111,10 @@ func New(opts Options) (*Provider, error) {
 		}
 	}
 	if opts.Timeout <= 0 {
-		opts.Timeout = 15 * time.Second
+		opts.Timeout = DefaultTimeout
 	}
 	if opts.MaxConcurrent <= 0 {
-		opts.MaxConcurrent = 100
+		opts.MaxConcurrent = DefaultMaxConcurrent
 	}
 	if opts.Transport == nil {
 		opts.Transport = http.DefaultTransport

@@ -59,6 +59,12 @@ const (
 
 var keyPattern = regexp.MustCompile(`^[A-Za-z0-9]{30}$`)
 
+// Defaults of Options.
+const (
+	DefaultTimeout       = 15 * time.Second
+	DefaultMaxConcurrent = 100
+)
+
 // Options configures a Provider.
 type Options struct {
 	// Connection is the connection's name, named in errors about its settings.
@@ -70,7 +76,8 @@ type Options struct {
 	// Priority (-2…1) and Sound, when set, go with every message.
 	Priority *int
 	Sound    string
-	// Timeout bounds each request (0: 15s); MaxConcurrent the requests in flight (0: 100).
+	// Timeout bounds each request (0: DefaultTimeout); MaxConcurrent the requests in flight
+	// (0: DefaultMaxConcurrent).
 	Timeout       time.Duration
 	MaxConcurrent int
 	// Transport carries the requests; nil means http.DefaultTransport.
@@ -106,10 +113,10 @@ func New(opts Options) (*Provider, error) {
 		return nil, bad("priority", "%d is not -2, -1, 0 or 1 (2, emergency, needs acknowledgements the connector does not follow)", *p)
 	}
 	if opts.Timeout <= 0 {
-		opts.Timeout = 15 * time.Second
+		opts.Timeout = DefaultTimeout
 	}
 	if opts.MaxConcurrent <= 0 {
-		opts.MaxConcurrent = 100
+		opts.MaxConcurrent = DefaultMaxConcurrent
 	}
 	if opts.Transport == nil {
 		opts.Transport = http.DefaultTransport

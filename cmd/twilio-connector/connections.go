@@ -5,13 +5,17 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/config"
 	"github.com/twilio-connector/twilio-connector/providers"
+	"github.com/twilio-connector/twilio-connector/providers/httpchannel"
+	"github.com/twilio-connector/twilio-connector/providers/pushover"
 	"github.com/twilio-connector/twilio-connector/providers/twilio"
 )
 
 // providerKinds are the provider kinds a connections file may name (provider: KIND): each
 // kind's constructor, one line per kind.
 var providerKinds = map[string]providers.Constructor{
-	"twilio": twilio.FromConnection,
+	"twilio":   twilio.FromConnection,
+	"pushover": pushover.Construct,
+	"http":     httpchannel.Construct,
 }
 
 // newConnections builds the connection default from the TWILIO_* variables (without a provider

@@ -25,7 +25,7 @@ func (l *linter) makeCall(el *bpmn.Element) {
 		}
 	}, func(el *bpmn.Element, field string, _ map[string]string) {
 		if field == actions.FieldCallTo {
-			l.add(el, field, Warning, "callTo is not mapped: the task works only if a process variable callTo holds the recipients; map it, e.g. =[guest.phone]")
+			l.add(el, field, Warning, "callTo is not mapped: the task works only if a process variable callTo holds the recipients or its connection has default_to; map it, e.g. =[guest.phone]")
 		}
 	})
 	// A FEEL expression may be null at run time (=if urgent then twiml else null), so only fixed

@@ -64,7 +64,7 @@ func (l *linter) inputs(el *bpmn.Element, action string, fields []string, judge 
 func (l *linter) unmapped(el *bpmn.Element, field string, inputs map[string]string) {
 	switch field {
 	case actions.FieldSMSTo:
-		l.add(el, field, Warning, "smsTo is not mapped: the task works only if a process variable smsTo holds the recipients; map it, e.g. =[customer.phone]")
+		l.add(el, field, Warning, "smsTo is not mapped: the task works only if a process variable smsTo holds the recipients or its connection has default_to; map it, e.g. =[customer.phone]")
 	case actions.FieldSMSBody:
 		if _, media := inputs[actions.FieldSMSMediaURL]; !media {
 			l.add(el, field, Warning, "smsBody is not mapped: the task works only if a process variable smsBody holds the text; map it, e.g. Order ${orderId} is ready")

@@ -9,10 +9,14 @@ import (
 	"testing"
 )
 
+// sibling is the directory beside a developer's checkout that holds the project's briefing
+// documents; a user's clone has no such directory.
+const sibling = "shared"
+
 // outsideRefs are ways a file can lean on documents beside the repository, which a user's clone
-// does not have: a ../shared directory, its design notes, conventions and seed documents.
+// does not have: the sibling directory, its design notes, conventions and seed documents.
 var outsideRefs = []string{
-	"../shared", `"shared"`, "shared/seeds", "shared/design", "shared/conventions", "shared/twilio",
+	"../" + sibling, `"` + sibling + `"`, sibling + "/seeds", sibling + "/design", sibling + "/conventions", sibling + "/twilio",
 	"design.md", "design §", "conventions.md", "seeds/0",
 }
 

@@ -16,11 +16,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -75,9 +72,8 @@ type Options struct {
 // addresses are phone numbers (directory field "phone"); a sender is optional.
 type Provider struct {
 	providers.Phone
-	opts   Options
-	client *http.Client
-	slots  chan struct{}
+	opts Options
+	post *providers.Poster
 }
 
 // New checks opts and returns a provider. Errors are *providers.FieldError naming the
@@ -116,15 +112,10 @@ func New(opts Options) (*Provider, error) {
 	if opts.MaxConcurrent <= 0 {
 		opts.MaxConcurrent = DefaultMaxConcurrent
 	}
-	if opts.Transport == nil {
-		opts.Transport = http.DefaultTransport
-	}
 	return &Provider{
 		Phone: providers.Phone{SenderOptional: true},
 		opts:  opts,
-		client: &http.Client{Transport: opts.Transport,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		slots: make(chan struct{}, opts.MaxConcurrent),
+		post:  providers.NewPoster("the HTTP gateway of connection "+opts.Connection, opts.Timeout, opts.MaxConcurrent, opts.Transport),
 	}, nil
 }
 
@@ -175,30 +166,15 @@ func (p *Provider) Send(ctx context.Context, m providers.Message) (providers.Sen
 	} else {
 		body, _ = json.Marshal(fields)
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.opts.URL, bytes.NewReader(body))
-	if err != nil {
-		return providers.Sent{}, &errs.Error{Code: errs.Internal, Message: "cannot build the request to the HTTP gateway of connection " + p.opts.Connection}
-	}
+	header := map[string]string{"Accept": "application/json"}
 	for k, v := range p.opts.Headers {
-		req.Header.Set(k, v)
+		header[k] = v
 	}
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Accept", "application/json")
-	select {
-	case p.slots <- struct{}{}:
-	case <-ctx.Done():
-		return providers.Sent{}, &errs.Error{Code: errs.Connection, Message: "gave up waiting for a free connection to the HTTP gateway: " + ctx.Err().Error(), Err: ctx.Err()}
-	}
-	res, err := p.client.Do(req)
-	<-p.slots
+	a, err := p.post.Post(ctx, p.opts.URL, contentType, body, header)
 	if err != nil {
-		return providers.Sent{}, p.noAnswer(ctx, err)
+		return providers.Sent{}, err
 	}
-	defer res.Body.Close()
-	answer, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
-	return p.classify(res, answer, m.ID)
+	return p.classify(a.Response, a.Body, m.ID)
 }
 
 // classify maps the gateway's answer into a result or the taxonomy.
@@ -214,9 +190,9 @@ func (p *Provider) classify(res *http.Response, body []byte, id string) (provide
 	e := &errs.Error{Message: fmt.Sprintf("the HTTP gateway of connection %s answered HTTP %d%s", p.opts.Connection, status, p.snippet(body))}
 	switch {
 	case status == http.StatusTooManyRequests:
-		e.Code, e.RetryAfter = errs.RateLimited, retryAfter(res)
+		e.Code, e.RetryAfter = errs.RateLimited, providers.RetryAfter(res)
 	case status >= 500:
-		e.Code, e.RetryAfter = errs.Connection, retryAfter(res)
+		e.Code, e.RetryAfter = errs.Connection, providers.RetryAfter(res)
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		e.Code, e.Field = errs.Authentication, "headers"
 		e.Message += ": check the connection's headers (the gateway's credentials)"
@@ -291,29 +267,6 @@ func (p *Provider) secrets() []string {
 		}
 	}
 	return out
-}
-
-func retryAfter(res *http.Response) time.Duration {
-	if s, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	return 0
-}
-
-// noAnswer classifies a request that got no answer. It is Uncertain (the gateway may have
-// taken the message) unless the connection could not even be opened. The URL is left out.
-func (p *Provider) noAnswer(ctx context.Context, err error) *errs.Error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	msg := "no answer from the HTTP gateway of connection " + p.opts.Connection + ": " + err.Error()
-	if ctx.Err() != nil {
-		msg = "gave up waiting for the HTTP gateway of connection " + p.opts.Connection + ": " + ctx.Err().Error()
-	}
-	var op *net.OpError
-	dialFailed := errors.As(err, &op) && op.Op == "dial"
-	return &errs.Error{Code: errs.Connection, Message: msg, Err: err, Uncertain: !dialFailed}
 }
 
 func newID() string {

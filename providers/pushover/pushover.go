@@ -8,10 +8,7 @@ package pushover
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -88,8 +85,7 @@ type Options struct {
 type Provider struct {
 	opts     Options
 	endpoint string
-	client   *http.Client
-	slots    chan struct{}
+	post     *providers.Poster
 }
 
 // New checks opts and returns a provider. Errors are *providers.FieldError naming the
@@ -118,15 +114,10 @@ func New(opts Options) (*Provider, error) {
 	if opts.MaxConcurrent <= 0 {
 		opts.MaxConcurrent = DefaultMaxConcurrent
 	}
-	if opts.Transport == nil {
-		opts.Transport = http.DefaultTransport
-	}
 	return &Provider{
 		opts:     opts,
 		endpoint: strings.TrimSuffix(base, "/") + MessagesPath,
-		client: &http.Client{Transport: opts.Transport,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		slots: make(chan struct{}, opts.MaxConcurrent),
+		post:     providers.NewPoster("Pushover", opts.Timeout, opts.MaxConcurrent, opts.Transport),
 	}, nil
 }
 
@@ -162,26 +153,11 @@ func (p *Provider) Send(ctx context.Context, m providers.Message) (providers.Sen
 	if err != nil {
 		return providers.Sent{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endpoint, strings.NewReader(form.Encode()))
+	a, err := p.post.Post(ctx, p.endpoint, "application/x-www-form-urlencoded", []byte(form.Encode()), nil)
 	if err != nil {
-		return providers.Sent{}, &errs.Error{Code: errs.Internal, Message: "cannot build the Pushover request", Err: err}
+		return providers.Sent{}, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	select {
-	case p.slots <- struct{}{}:
-	case <-ctx.Done():
-		return providers.Sent{}, &errs.Error{Code: errs.Connection, Message: "gave up waiting for a free connection to Pushover: " + ctx.Err().Error(), Err: ctx.Err()}
-	}
-	res, err := p.client.Do(req)
-	<-p.slots
-	if err != nil {
-		return providers.Sent{}, noAnswer(ctx, err)
-	}
-	defer res.Body.Close()
-	body, readErr := io.ReadAll(io.LimitReader(res.Body, 64<<10))
-	return p.classify(res, body, readErr)
+	return p.classify(a.Response, a.Body, a.ReadErr)
 }
 
 func (p *Provider) form(m providers.Message) (url.Values, error) {
@@ -239,10 +215,10 @@ func (p *Provider) classify(res *http.Response, body []byte, readErr error) (pro
 		}
 		return providers.Sent{SID: a.Request, Status: "sent"}, nil
 	case status == http.StatusTooManyRequests:
-		return providers.Sent{}, &errs.Error{Code: errs.RateLimited, RetryAfter: retryAfter(res),
+		return providers.Sent{}, &errs.Error{Code: errs.RateLimited, RetryAfter: providers.RetryAfter(res),
 			Message: "Pushover answered HTTP 429: the application is over its message limit" + detail(a)}
 	case status >= 500:
-		return providers.Sent{}, &errs.Error{Code: errs.Connection, RetryAfter: max(retryAfter(res), ServerErrorWait),
+		return providers.Sent{}, &errs.Error{Code: errs.Connection, RetryAfter: max(providers.RetryAfter(res), ServerErrorWait),
 			Message: "Pushover answered HTTP " + strconv.Itoa(status)}
 	case a.Token != "" || status == http.StatusUnauthorized || status == http.StatusForbidden:
 		return providers.Sent{}, &errs.Error{Code: errs.Authentication, Field: FieldToken,
@@ -261,43 +237,6 @@ func detail(a answer) string {
 		return ""
 	}
 	return " (Pushover: " + strings.Join(a.Errors, "; ") + ")"
-}
-
-func retryAfter(res *http.Response) time.Duration {
-	if s, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	return 0
-}
-
-// noAnswer classifies a request that got no answer. It is Uncertain (Pushover may have
-// queued the message) unless the connection could not even be opened.
-func noAnswer(ctx context.Context, err error) *errs.Error {
-	msg := "no answer from Pushover: " + redactURL(err)
-	if ctx.Err() != nil {
-		msg = "gave up waiting for Pushover: " + ctx.Err().Error()
-	}
-	var op *net.OpError
-	dialFailed := errors.As(err, &op) && op.Op == "dial"
-	return &errs.Error{Code: errs.Connection, Message: msg, Err: unwrapURL(err), Uncertain: !dialFailed}
-}
-
-// redactURL drops the URL from a *url.Error: the message keeps the operation and cause only.
-func redactURL(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Op + ": " + ue.Err.Error()
-	}
-	return err.Error()
-}
-
-// unwrapURL is the cause inside a *url.Error, so that no error kept holds the URL.
-func unwrapURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // Construct builds a provider from a connection's fields: token (or token_file), api_base_url,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/config"
+	"github.com/twilio-connector/twilio-connector/providers"
 	"github.com/twilio-connector/twilio-connector/store"
 	"github.com/twilio-connector/twilio-connector/worker"
 )
@@ -23,13 +24,9 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// newActions builds every action from the configuration. Without credentials the actions can
-// still serve testing (dry-run) requests.
-func newActions(cfg config.Config, st store.Store, log *slog.Logger) (map[string]worker.Action, error) {
-	conns, err := newConnections(cfg)
-	if err != nil {
-		return nil, err
-	}
+// newActions builds every action from the configuration and the connections (newConnections).
+// Without credentials the actions can still serve testing (dry-run) requests.
+func newActions(cfg config.Config, conns providers.Connections, st store.Store, log *slog.Logger) (map[string]worker.Action, error) {
 	var dir actions.Directory
 	switch {
 	case cfg.DirectoryFile != "":

@@ -5,7 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/twilio-connector/twilio-connector/actions"
-	"github.com/twilio-connector/twilio-connector/config"
+	"github.com/twilio-connector/twilio-connector/providers"
 	"github.com/twilio-connector/twilio-connector/templates"
 	"github.com/twilio-connector/twilio-connector/triggers"
 )
@@ -19,11 +19,7 @@ type inboundSecreter interface {
 // inboundSecrets returns, for the HTTP channel's endpoints, the inbound_secret of each
 // connection that has one. It warns about triggers listening on a connection that does not
 // exist or takes no inbound messages: they would never fire.
-func inboundSecrets(cfg config.Config, reg *triggers.Registry, log *slog.Logger) (func(string) (string, bool), error) {
-	conns, err := newConnections(cfg)
-	if err != nil {
-		return nil, err
-	}
+func inboundSecrets(conns providers.Connections, reg *triggers.Registry, log *slog.Logger) func(string) (string, bool) {
 	secrets := map[string]string{}
 	for name, c := range conns {
 		if p, ok := c.Provider.(inboundSecreter); ok && p.InboundSecret() != "" {
@@ -45,7 +41,7 @@ func inboundSecrets(cfg config.Config, reg *triggers.Registry, log *slog.Logger)
 	return func(conn string) (string, bool) {
 		s, ok := secrets[conn]
 		return s, ok
-	}, nil
+	}
 }
 
 // replier sends the HTTP channel's replies with send_sms through the connection they came in

@@ -91,10 +91,11 @@ func TestTriggerOnConnectionWithoutInboundWarns(t *testing.T) {
 		ts = append(ts, tr)
 	}
 	var logs bytes.Buffer
-	secrets, err := inboundSecrets(config.Config{ConnectionsFile: file}, triggers.NewRegistry(ts...), slog.New(slog.NewTextHandler(&logs, nil)))
+	conns, err := newConnections(config.Config{ConnectionsFile: file})
 	if err != nil {
 		t.Fatal(err)
 	}
+	secrets := inboundSecrets(conns, triggers.NewRegistry(ts...), slog.New(slog.NewTextHandler(&logs, nil)))
 	if _, ok := secrets("second"); ok {
 		t.Error("a twilio connection takes HTTP channel messages")
 	}

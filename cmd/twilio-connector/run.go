@@ -105,7 +105,11 @@ func loadTriggers(cfg config.Config, reg *triggers.Registry) error {
 // serve runs the worker, the webhooks, the outbox and the MQTT entry point until ctx ends, then shuts down
 // gracefully: stop taking work, finish in-flight jobs, stop the HTTP server.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.Client, polls *worker.LongPolls, st store.Store, reg *triggers.Registry) error {
-	acts, err := newActions(cfg, st, log)
+	conns, err := newConnections(cfg)
+	if err != nil {
+		return err
+	}
+	acts, err := newActions(cfg, conns, st, log)
 	if err != nil {
 		return err
 	}
@@ -145,10 +149,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 		Publisher: pub, Store: st, Outbox: outbox, Verifier: verifier, MessageName: cfg.StatusMessageName,
 		MessageTTL: cfg.MessageTTL, MaxBodyBytes: int64(cfg.WebhookMaxBody), PublishTimeout: cfg.PublishTimeout, Logger: log,
 	}))
-	secrets, err := inboundSecrets(cfg, reg, log)
-	if err != nil {
-		return err
-	}
+	secrets := inboundSecrets(conns, reg, log)
 	triggers.NewHTTPChannel(triggers.HTTPOptions{
 		Options: triggers.Options{
 			Triggers: reg, Publisher: pub, Store: st, Outbox: outbox, MessageTTL: cfg.MessageTTL,

@@ -86,7 +86,11 @@ func sendCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageError{err.Error()}
 	}
 	log := newLogger(cfg, stderr)
-	acts, err := newActions(cfg, store.NewMemory(0), log)
+	conns, err := newConnections(cfg)
+	if err != nil {
+		return err
+	}
+	acts, err := newActions(cfg, conns, store.NewMemory(0), log)
 	if err != nil {
 		return err
 	}

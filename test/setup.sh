@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs, idempotently and quietly: Debian packages (Freemarker for
-# the template differential tests, Redis, mosquitto), the Prism mock of Twilio's API (npm) and
+# the template differential tests, Redis, mosquitto, RabbitMQ, headless Chromium), the Prism mock of Twilio's API (npm) and
 # zbctl (built from the Zeebe Go client). Safe to run again: it skips what is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,8 @@ need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 { [ -x /usr/sbin/mosquitto ] && command -v mosquitto_pub >/dev/null; } || need_apt+=(mosquitto mosquitto-clients)
 command -v java >/dev/null || need_apt+=(default-jdk-headless)
+command -v rabbitmq-server >/dev/null || need_apt+=(rabbitmq-server)
+command -v chromium >/dev/null || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   export DEBIAN_FRONTEND=noninteractive

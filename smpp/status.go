@@ -21,7 +21,6 @@ const (
 	StatusInvEsmClass  uint32 = 0x00000043
 	StatusSubmitFail   uint32 = 0x00000045
 	StatusThrottled    uint32 = 0x00000058
-	StatusInvDCS       uint32 = 0x00000104
 	StatusXTAppn       uint32 = 0x00000064
 	StatusDeliveryFail uint32 = 0x000000FE
 	StatusUnknownErr   uint32 = 0x000000FF
@@ -76,7 +75,6 @@ var statusNames = map[uint32]string{
 	0xC4: "ESME_RINVOPTPARAMVAL",
 	0xFE: "ESME_RDELIVERYFAILURE",
 	0xFF: "ESME_RUNKNOWNERR",
-	0x104: "ESME_RINVDCS",
 }
 
 // StatusName is the name of a command_status in the SMPP 3.4 specification (section 5.1.3),

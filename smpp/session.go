@@ -31,12 +31,13 @@ const (
 // Session is one bind_transceiver session that reconnects by itself until Close. Its methods
 // are safe for concurrent use.
 type Session struct {
-	cfg    Config
-	h      Handler
-	log    *slog.Logger
-	ctx    context.Context
-	cancel context.CancelFunc
-	done   chan struct{} // the bind loop has ended
+	cfg     Config
+	h       Handler
+	log     *slog.Logger
+	ctx     context.Context
+	cancel  context.CancelFunc
+	done    chan struct{} // the bind loop has ended
+	closing atomic.Bool
 
 	window  chan struct{} // one token per outstanding submit_sm
 	workers chan struct{} // one token per deliver_sm in its Handler
@@ -100,7 +101,7 @@ func (s *Session) run() {
 			s.setBound(c)
 			err := c.serve()
 			s.setUnbound(fmt.Errorf("%w: connection %q to %s lost: %w", ErrNotBound, s.cfg.Name, s.cfg.Address, err), false)
-			if s.ctx.Err() != nil {
+			if s.closing.Load() {
 				return
 			}
 			s.log.Warn("smpp connection lost", "error", err)
@@ -226,6 +227,10 @@ func (s *Session) current(ctx context.Context) (*conn, error) {
 
 // Close unbinds, closes the connection and stops reconnecting.
 func (s *Session) Close() error {
+	if s.closing.Swap(true) {
+		<-s.done
+		return nil
+	}
 	s.mu.Lock()
 	c := s.conn
 	s.mu.Unlock()

@@ -218,7 +218,12 @@ func (s *Session) current(ctx context.Context) (*conn, error) {
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return nil, reason
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.conn != nil {
+				return s.conn, nil
+			}
+			return nil, s.reason // the latest reason, not the one when the wait began
 		case <-s.ctx.Done():
 			return nil, fmt.Errorf("%w: connection %q is closed", ErrNotBound, s.cfg.Name)
 		}

@@ -384,3 +384,45 @@ func TestReceipt(t *testing.T) {
 		}
 	}
 }
+
+func TestTLS(t *testing.T) {
+	s := smsctest.StartTLS(t)
+	sess, _ := open(t, s, nil, func(c *smpp.Config) { c.TLS, c.TLSConfig = true, s.TLSConfig() })
+	mustBind(t, sess)
+	if _, err := sess.Submit(ctx(t, 20*time.Second), "4711", "+4915100001", "over TLS"); err != nil {
+		t.Fatal(err)
+	}
+	// Without trusting the certificate the handshake fails, and Bound says why.
+	other, _ := open(t, s, nil, func(c *smpp.Config) { c.TLS = true; c.Name = "untrusted" })
+	err := other.Bound(ctx(t, 3*time.Second))
+	if !errors.Is(err, smpp.ErrNotBound) || !strings.Contains(err.Error(), "TLS handshake") {
+		t.Fatalf("untrusted certificate: %v", err)
+	}
+}
+
+func TestRequestsFromTheSMSC(t *testing.T) {
+	s := smsctest.Start(t)
+	sess, _ := open(t, s, nil, nil)
+	mustBind(t, sess)
+	answered := func(tag string) smsctest.Response {
+		t.Helper()
+		wait.Until(t, 10*time.Second, "the ESME's response", func() bool { return len(s.Responses(tag)) == 1 })
+		return s.Responses(tag)[0]
+	}
+	if r := answered(s.Request("enquire_link", nil)); r.Command != "enquire_link_resp" || r.Status != 0 {
+		t.Fatalf("enquire_link answered %+v", r)
+	}
+	// query_sm is an SMSC's operation (section 4.8): the ESME does not know it as a request.
+	if r := answered(s.Request("query_sm", map[string]any{"message_id": "1"})); r.Command != "generic_nack" || r.Status != 0x03 {
+		t.Fatalf("query_sm answered %+v, want generic_nack ESME_RINVCMDID", r)
+	}
+	// An unbind from the SMSC is answered, and the session binds again.
+	if r := answered(s.Request("unbind", nil)); r.Command != "unbind_resp" || r.Status != 0 {
+		t.Fatalf("unbind answered %+v", r)
+	}
+	wait.Until(t, 15*time.Second, "a new bind", func() bool { return len(s.Binds()) == 2 })
+	mustBind(t, sess)
+	if _, err := sess.Submit(ctx(t, 20*time.Second), "4711", "+4915100001", "after the SMSC's unbind"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -83,3 +83,22 @@ func TestReassembler(t *testing.T) {
 		t.Fatalf("%d pending", len(r.pending))
 	}
 }
+
+// FuzzDeliver: whatever a deliver_sm's short message and TLVs hold, decoding it never panics.
+func FuzzDeliver(f *testing.F) {
+	f.Add(byte(0x40), byte(0), []byte{5, 0, 3, 1, 2, 1, 'h', 'i'}, []byte{})
+	f.Add(byte(0x04), byte(8), []byte("id:1 stat:DELIVRD done date:2611292211"), []byte{0x00, 0x1e, 0x00, 0x02, '1', 0})
+	f.Fuzz(func(t *testing.T, esm, coding byte, sm, tlvs []byte) {
+		p := &pdu.PDU{ESMClass: esm, DataCoding: coding}
+		for len(tlvs) >= 3 {
+			n := min(int(tlvs[2]), len(tlvs)-3)
+			p.TLVs = append(p.TLVs, pdu.TLV{Tag: uint16(tlvs[0])<<8 | uint16(tlvs[1]), Value: tlvs[3 : 3+n]})
+			tlvs = tlvs[3+n:]
+		}
+		body, c := splitUDH(p, sm)
+		if c != nil && (c.index < 1 || c.index > c.total) {
+			t.Fatalf("part %+v out of range", c)
+		}
+		parseReceipt(p, decodeText(body, coding))
+	})
+}

@@ -319,6 +319,9 @@ func (s *Session) submitOne(ctx context.Context, p *pdu.PDU) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("%w (%w)", ErrUncertain, err)
 		}
+		if resp.Command == pdu.GenericNack && resp.Status == StatusOK {
+			resp.Status = StatusInvCmdID // a generic_nack is a refusal whatever its status says
+		}
 		if resp.Status != StatusOK {
 			return "", &StatusError{Command: "submit_sm", Status: resp.Status}
 		}

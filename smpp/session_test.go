@@ -147,6 +147,11 @@ func TestThrottledIsRetryable(t *testing.T) {
 			t.Fatalf("a refused submit is not uncertain: %v", err)
 		}
 	}
+	// A generic_nack is a refusal even with status 0 (section 4.3).
+	s.Nack(1, 0)
+	if _, err := sess.Submit(ctx(t, 20*time.Second), "4711", "+4915100001", "hi"); !errors.As(err, new(*smpp.StatusError)) {
+		t.Fatalf("generic_nack with status 0: %v, want a StatusError", err)
+	}
 	if _, err := sess.Submit(ctx(t, 20*time.Second), "4711", "+4915100001", "hi"); err != nil {
 		t.Fatalf("after throttling: %v", err)
 	}

@@ -25,8 +25,8 @@
 //   {"cmd":"receipt","id":"…","from":"…","to":"…","stat":"DELIVRD","err":"000","tlv":true}
 //        a delivery receipt (esm_class 0x04) for message id, with the receipted_message_id and
 //        message_state TLVs when tlv is true
-//   {"cmd":"throttle","n":N,"status":S}  answer the next N submit_sm with status S (default
-//        ESME_RTHROTTLED)
+//   {"cmd":"throttle","n":N,"status":S,"nack":false}  answer the next N submit_sm with status S
+//        (default ESME_RTHROTTLED), in a generic_nack instead of a submit_sm_resp when nack
 //   {"cmd":"silent","on":true}  record submit_sm but answer none (nor enquire_link)
 //   {"cmd":"drop"}  close every connection at once (without unbind)
 //   {"cmd":"request","command":"enquire_link"|"unbind"|"query_sm"|…,"params":{…}}  send any
@@ -158,7 +158,11 @@ const server = smpp.createServer(tlsOptions, function(session) {
 			throttle.n--;
 			rec.status = throttle.status;
 			emit(rec);
-			session.send(pdu.response({command_status: throttle.status}));
+			if (throttle.nack) {
+				session.send(new smpp.PDU('generic_nack', {sequence_number: pdu.sequence_number, command_status: throttle.status}));
+			} else {
+				session.send(pdu.response({command_status: throttle.status}));
+			}
 			return;
 		}
 		rec.status = 0;
@@ -265,7 +269,7 @@ readline.createInterface({input: process.stdin}).on('line', (line) => {
 		receipt(c);
 		break;
 	case 'throttle':
-		throttle = {n: c.n || 0, status: c.status || smpp.ESME_RTHROTTLED};
+		throttle = {n: c.n || 0, status: 'status' in c ? c.status : smpp.ESME_RTHROTTLED, nack: !!c.nack};
 		break;
 	case 'silent':
 		silent = !!c.on;

@@ -335,6 +335,12 @@ func (s *SMSC) Throttle(n int, status uint32) {
 	s.command(map[string]any{"cmd": "throttle", "n": n, "status": status})
 }
 
+// Nack answers the next n submit_sm with a generic_nack carrying status (even 0).
+func (s *SMSC) Nack(n int, status uint32) {
+	s.t.Helper()
+	s.command(map[string]any{"cmd": "throttle", "n": n, "status": status, "nack": true})
+}
+
 // Silent makes the SMSC record submit_sm but answer none of them nor enquire_link (on), or
 // answer again (off).
 func (s *SMSC) Silent(on bool) {

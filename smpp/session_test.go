@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -429,5 +430,36 @@ func TestRequestsFromTheSMSC(t *testing.T) {
 	mustBind(t, sess)
 	if _, err := sess.Submit(ctx(t, 20*time.Second), "4711", "+4915100001", "after the SMSC's unbind"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCloseWhileBinding: an SMSC that accepts the connection but never answers the bind does
+// not keep Close waiting.
+func TestCloseWhileBinding(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c
+		}
+	}()
+	sess := smpp.Open(smpp.Config{Address: ln.Addr().String(), SystemID: "x", Password: "y", Name: "mute"}, nil)
+	select {
+	case c := <-accepted:
+		defer c.Close()
+	case <-time.After(10 * time.Second):
+		t.Fatal("no connection")
+	}
+	closed := make(chan struct{})
+	go func() { sess.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waits for the bind")
 	}
 }

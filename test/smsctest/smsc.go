@@ -49,15 +49,18 @@ type UDH struct {
 
 // Submit is one submit_sm the SMSC received.
 type Submit struct {
-	Seq                                    uint32 `json:"seq"`
-	Source                                 string `json:"source"`
-	Dest                                   string `json:"dest"`
-	SourceTON, SourceNPI, DestTON, DestNPI byte
-	DataCoding                             byte   `json:"data_coding"`
-	EsmClass                               byte   `json:"esm_class"`
-	RegisteredDelivery                     byte   `json:"registered_delivery"`
-	ShortMessage                           string `json:"short_message"` // hex, UDH included
-	UDH                                    *UDH   `json:"udh"`
+	Seq                uint32 `json:"seq"`
+	Source             string `json:"source"`
+	Dest               string `json:"dest"`
+	SourceTON          byte   `json:"source_ton"`
+	SourceNPI          byte   `json:"source_npi"`
+	DestTON            byte   `json:"dest_ton"`
+	DestNPI            byte   `json:"dest_npi"`
+	DataCoding         byte   `json:"data_coding"`
+	EsmClass           byte   `json:"esm_class"`
+	RegisteredDelivery byte   `json:"registered_delivery"`
+	ShortMessage       string `json:"short_message"` // hex, UDH included
+	UDH                *UDH   `json:"udh"`
 	// Text is the part without its UDH, decoded by the npm package's coders.
 	Text string `json:"text"`
 	// MessageID is the id answered; empty when the status was not 0 or no answer was sent.
@@ -230,15 +233,7 @@ func (s *SMSC) handle(line []byte) {
 	switch e.Event {
 	case "submit":
 		var sub Submit
-		var raw struct {
-			SourceTON byte `json:"source_ton"`
-			SourceNPI byte `json:"source_npi"`
-			DestTON   byte `json:"dest_ton"`
-			DestNPI   byte `json:"dest_npi"`
-		}
 		json.Unmarshal(line, &sub)
-		json.Unmarshal(line, &raw)
-		sub.SourceTON, sub.SourceNPI, sub.DestTON, sub.DestNPI = raw.SourceTON, raw.SourceNPI, raw.DestTON, raw.DestNPI
 		s.submits = append(s.submits, sub)
 	case "bind":
 		var b Bind

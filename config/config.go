@@ -527,15 +527,14 @@ func (l *loader) pace(dst **pace.Rates) {
 	if l.err != nil || senders+def+account == "" {
 		return
 	}
-	const example = "e.g. TWILIO_PACE_SENDERS=+15005550006=10,MG0123456789abcdef0123456789abcdef=50"
 	r := &pace.Rates{}
 	var err error
 	if r.Senders, err = pace.ParseSenders(senders); err != nil {
-		l.err = &Error{"TWILIO_PACE_SENDERS", fmt.Sprintf("%v (%s)", err, example)}
+		l.err = &Error{"TWILIO_PACE_SENDERS", err.Error()}
 		return
 	}
 	if err = pace.CheckSenders(r.Senders); err != nil {
-		l.err = &Error{"TWILIO_PACE_SENDERS", fmt.Sprintf("%v (%s)", err, example)}
+		l.err = &Error{"TWILIO_PACE_SENDERS", err.Error()}
 		return
 	}
 	if def != "" {

@@ -190,13 +190,17 @@ func (p *Pacer) rate(sender string) (float64, string) {
 	return KindRates[kind], kind
 }
 
+// requestAllowance is what a send keeps of its deadline for the request itself: a slot later
+// than that is deferred, not sent to be cut off by the deadline (and then looked up).
+const requestAllowance = time.Second
+
 // hold is how long segments keep a bucket of rate.
 func hold(segments int, rate float64) time.Duration {
 	return time.Duration(math.Ceil(float64(max(segments, 1)) / rate * float64(time.Second)))
 }
 
 // Wait returns once sender may send a message of segments segments, booking its slot. When
-// the slot is after ctx's deadline it books nothing and returns TWILIO_RATE_LIMITED with
+// the slot is after ctx's deadline (less a second for the request) it books nothing and returns TWILIO_RATE_LIMITED with
 // RetryAfter the wait and Paced set; when ctx ends while waiting, the booking is given back.
 // A nil Pacer does not pace.
 func (p *Pacer) Wait(ctx context.Context, sender string, segments int) error {
@@ -216,7 +220,7 @@ func (p *Pacer) Wait(ctx context.Context, sender string, segments int) error {
 	}
 	maxWait := time.Duration(math.MaxInt64)
 	if dl, ok := ctx.Deadline(); ok {
-		maxWait = max(time.Until(dl), 0)
+		maxWait = max(time.Until(dl)-requestAllowance, 0)
 	}
 	b, err := p.limiter.Reserve(ctx, claims, maxWait)
 	if err != nil {

@@ -99,7 +99,7 @@ func fanOut(ctx context.Context, d *Delivery, r fanOutRequest, send sendFunc, fi
 		slotErr = append(slotErr, nil)
 	}
 
-	var transient error
+	var transient *errs.Error
 	if r.testing {
 		for _, i := range validSlot {
 			res.TwilioResult[i].Status, res.TwilioResult[i].Body = StatusTesting, r.preview
@@ -109,7 +109,9 @@ func fanOut(ctx context.Context, d *Delivery, r fanOutRequest, send sendFunc, fi
 			slot := &res.TwilioResult[validSlot[k]]
 			if o.err != nil {
 				slot.Status, slotErr[validSlot[k]] = StatusFailed, o.err
-				if o.err.Retryable() && transient == nil {
+				// A send held back by its pace keeps the job's retries: report another
+				// recipient's transient failure before it, which does use one up.
+				if o.err.Retryable() && (transient == nil || transient.Paced && !o.err.Paced) {
 					transient = o.err
 				}
 				continue
@@ -122,6 +124,9 @@ func fanOut(ctx context.Context, d *Delivery, r fanOutRequest, send sendFunc, fi
 		if e != nil {
 			res.TwilioError = append(res.TwilioError, newRecipientError(res.TwilioResult[i].To, e))
 		}
+	}
+	if transient == nil {
+		return res, nil
 	}
 	return res, transient
 }

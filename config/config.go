@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/twilio-connector/twilio-connector/pace"
 )
 
 // Config is every setting of the connector.
@@ -33,6 +35,9 @@ type Config struct {
 	DefaultRegion       string        // CONNECTOR_DEFAULT_REGION: lets recipients be written in national format
 	DirectoryFile       string        // CONNECTOR_DIRECTORY_FILE: YAML of user names -> phone numbers (user:NAME recipients)
 	ConnectionsFile     string        // CONNECTOR_CONNECTIONS_FILE: YAML of named connections besides default (providers.Load)
+	// Pace of the default connection's senders (TWILIO_PACE_SENDERS, TWILIO_PACE_DEFAULT,
+	// TWILIO_PACE_ACCOUNT); nil when none is set: no pacing.
+	Pace *pace.Rates
 
 	// Connector
 	JobTypePrefix    string        // CONNECTOR_JOB_TYPE_PREFIX
@@ -213,6 +218,7 @@ func Load(getenv func(string) string, need Requirement) (Config, error) {
 	l.str(&c.DefaultRegion, "CONNECTOR_DEFAULT_REGION")
 	l.str(&c.DirectoryFile, "CONNECTOR_DIRECTORY_FILE")
 	l.str(&c.ConnectionsFile, "CONNECTOR_CONNECTIONS_FILE")
+	l.pace(&c.Pace)
 	l.str(&c.JobTypePrefix, "CONNECTOR_JOB_TYPE_PREFIX")
 	l.str(&c.HTTPAddr, "CONNECTOR_HTTP_ADDR")
 	l.duration(&c.HTTPReadTimeout, "CONNECTOR_HTTP_READ_TIMEOUT")
@@ -410,6 +416,7 @@ var known = map[string]bool{}
 func init() {
 	for _, k := range strings.Fields(`TWILIO_ACCOUNT TWILIO_ACCOUNT_SID TWILIO_TOKEN TWILIO_AUTH_TOKEN
 		TWILIO_DEFAULT_FROM TWILIO_MESSAGING_SERVICE_SID TWILIO_API_BASE_URL TWILIO_TIMEOUT TWILIO_CONCURRENCY
+		TWILIO_PACE_SENDERS TWILIO_PACE_DEFAULT TWILIO_PACE_ACCOUNT
 		CONNECTOR_DEFAULT_REGION CONNECTOR_DIRECTORY_FILE CONNECTOR_CONNECTIONS_FILE CONNECTOR_JOB_TYPE_PREFIX CONNECTOR_HTTP_ADDR CONNECTOR_PUBLIC_URL
 		CONNECTOR_HTTP_READ_TIMEOUT CONNECTOR_HTTP_WRITE_TIMEOUT CONNECTOR_HTTP_IDLE_TIMEOUT
 		CONNECTOR_STATE_FILE CONNECTOR_STATE_RETENTION CONNECTOR_LOG_FORMAT CONNECTOR_LOG_LEVEL
@@ -508,6 +515,41 @@ func (l *loader) duration(dst *time.Duration, name string) {
 		}
 		*dst = d
 	}
+}
+
+// pace reads TWILIO_PACE_SENDERS (SENDER=RATE,…), TWILIO_PACE_DEFAULT (a rate or kind) and
+// TWILIO_PACE_ACCOUNT (a rate); any of them turns pacing on for the default connection.
+func (l *loader) pace(dst **pace.Rates) {
+	var senders, def, account string
+	l.str(&senders, "TWILIO_PACE_SENDERS")
+	l.str(&def, "TWILIO_PACE_DEFAULT")
+	l.str(&account, "TWILIO_PACE_ACCOUNT")
+	if l.err != nil || senders+def+account == "" {
+		return
+	}
+	r := &pace.Rates{}
+	var err error
+	if r.Senders, err = pace.ParseSenders(senders); err != nil {
+		l.err = &Error{"TWILIO_PACE_SENDERS", err.Error()}
+		return
+	}
+	if err = pace.CheckSenders(r.Senders); err != nil {
+		l.err = &Error{"TWILIO_PACE_SENDERS", err.Error()}
+		return
+	}
+	if def != "" {
+		if r.Default, err = pace.ParseDefault(def); err != nil {
+			l.err = &Error{"TWILIO_PACE_DEFAULT", err.Error()}
+			return
+		}
+	}
+	if account != "" {
+		if r.Account, err = pace.ParseRate(account); err != nil {
+			l.err = &Error{"TWILIO_PACE_ACCOUNT", err.Error()}
+			return
+		}
+	}
+	*dst = r
 }
 
 func (l *loader) boolean(dst *bool, name string) {

@@ -3,9 +3,12 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twilio-connector/twilio-connector/pace"
 )
 
 const (
@@ -31,6 +34,12 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"bad account shape", map[string]string{"TWILIO_ACCOUNT": "ACnope", "TWILIO_TOKEN": token}, NeedTwilio, "TWILIO_ACCOUNT"},
 		{"token with quotes", map[string]string{"TWILIO_ACCOUNT": sid, "TWILIO_TOKEN": `"` + token + `"`}, NeedTwilio, "TWILIO_TOKEN"},
 		{"aliases", map[string]string{"TWILIO_ACCOUNT_SID": sid, "TWILIO_AUTH_TOKEN": token}, NeedTwilio, ""},
+		{"pace senders without rates", map[string]string{"TWILIO_PACE_SENDERS": "+15005550006"}, 0, "TWILIO_PACE_SENDERS"},
+		{"pace sender rate not a number", map[string]string{"TWILIO_PACE_SENDERS": "+15005550006=fast"}, 0, "TWILIO_PACE_SENDERS"},
+		{"pace sender not a sender", map[string]string{"TWILIO_PACE_SENDERS": "+1 500 555 0006=1"}, 0, "TWILIO_PACE_SENDERS"},
+		{"pace default zero", map[string]string{"TWILIO_PACE_DEFAULT": "0"}, 0, "TWILIO_PACE_DEFAULT"},
+		{"pace account not a number", map[string]string{"TWILIO_PACE_ACCOUNT": "lots"}, 0, "TWILIO_PACE_ACCOUNT"},
+		{"pace by kind", map[string]string{"TWILIO_PACE_DEFAULT": "kind"}, 0, ""},
 		{"token from file", map[string]string{"TWILIO_ACCOUNT": sid, "TWILIO_TOKEN_FILE": tokenFile}, NeedTwilio, ""},
 		{"alias token from file", map[string]string{"TWILIO_ACCOUNT": sid, "TWILIO_AUTH_TOKEN_FILE": tokenFile}, NeedTwilio, ""},
 		{"token file missing", map[string]string{"TWILIO_ACCOUNT": sid, "TWILIO_TOKEN_FILE": filepath.Join(dir, "nope")}, NeedTwilio, "TWILIO_TOKEN_FILE"},
@@ -102,6 +111,27 @@ func TestLoadValuesAndPrecedence(t *testing.T) {
 	_, err = Load(env(map[string]string{"CONNECTOR_CONFIG_FILE": file}), 0)
 	if ce, ok := err.(*Error); !ok || ce.Variable != "TWILIO_ACOUNT" {
 		t.Fatalf("a misspelled file setting must be named: %v", err)
+	}
+}
+
+// TWILIO_PACE_* make the default connection's pace; without them there is none.
+func TestPace(t *testing.T) {
+	cfg, err := Load(env(map[string]string{
+		"TWILIO_PACE_SENDERS": "+15005550006=10, MG0123456789abcdef0123456789abcdef=50",
+		"TWILIO_PACE_DEFAULT": "2", "TWILIO_PACE_ACCOUNT": "100",
+	}), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pace.Rates{Senders: map[string]float64{"+15005550006": 10, "MG0123456789abcdef0123456789abcdef": 50}, Default: 2, Account: 100}
+	if cfg.Pace == nil || !reflect.DeepEqual(*cfg.Pace, want) {
+		t.Fatalf("pace %+v, want %+v", cfg.Pace, want)
+	}
+	if cfg, _ := Load(env(map[string]string{}), 0); cfg.Pace != nil {
+		t.Fatalf("pace %+v without TWILIO_PACE_*, want none", cfg.Pace)
+	}
+	if cfg, _ := Load(env(map[string]string{"TWILIO_PACE_DEFAULT": "kind"}), 0); cfg.Pace == nil || cfg.Pace.Default != 0 {
+		t.Fatalf("TWILIO_PACE_DEFAULT=kind: pace %+v, want by kind", cfg.Pace)
 	}
 }
 

@@ -58,6 +58,9 @@ type Error struct {
 	// Uncertain means the request may have taken effect although it failed (it got no
 	// answer): check before repeating it.
 	Uncertain bool
+	// Paced means nothing was attempted: the sender's pace (package pace) had no slot before
+	// the deadline. Retrying after RetryAfter does not use up one of a job's retries.
+	Paced bool
 	// Err is the underlying cause, kept for errors.Is/As; it is not part of Error().
 	Err error
 }

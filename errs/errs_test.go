@@ -31,6 +31,7 @@ func TestFromTwilio(t *testing.T) {
 		{400, 21614, InvalidToPhoneNumber, false},
 		{400, 21606, InvalidFromPhone, false},
 		{400, 21610, RecipientOptedOut, false},
+		{400, 21611, RateLimited, true}, // the sender's queue is full: retry later
 		{401, 20003, Authentication, false},
 		{429, 20429, RateLimited, true},
 		{429, 0, RateLimited, true},

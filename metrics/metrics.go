@@ -34,6 +34,23 @@ var (
 		Name: "twilio_connector_twilio_request_duration_seconds", Help: "Latency of Twilio API requests.",
 		Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
 	})
+	// PaceWait is how long sends waited for their paced slot (package pace), by connection and
+	// sender: the sender itself when listed in the connection's pace, else its kind
+	// (long_code, toll_free, short_code, alphanumeric, …), which keeps label values few.
+	PaceWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "twilio_connector_pace_wait_seconds", Help: "Time sends waited for their paced slot, by connection and sender (or sender kind).",
+		Buckets: prometheus.ExponentialBuckets(0.01, 3, 12),
+	}, []string{"connection", "sender"})
+	// PaceThrottled counts sends whose paced slot came after their deadline: nothing was sent
+	// and the job was failed with the wait as its backoff. Labels as PaceWait.
+	PaceThrottled = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "twilio_connector_pace_throttled_total", Help: "Sends deferred to a retry because their paced slot came after their deadline, by connection and sender (or sender kind).",
+	}, []string{"connection", "sender"})
+	// TwilioRefusals counts Twilio's answers that a sender's queue is full (code "21611") or
+	// that requests come too fast (code "429", HTTP 429), by connection.
+	TwilioRefusals = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "twilio_connector_twilio_refusals_total", Help: "Twilio answers 21611 (sender queue full) and HTTP 429 (too many requests), by connection and code.",
+	}, []string{"connection", "code"})
 	// Webhooks counts inbound webhook requests by outcome.
 	Webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "twilio_connector_webhook_requests_total", Help: "Inbound webhook requests by outcome.",
@@ -46,7 +63,7 @@ var (
 )
 
 func init() {
-	Registry.MustRegister(Jobs, JobSeconds, Sends, TwilioSeconds, Webhooks, MQTTRequests,
+	Registry.MustRegister(Jobs, JobSeconds, Sends, TwilioSeconds, PaceWait, PaceThrottled, TwilioRefusals, Webhooks, MQTTRequests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 

@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/pace"
 )
 
 // Constructor builds a provider of one kind from a connection's settings. Its errors should be
@@ -33,6 +34,9 @@ type Settings struct {
 	MaxConcurrent int
 	// Transport carries the requests; nil means the provider's default.
 	Transport http.RoundTripper
+	// Limiter keeps the pace buckets of providers that pace their sends (Twilio): Redis shared
+	// by the replicas, or in-process; nil means in-process.
+	Limiter pace.Limiter
 }
 
 // FieldError is a bad field of a connection.
@@ -115,6 +119,14 @@ func (f *Fields) StringMap(name string) (map[string]string, error) {
 		return nil, f.Errorf(name, "is not a map of names to strings")
 	}
 	return m, nil
+}
+
+// Node returns a field's YAML as it is (a map or list a provider decodes itself), and false
+// when absent.
+func (f *Fields) Node(name string) (*yaml.Node, bool) {
+	f.read[name] = true
+	n, ok := f.raw[name]
+	return &n, ok
 }
 
 // unknown returns the first field no accessor read, in name order.

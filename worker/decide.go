@@ -33,8 +33,13 @@ type decision struct {
 // and sendErr (transient). A transient failure fails the job for a later retry, with the longer
 // of the task's retry backoff and the provider's Retry-After, while retries remain; on the last
 // retry the job completes (or throws) with the result, which says who got nothing. Permanent
-// failures complete the job, or throw in errorMode bpmnError.
+// failures complete the job, or throw in errorMode bpmnError. A send held back by its sender's
+// pace (errs.Error.Paced) was not attempted: the job is failed for after the wait keeping its
+// retries, so that Zeebe holds a backlog of any length without it using up retries.
 func decide(res actions.Result, sendErr error, retriesLeft int32, errorMode string, retryBackoff time.Duration) decision {
+	if e := errs.As(sendErr); e != nil && e.Paced {
+		return decision{verdict: fail, retries: retriesLeft, backoff: max(retryBackoff, e.RetryAfter), err: e}
+	}
 	if sendErr != nil && retriesLeft > 1 {
 		e := errs.As(sendErr)
 		return decision{verdict: fail, retries: retriesLeft - 1, backoff: max(retryBackoff, e.RetryAfter), err: e}

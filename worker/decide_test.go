@@ -16,6 +16,7 @@ func TestDecide(t *testing.T) {
 	invalid := actions.RequestFailure(errs.Missing(actions.FieldSMSTo, "give one"))
 	transient := &errs.Error{Code: errs.Connection, Message: "no answer"}
 	limited := &errs.Error{Code: errs.RateLimited, Message: "slow down", RetryAfter: time.Minute}
+	paced := &errs.Error{Code: errs.RateLimited, Message: "next slot in 5m", RetryAfter: 5 * time.Minute, Paced: true}
 	partial := actions.Result{TwilioError: []actions.RecipientError{{Code: errs.Connection, Message: "no answer"}}}
 	cases := []struct {
 		name        string
@@ -38,6 +39,10 @@ func TestDecide(t *testing.T) {
 			want: fail, wantRetries: 1, wantBackoff: time.Minute, wantCode: errs.RateLimited},
 		{name: "fail even in bpmnError mode while retries remain", res: partial, sendErr: transient, retries: 2, errorMode: ErrorModeBPMN,
 			want: fail, wantRetries: 1, wantBackoff: 10 * time.Second, wantCode: errs.Connection},
+		{name: "a send held back by its pace fails for after the wait and keeps the retries", res: partial, sendErr: paced, retries: 3,
+			want: fail, wantRetries: 3, wantBackoff: 5 * time.Minute, wantCode: errs.RateLimited},
+		{name: "a paced send on the last retry is failed again, not completed", res: partial, sendErr: paced, retries: 1,
+			want: fail, wantRetries: 1, wantBackoff: 5 * time.Minute, wantCode: errs.RateLimited},
 		{name: "the last retry completes with what was sent", res: partial, sendErr: transient, retries: 1, want: complete},
 		{name: "the last retry throws in bpmnError mode", res: partial, sendErr: transient, retries: 1, errorMode: ErrorModeBPMN,
 			want: throw, wantCode: errs.Connection},

@@ -4,10 +4,12 @@ import (
 	"fmt"
 
 	"github.com/twilio-connector/twilio-connector/config"
+	"github.com/twilio-connector/twilio-connector/pace"
 	"github.com/twilio-connector/twilio-connector/providers"
 	"github.com/twilio-connector/twilio-connector/providers/httpchannel"
 	"github.com/twilio-connector/twilio-connector/providers/pushover"
 	"github.com/twilio-connector/twilio-connector/providers/twilio"
+	"github.com/twilio-connector/twilio-connector/store"
 )
 
 // providerKinds are the provider kinds a connections file may name (provider: KIND): each
@@ -20,13 +22,22 @@ var providerKinds = map[string]providers.Constructor{
 
 // newConnections builds the connection default from the TWILIO_* variables (without a provider
 // when no credentials are set: it then serves testing mode only) and the connections of
-// CONNECTOR_CONNECTIONS_FILE.
-func newConnections(cfg config.Config) (providers.Connections, error) {
+// CONNECTOR_CONNECTIONS_FILE. Their pace buckets are kept in st when it is Redis (shared by
+// the replicas), else in this process.
+func newConnections(cfg config.Config, st store.Store) (providers.Connections, error) {
+	var limiter pace.Limiter = pace.NewLocal()
+	if r, ok := st.(*store.Redis); ok {
+		limiter = r
+	}
 	def := &providers.Connection{Name: providers.DefaultConnection, DefaultFrom: cfg.DefaultFrom}
 	if cfg.AccountSID != "" && cfg.AuthToken != "" {
+		var pacer *pace.Pacer
+		if cfg.Pace != nil {
+			pacer = pace.New(providers.DefaultConnection, cfg.AccountSID, *cfg.Pace, limiter)
+		}
 		tw, err := twilio.New(twilio.Options{
 			AccountSID: cfg.AccountSID, AuthToken: cfg.AuthToken, MessagingServiceSID: cfg.MessagingServiceSID,
-			BaseURL: cfg.APIBaseURL, Timeout: cfg.TwilioTimeout, MaxConcurrent: cfg.TwilioConcurrency,
+			BaseURL: cfg.APIBaseURL, Timeout: cfg.TwilioTimeout, MaxConcurrent: cfg.TwilioConcurrency, Pace: pacer,
 			MissingSender: "set it on the task, or configure TWILIO_DEFAULT_FROM or TWILIO_MESSAGING_SERVICE_SID on the connector",
 		})
 		if err != nil {
@@ -38,7 +49,7 @@ func newConnections(cfg config.Config) (providers.Connections, error) {
 	if cfg.ConnectionsFile != "" {
 		var err error
 		conns, err = providers.Load(cfg.ConnectionsFile, providerKinds,
-			providers.Settings{Timeout: cfg.TwilioTimeout, MaxConcurrent: cfg.TwilioConcurrency}, cfg.DefaultRegion)
+			providers.Settings{Timeout: cfg.TwilioTimeout, MaxConcurrent: cfg.TwilioConcurrency, Limiter: limiter}, cfg.DefaultRegion)
 		if err != nil {
 			return nil, fmt.Errorf("CONNECTOR_CONNECTIONS_FILE: %w", err)
 		}

@@ -91,7 +91,7 @@ func TestTriggerOnConnectionWithoutInboundWarns(t *testing.T) {
 		ts = append(ts, tr)
 	}
 	var logs bytes.Buffer
-	conns, err := newConnections(config.Config{ConnectionsFile: file})
+	conns, err := newConnections(config.Config{ConnectionsFile: file}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -105,7 +105,7 @@ func loadTriggers(cfg config.Config, reg *triggers.Registry) error {
 // serve runs the worker, the webhooks, the outbox and the MQTT entry point until ctx ends, then shuts down
 // gracefully: stop taking work, finish in-flight jobs, stop the HTTP server.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.Client, polls *worker.LongPolls, st store.Store, reg *triggers.Registry) error {
-	conns, err := newConnections(cfg)
+	conns, err := newConnections(cfg, st)
 	if err != nil {
 		return err
 	}

@@ -86,11 +86,12 @@ func sendCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageError{err.Error()}
 	}
 	log := newLogger(cfg, stderr)
-	conns, err := newConnections(cfg)
+	st := store.NewMemory(0)
+	conns, err := newConnections(cfg, st)
 	if err != nil {
 		return err
 	}
-	acts, err := newActions(cfg, conns, store.NewMemory(0), log)
+	acts, err := newActions(cfg, conns, st, log)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/errs"
 	"github.com/twilio-connector/twilio-connector/metrics"
+	"github.com/twilio-connector/twilio-connector/pace"
 	"github.com/twilio-connector/twilio-connector/providers"
 )
 
@@ -42,6 +43,10 @@ type Options struct {
 	// API, MQTT); 0 means DefaultMaxConcurrent. Twilio refuses requests over an account's
 	// concurrency limit with 429 (error 20429).
 	MaxConcurrent int
+	// Connection names the connection in metrics ("default" when empty).
+	Connection string
+	// Pace spaces messages per sender (package pace); nil sends at once.
+	Pace *pace.Pacer
 }
 
 // DefaultMaxConcurrent is the usual default of Twilio's per-account REST API concurrency
@@ -80,6 +85,9 @@ func New(opts Options) (*Twilio, error) {
 	}
 	if t.opts.Timeout <= 0 {
 		t.opts.Timeout = 15 * time.Second
+	}
+	if t.opts.Connection == "" {
+		t.opts.Connection = providers.DefaultConnection
 	}
 	if t.opts.MaxConcurrent <= 0 {
 		t.opts.MaxConcurrent = DefaultMaxConcurrent
@@ -167,14 +175,22 @@ func (t *Twilio) sender(from string) (string, string) {
 	return from, t.opts.MessagingServiceSID
 }
 
-// Send creates one message. Failures are *errs.Error classified by Twilio's code and HTTP
-// status. Subject is not part of an SMS and is ignored.
+// Send creates one message, once its sender's pace (Options.Pace) has a slot for its
+// segments. Failures are *errs.Error classified by Twilio's code and HTTP status. Subject is
+// not part of an SMS and is ignored.
 func (t *Twilio) Send(ctx context.Context, m providers.Message) (providers.Sent, error) {
+	from, service := t.sender(m.From)
+	sender := from
+	if sender == "" {
+		sender = service
+	}
+	if err := t.opts.Pace.Wait(ctx, sender, pace.Segments(m.Body)); err != nil {
+		return providers.Sent{}, err
+	}
 	svc, ct, done := t.service(ctx)
 	defer done()
 	p := &api.CreateMessageParams{}
 	p.SetTo(m.To)
-	from, service := t.sender(m.From)
 	if from != "" {
 		p.SetFrom(from)
 	}
@@ -194,12 +210,28 @@ func (t *Twilio) Send(ctx context.Context, m providers.Message) (providers.Sent,
 	res, err := svc.CreateMessage(p)
 	metrics.TwilioSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
-		return providers.Sent{}, classify(ct.ctx, err, ct)
+		e := classify(ct.ctx, err, ct)
+		t.countRefusal(e, ct)
+		return providers.Sent{}, e
 	}
 	if res.Sid == nil {
 		return providers.Sent{}, &errs.Error{Code: errs.Connection, Uncertain: true, Message: "Twilio accepted the message but returned no sid"}
 	}
 	return providers.Sent{SID: *res.Sid, Status: deref(res.Status)}, nil
+}
+
+// countRefusal counts Twilio's answers that the sender's queue is full (21611) or that
+// requests come too fast (HTTP 429): the signs that pacing is missing or set too high.
+func (t *Twilio) countRefusal(e *errs.Error, ct *callTransport) {
+	ct.mu.Lock()
+	status := ct.status
+	ct.mu.Unlock()
+	switch {
+	case e.TwilioCode == 21611:
+		metrics.TwilioRefusals.WithLabelValues(t.opts.Connection, "21611").Inc()
+	case status == http.StatusTooManyRequests:
+		metrics.TwilioRefusals.WithLabelValues(t.opts.Connection, "429").Inc()
+	}
 }
 
 // callStatusEvents are the call progress events Twilio reports to StatusCallback; the final

@@ -1,4 +1,4 @@
-package engine
+package feel
 
 import (
 	"encoding/json"
@@ -16,12 +16,11 @@ func TestFEELEval(t *testing.T) {
 		"customer": map[string]any{"phone": "+15550100", "tags": []any{"vip", "new"}},
 		"empty":    nil,
 	}
-	lookup := func(name string) (any, bool) { v, ok := vars[name]; return v, ok }
 	tests := []struct {
 		expr string
 		want any
 	}{
-		{"static value", "static value"},
+		{"42", json.Number("42")},
 		{"=42", json.Number("42")},
 		{"=1.50", json.Number("1.5")},
 		{`="a \"quoted\" string"`, `a "quoted" string`},
@@ -63,11 +62,15 @@ func TestFEELEval(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {
-			x, err := compileExpression(tt.expr)
+			x, err := Parse(tt.expr)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := x.eval(lookup); !reflect.DeepEqual(got, tt.want) {
+			got, err := x.Eval(vars)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %#v, want %#v", got, tt.want)
 			}
 		})
@@ -77,6 +80,7 @@ func TestFEELEval(t *testing.T) {
 func TestFEELRejects(t *testing.T) {
 	for _, expr := range []string{
 		"=",
+		"",
 		"=upper case(name)",
 		"=contains(name, \"a\")",
 		`={"x" 1}`,
@@ -90,7 +94,7 @@ func TestFEELRejects(t *testing.T) {
 		"=if a then b else c",
 	} {
 		t.Run(expr, func(t *testing.T) {
-			if _, err := compileExpression(expr); err == nil {
+			if _, err := Parse(expr); err == nil {
 				t.Errorf("compiled %q, want an error", expr)
 			} else if !strings.Contains(err.Error(), strconv.Quote(expr)) {
 				t.Errorf("error %q does not quote the expression", err)

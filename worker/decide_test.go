@@ -2,6 +2,7 @@ package worker
 
 import (
 	"encoding/json"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/feel"
 )
 
 // headers parses task headers as the worker does, with a 10s default retry backoff.
@@ -170,5 +172,28 @@ func TestConnectionHeader(t *testing.T) {
 	}
 	if inv, _, _ := w.invocation(job, map[string]string{}); inv.Connection != "" {
 		t.Fatalf("connection %q without the header", inv.Connection)
+	}
+}
+
+// The expressions of the README's section on output mapping and errors parse as written.
+func TestReadmeExpressionsParse(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(readme), "\n## Output mapping, errors and retries\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	blocks := strings.Split(section, "```\n")
+	var n int
+	for i := 1; i < len(blocks); i += 2 {
+		if strings.HasPrefix(blocks[i], "=") {
+			n++
+			if _, err := feel.Parse(blocks[i]); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	if n < 2 {
+		t.Fatalf("found %d FEEL blocks in the README's section, want 2", n)
 	}
 }

@@ -144,8 +144,9 @@ func init() {
 		}},
 
 		// The connector runtime's error functions (errorExpression).
-		"bpmnError": {1, 3, false, bpmnError},
-		"jobError":  {1, 4, false, jobError},
+		"bpmnError":   {1, 3, false, bpmnError},
+		"jobError":    {1, 4, false, jobError},
+		"ignoreError": {0, 1, false, ignoreError},
 	}
 }
 
@@ -324,6 +325,20 @@ func jobError(a []any) any {
 			return nil
 		}
 		out["retryBackoff"] = d
+	}
+	return out
+}
+
+// ignoreError([variables]) is the connector runtime's request to complete the job despite an
+// error, with the variables given (none without).
+func ignoreError(a []any) any {
+	out := map[string]any{"errorType": "ignoreError"}
+	if len(a) > 0 {
+		vars, ok := a[0].(map[string]any)
+		if !ok {
+			return nil
+		}
+		out["variables"] = vars
 	}
 	return out
 }

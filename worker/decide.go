@@ -49,7 +49,8 @@ type decision struct {
 //  2. errorExpression, when set, is evaluated after every invocation with the output variables,
 //     `response` (the output), `job` ({retries}) and, after a failure, `error` ({code, message,
 //     twilioCode}) in scope. bpmnError(...) throws that BPMN error, jobError(...) fails the
-//     job with its message, variables, retries and backoff; null or {} goes on.
+//     job with its message, variables, retries and backoff, ignoreError(...) completes it with
+//     its variables; null or {} goes on.
 //  3. The default: a transient failure fails the job for a later retry, with the longer of the
 //     task's retry backoff and the provider's Retry-After, while retries remain; on the last
 //     retry the job completes (or throws) with the result, which says who got nothing.
@@ -160,7 +161,7 @@ func errorExpression(x *feel.Expr, out map[string]any, failure *errs.Error, retr
 		return decision{}, false, fmt.Errorf("task header %s: %w", HeaderErrorExpression, err)
 	}
 	bad := func(format string, args ...any) (decision, bool, error) {
-		return decision{}, false, fmt.Errorf("task header %s %q "+format+": return bpmnError(code, message), jobError(message, variables, retries, retryBackoff) or null",
+		return decision{}, false, fmt.Errorf("task header %s %q "+format+": return bpmnError(code, message), jobError(message, variables, retries, retryBackoff), ignoreError(variables) or null",
 			append([]any{HeaderErrorExpression, x}, args...)...)
 	}
 	if v == nil {
@@ -212,6 +213,8 @@ func errorExpression(x *feel.Expr, out map[string]any, failure *errs.Error, retr
 			return bad("produced a job error whose retryBackoff is %s, not a duration", feel.TypeName(b))
 		}
 		return decision{verdict: fail, retries: int32(max(0, min(n, math.MaxInt32))), backoff: max(backoff, 0), message: msg, variables: vars}, true, nil
+	case "ignoreError":
+		return decision{verdict: complete, variables: orEmpty(vars)}, true, nil
 	}
 	return bad("produced a context with errorType %v", m["errorType"])
 }

@@ -36,6 +36,24 @@ func (x *expression) eval(vars lookup) any {
 		return x.value
 	}
 	v, _ := x.feel.EvalScope(vars)
+	return variable(v)
+}
+
+// variable is a FEEL value as Zeebe stores it in a variable: durations become their ISO 8601
+// text.
+func variable(v any) any {
+	switch t := v.(type) {
+	case feel.Duration:
+		return t.String()
+	case map[string]any:
+		for k, x := range t {
+			t[k] = variable(x)
+		}
+	case []any:
+		for i, x := range t {
+			t[i] = variable(x)
+		}
+	}
 	return v
 }
 

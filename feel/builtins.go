@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +33,9 @@ func (b *builtin) arity() string {
 
 var builtins map[string]*builtin
 
+// decimal is what number() parses (Go's ParseFloat also takes hex, Inf and NaN).
+var decimal = regexp.MustCompile(`^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$`)
+
 func init() {
 	builtins = map[string]*builtin{
 		// Boolean functions.
@@ -42,7 +46,7 @@ func init() {
 			return nil
 		}},
 		"is defined":  {1, 1, true, func(a []any) any { return a[0] != nil }},
-		"get or else": {2, 2, false, func(a []any) any { return cmpOr(a[0], a[1]) }},
+		"get or else": {2, 2, false, func(a []any) any { return getOrElse(a[0], a[1]) }},
 
 		// Conversion functions.
 		"string": {1, 1, false, func(a []any) any {
@@ -56,7 +60,11 @@ func init() {
 			if !ok {
 				return nil
 			}
-			f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			s = strings.TrimSpace(s)
+			if !decimal.MatchString(s) {
+				return nil
+			}
+			f, err := strconv.ParseFloat(s, 64)
 			if err != nil {
 				return nil
 			}
@@ -160,7 +168,7 @@ func supportedFunctions() string {
 	return strings.Join(names, ", ")
 }
 
-func cmpOr(v, def any) any {
+func getOrElse(v, def any) any {
 	if v != nil {
 		return v
 	}

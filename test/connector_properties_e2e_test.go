@@ -1,12 +1,17 @@
 package test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/twilio-connector/twilio-connector/bpmn/engine"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
+	"github.com/twilio-connector/twilio-connector/test/wait"
 )
 
 // Camunda's connector properties on a Send SMS task, end to end through zbctl against `dev`:
@@ -48,5 +53,41 @@ func TestConnectorPropertiesThroughZbctl(t *testing.T) {
 	}
 	if m := fake.Sent(); len(m) != 1 || m[0].To != "+14155550101" {
 		t.Errorf("sent %+v, want one message to +14155550101", m)
+	}
+}
+
+// A task header whose FEEL is outside the supported subset sends nothing: the job fails
+// without retries, and the incident names the header and the construct.
+func TestConnectorHeaderOutsideFEELSubsetIsAnIncident(t *testing.T) {
+	w, _ := stoppableWorld(t)
+	w.deploy(t, "testdata/connector_properties.bpmn")
+	w.startWorker(t, connectorOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd, err := w.client.NewCreateInstanceCommand().BPMNProcessId("connectorPropertiesOutsideFEEL").LatestVersion().
+		VariablesFromMap(map[string]any{"smsTo": "+14155550101", "smsBody": "Your table is ready"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := cmd.Send(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inc engine.IncidentInfo
+	wait.Until(t, 10*time.Second, "an incident", func() bool {
+		for _, i := range w.eng.Incidents() {
+			if i.ProcessInstanceKey == created.GetProcessInstanceKey() {
+				inc = i
+				return true
+			}
+		}
+		return false
+	})
+	if inc.Type != engine.IncidentJobNoRetries || inc.ElementID != "sendSms2" ||
+		!strings.Contains(inc.Message, "task header errorExpression") || !strings.Contains(inc.Message, "FEEL function matches() is not supported") {
+		t.Errorf("incident %+v does not name the header and the function", inc)
+	}
+	if m := w.twilio.Sent(); len(m) != 0 {
+		t.Errorf("sent %+v, want nothing", m)
 	}
 }

@@ -46,9 +46,9 @@ type decision struct {
 //  1. The output variables: the result's (twilioResult, twilioError), or with resultVariable
 //     the result under that name, and with resultExpression the entries of the context it
 //     maps the result to.
-//  2. errorExpression, when set, is evaluated after every invocation with the output variables,
-//     `response` (the output), `job` ({retries}) and, after a failure, `error` ({code, message,
-//     twilioCode}) in scope. bpmnError(...) throws that BPMN error, jobError(...) fails the
+//  2. errorExpression, when set, is evaluated after every invocation with the result's and the
+//     output variables, `response` (the output, as Camunda's runtime has it), `job` ({retries})
+//     and, after a failure, `error` ({code, message, twilioCode}) in scope. bpmnError(...) throws that BPMN error, jobError(...) fails the
 //     job with its message, variables, retries and backoff, ignoreError(...) completes it with
 //     its variables; null or {} goes on.
 //  3. The default: a transient failure fails the job for a later retry, with the longer of the
@@ -74,7 +74,7 @@ func decide(res actions.Result, sendErr error, retriesLeft int32, h jobHeaders) 
 		failure = res.Failure()
 	}
 	if h.errorExpr != nil {
-		d, ok, err := errorExpression(h.errorExpr, out, failure, retriesLeft)
+		d, ok, err := errorExpression(h.errorExpr, result, out, failure, retriesLeft)
 		if err != nil {
 			return incident(err)
 		}
@@ -142,10 +142,12 @@ func output(result map[string]any, h jobHeaders) (map[string]any, error) {
 
 // errorExpression evaluates the errorExpression header; ok is false when it asks for the
 // default behaviour (null or an empty context).
-func errorExpression(x *feel.Expr, out map[string]any, failure *errs.Error, retriesLeft int32) (decision, bool, error) {
-	scope := make(map[string]any, len(out)+3)
-	for k, v := range out {
-		scope[k] = v
+func errorExpression(x *feel.Expr, result, out map[string]any, failure *errs.Error, retriesLeft int32) (decision, bool, error) {
+	scope := make(map[string]any, len(result)+len(out)+3)
+	for _, vars := range []map[string]any{result, out} {
+		for k, v := range vars {
+			scope[k] = v
+		}
 	}
 	scope["response"] = out
 	scope["job"] = map[string]any{"retries": json.Number(fmt.Sprint(retriesLeft))}

@@ -35,8 +35,6 @@ type decision struct {
 	code, message string
 	// variables are the completion variables, the BPMN error's or the failed job's.
 	variables map[string]any
-	// err is the failure behind the decision, if any (for logs).
-	err *errs.Error
 }
 
 // decide is the worker's decision for a job with retriesLeft retries (Zeebe's count, from
@@ -79,16 +77,15 @@ func decide(res actions.Result, sendErr error, retriesLeft int32, h jobHeaders) 
 			return incident(err)
 		}
 		if ok {
-			d.err = failure
 			return d
 		}
 	}
 	if sendErr != nil && retriesLeft > 1 {
 		return decision{verdict: fail, retries: retriesLeft - 1, backoff: max(h.retryBackoff, failure.RetryAfter),
-			message: failure.Error(), err: failure}
+			message: failure.Error()}
 	}
 	if f := res.Failure(); f != nil && h.errorMode == ErrorModeBPMN {
-		return decision{verdict: throw, code: string(f.Code), message: f.Error(), variables: result, err: f}
+		return decision{verdict: throw, code: string(f.Code), message: f.Error(), variables: result}
 	}
 	return decision{verdict: complete, variables: out}
 }

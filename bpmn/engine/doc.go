@@ -19,7 +19,7 @@
 // catch events (zeebe:subscription correlationKey); exclusive gateways (conditions, default
 // flow); interrupting error boundary events on tasks (by error code or catch-all); several
 // outgoing flows from a task or event run in parallel. zeebe:ioMapping inputs and outputs on
-// any of these, with the FEEL subset of feel.go. Anything else (user tasks, parallel gateways,
+// any of these, with the FEEL subset of package feel. Anything else (user tasks, parallel gateways,
 // sub-processes, timers, dynamic task types or message names, unsupported FEEL) is rejected at
 // deployment with INVALID_ARGUMENT naming the file and element. Processes with
 // isExecutable="false" are skipped, as in Zeebe.

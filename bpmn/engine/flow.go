@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/twilio-connector/twilio-connector/bpmn"
+	"github.com/twilio-connector/twilio-connector/feel"
 )
 
 // Instance states, as reported by InstanceInfo.
@@ -174,7 +175,7 @@ func (e *Engine) chooseFlow(ei *elementInstance) (string, error) {
 				return id, nil
 			}
 		default:
-			return "", fmt.Errorf("Expected result of the expression '%s' to be 'BOOLEAN', but was '%s'.", cond, feelType(v))
+			return "", fmt.Errorf("Expected result of the expression '%s' to be 'BOOLEAN', but was '%s'.", cond, feel.TypeName(v))
 		}
 	}
 	if ei.el.Default != "" {
@@ -191,5 +192,5 @@ func correlationKey(x *expression, ei *elementInstance) (string, error) {
 	case json.Number:
 		return k.String(), nil
 	}
-	return "", fmt.Errorf("Failed to extract the correlation key for '%s': The value must be either a string or a number, but was '%s'.", x, feelType(v))
+	return "", fmt.Errorf("Failed to extract the correlation key for '%s': The value must be either a string or a number, but was '%s'.", x, feel.TypeName(v))
 }

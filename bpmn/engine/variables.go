@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/twilio-connector/twilio-connector/feel"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -39,7 +40,7 @@ func parseVariables(field, doc string) (map[string]any, error) {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, status.Errorf(codes.InvalidArgument, "Property '%s' is invalid: Expected document to be a root level object, but was '%s'", field, feelType(v))
+		return nil, status.Errorf(codes.InvalidArgument, "Property '%s' is invalid: Expected document to be a root level object, but was '%s'", field, feel.TypeName(v))
 	}
 	return m, nil
 }

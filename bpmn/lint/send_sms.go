@@ -7,25 +7,23 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/bpmn"
+	elementtemplates "github.com/twilio-connector/twilio-connector/bpmn/element-templates"
 	"github.com/twilio-connector/twilio-connector/errs"
 	"github.com/twilio-connector/twilio-connector/feel"
 	"github.com/twilio-connector/twilio-connector/templates"
 	"github.com/twilio-connector/twilio-connector/worker"
 )
 
-// The headers of Camunda's connector conventions: resultVariable, and the FEEL of
-// resultExpression and errorExpression, read by the worker; elementTemplateId and
-// elementTemplateVersion, which element templates write for the record.
+// The headers of Camunda's connector conventions the worker reads: resultVariable, and the
+// FEEL of resultExpression and errorExpression.
 const (
-	headerResultVariable         = "resultVariable"
-	headerResultExpression       = "resultExpression"
-	headerErrorExpression        = "errorExpression"
-	headerElementTemplateID      = "elementTemplateId"
-	headerElementTemplateVersion = "elementTemplateVersion"
+	headerResultVariable   = "resultVariable"
+	headerResultExpression = "resultExpression"
+	headerErrorExpression  = "errorExpression"
 )
 
 var workerHeaders = []string{worker.HeaderConnection, worker.HeaderErrorMode, worker.HeaderRetryBackoff, worker.HeaderTemplateEngine,
-	headerResultVariable, headerResultExpression, headerErrorExpression, headerElementTemplateID, headerElementTemplateVersion}
+	headerResultVariable, headerResultExpression, headerErrorExpression, elementtemplates.HeaderElementTemplateID, elementtemplates.HeaderElementTemplateVersion}
 
 func (l *linter) sendSMS(el *bpmn.Element) {
 	engine := l.headers(el)
@@ -151,7 +149,7 @@ func (l *linter) headers(el *bpmn.Element) templates.Engine {
 			}
 		case headerResultExpression, headerErrorExpression:
 			l.feel(el, h.Key, h.Value, "every job of this task fails naming the header")
-		case headerResultVariable, headerElementTemplateID, headerElementTemplateVersion:
+		case headerResultVariable, elementtemplates.HeaderElementTemplateID, elementtemplates.HeaderElementTemplateVersion:
 		default:
 			hint := ""
 			if i := slices.IndexFunc(workerHeaders, func(k string) bool { return strings.EqualFold(k, h.Key) }); i >= 0 {

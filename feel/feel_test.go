@@ -78,27 +78,91 @@ func TestFEELEval(t *testing.T) {
 }
 
 func TestFEELRejects(t *testing.T) {
-	for _, expr := range []string{
-		"=",
-		"",
-		"=upper case(name)",
-		"=contains(name, \"a\")",
-		`={"x" 1}`,
-		"=[1, 2",
-		"={1: 2}",
-		"=a >",
-		"=(a",
-		`="unterminated`,
-		"=a ? b",
-		"=x in [1,2]",
-		"=if a then b else c",
-	} {
-		t.Run(expr, func(t *testing.T) {
-			if _, err := Parse(expr); err == nil {
-				t.Errorf("compiled %q, want an error", expr)
-			} else if !strings.Contains(err.Error(), strconv.Quote(expr)) {
-				t.Errorf("error %q does not quote the expression", err)
+	tests := []struct{ expr, want string }{
+		{"=", "unexpected end"},
+		{"", "unexpected end"},
+		{"=foo(name)", "FEEL function foo() is not supported (offset 0); supported: bpmnError(), contains(), count(),"},
+		{"=matches(name, \"a\")", "FEEL function matches() is not supported"},
+		{"=string length(name, 1)", "string length() takes 1 argument, not 2"},
+		{"=substring(name)", "substring() takes 2 to 3 arguments, not 1"},
+		{`=substring(string: "a", start position: 1)`, "named arguments are not supported"},
+		{`={"x" 1}`, `expected ":"`},
+		{"=[1, 2", `expected "]" at end`},
+		{"={1: 2}", "expected a context key"},
+		{"=a >", "unexpected end"},
+		{"=(a", `expected ")"`},
+		{`="unterminated`, "unterminated string"},
+		{"=a ? b", `unexpected "?"`},
+		{"=a == b", "'==' at offset 2 is not FEEL: compare with a single '='"},
+		{"=a && b", `"&&" at offset 2 is not FEEL`},
+		{"=x in [1,2]", "'in' unary tests are not supported"},
+		{"=for x in [1,2] return x", "'for' loops are not supported"},
+		{"=some x in [1,2] satisfies x > 1", "quantifiers are not supported"},
+		{"=every x in l satisfies x", "quantifiers are not supported"},
+		{"=x instance of number", "'instance of' are not supported"},
+		{"=function(x) x", "function definitions are not supported"},
+		{"=[1..3]", "ranges (a..b) are not supported"},
+		{`=@"2020-04-05"`, `only durations such as @"PT30S" are supported`},
+		{`=@"P1Y"`, "years, months and weeks are not supported"},
+		{"=if a then b", `expected "else" at end`},
+		{"=a.b(1)", "only built-in functions can be called"},
+		{"=a // note", "comments are not supported"},
+		{"=date and time(x)", "FEEL function date and time() is not supported"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			_, err := Parse(tt.expr)
+			if err == nil {
+				t.Fatalf("parsed %q, want an error", tt.expr)
+			}
+			if !strings.Contains(err.Error(), strconv.Quote(tt.expr)) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not quote the expression and say %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestEvalGoValues(t *testing.T) {
+	x, err := Parse("=n + 1 = m.k[1] and l[2] = 2.5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := x.Eval(map[string]any{"n": 1, "m": map[string]any{"k": []any{int64(2)}}, "l": []any{"a", 2.5}})
+	if err != nil || v != true {
+		t.Errorf("got %v, %v; want true", v, err)
+	}
+	_, err = x.Eval(map[string]any{"n": struct{}{}})
+	if err == nil || !strings.Contains(err.Error(), `variable "n": a Go struct {} is not a FEEL value`) {
+		t.Errorf("error %v does not name the variable and its type", err)
+	}
+}
+
+func TestEvalBool(t *testing.T) {
+	vars := map[string]any{"from": "+15550100", "body": "STOP"}
+	if ok, err := EvalBool(`=upper case(body) = "STOP" and starts with(from, "+1")`, vars); err != nil || !ok {
+		t.Errorf("got %v, %v; want true", ok, err)
+	}
+	if _, err := EvalBool("=missing > 1", vars); err == nil || !strings.Contains(err.Error(), "must be a boolean, but was NULL") {
+		t.Errorf("error %v does not say the result was null", err)
+	}
+	if _, err := EvalBool("=nope(1)", vars); err == nil || !strings.Contains(err.Error(), "nope() is not supported") {
+		t.Errorf("error %v does not reject the function", err)
+	}
+}
+
+func TestDuration(t *testing.T) {
+	for _, tt := range []struct{ in, out string }{
+		{"PT30S", "PT30S"}, {"PT0S", "PT0S"}, {"P1DT2H3M4.5S", "P1DT2H3M4.5S"}, {"PT90M", "PT1H30M"},
+		{"-PT1S", "-PT1S"}, {"P2D", "P2D"}, {"PT0.25S", "PT0.25S"},
+	} {
+		d, err := ParseDuration(tt.in)
+		if err != nil || d.String() != tt.out {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %s", tt.in, d, err, tt.out)
+		}
+	}
+	for _, bad := range []string{"", "P", "PT", "30S", "P1Y", "PT1D", "P1H", "PTS", "P1DT"} {
+		if _, err := ParseDuration(bad); err == nil {
+			t.Errorf("ParseDuration(%q) succeeded", bad)
+		}
 	}
 }

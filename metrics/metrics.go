@@ -14,8 +14,8 @@ import (
 var Registry = prometheus.NewRegistry()
 
 var (
-	// Jobs counts handled Zeebe jobs by job type and outcome (completed, failed, error_thrown,
-	// handed_back, command_failed).
+	// Jobs counts handled Zeebe jobs by job type and outcome (completed, failed, incident,
+	// error_thrown, handed_back, command_failed).
 	Jobs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "twilio_connector_jobs_total", Help: "Zeebe jobs handled, by job type and outcome.",
 	}, []string{"type", "outcome"})

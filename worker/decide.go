@@ -1,46 +1,217 @@
 package worker
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
 	"time"
 
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/feel"
 )
 
 // verdict is what the worker does with a handled job.
 type verdict int
 
 const (
-	// complete the job with the result as its variables (failures in twilioError).
+	// complete the job with the output variables.
 	complete verdict = iota
-	// fail the job so that Zeebe retries it after a backoff.
+	// fail the job: Zeebe retries it after the backoff while retries remain, else raises an
+	// incident.
 	fail
-	// throw the result's first failure as a BPMN error (errorMode bpmnError).
+	// throw a BPMN error.
 	throw
 )
 
-// decision is the job command to send: the verdict with what fail and throw need.
+// decision is the job command to send.
 type decision struct {
 	verdict verdict
 	// retries and backoff are the job's remaining retries and Zeebe's wait, for fail.
 	retries int32
 	backoff time.Duration
-	// err is the failure: the transient one for fail, the result's first for throw.
+	// code is the BPMN error code (throw); message the error message (throw, fail).
+	code, message string
+	// variables are the completion variables, the BPMN error's or the failed job's.
+	variables map[string]any
+	// err is the failure behind the decision, if any (for logs).
 	err *errs.Error
 }
 
-// decide is the worker's decision for a job with retriesLeft retries whose action returned res
-// and sendErr (transient). A transient failure fails the job for a later retry, with the longer
-// of the task's retry backoff and the provider's Retry-After, while retries remain; on the last
-// retry the job completes (or throws) with the result, which says who got nothing. Permanent
-// failures complete the job, or throw in errorMode bpmnError.
-func decide(res actions.Result, sendErr error, retriesLeft int32, errorMode string, retryBackoff time.Duration) decision {
+// decide is the worker's decision for a job with retriesLeft retries (Zeebe's count, from
+// zeebe:taskDefinition retries) whose action returned res and sendErr (transient), under the
+// task headers h, as Camunda's connector runtime decides:
+//
+//  1. The output variables: the result's (twilioResult, twilioError), or with resultVariable
+//     the result under that name, and with resultExpression the entries of the context it
+//     maps the result to.
+//  2. errorExpression, when set, is evaluated after every invocation with the output variables,
+//     `response` (the output), `job` ({retries}) and, after a failure, `error` ({code, message,
+//     twilioCode}) in scope. bpmnError(...) throws that BPMN error, jobError(...) fails the
+//     job with its message, variables, retries and backoff; null or {} goes on.
+//  3. The default: a transient failure fails the job for a later retry, with the longer of the
+//     task's retry backoff and the provider's Retry-After, while retries remain; on the last
+//     retry the job completes (or throws) with the result, which says who got nothing.
+//     Permanent failures complete the job, or throw in errorMode bpmnError.
+//
+// A header whose FEEL is outside the subset, or that produces something the runtime cannot
+// use, fails the job without retries (an incident) naming the header.
+func decide(res actions.Result, sendErr error, retriesLeft int32, h jobHeaders) decision {
+	if h.incident != nil {
+		return incident(h.incident)
+	}
+	result := resultVariables(res)
+	out, err := output(result, h)
+	if err != nil {
+		return incident(err)
+	}
+	var failure *errs.Error
+	if sendErr != nil {
+		failure = errs.As(sendErr)
+	} else {
+		failure = res.Failure()
+	}
+	if h.errorExpr != nil {
+		d, ok, err := errorExpression(h.errorExpr, out, failure, retriesLeft)
+		if err != nil {
+			return incident(err)
+		}
+		if ok {
+			d.err = failure
+			return d
+		}
+	}
 	if sendErr != nil && retriesLeft > 1 {
-		e := errs.As(sendErr)
-		return decision{verdict: fail, retries: retriesLeft - 1, backoff: max(retryBackoff, e.RetryAfter), err: e}
+		return decision{verdict: fail, retries: retriesLeft - 1, backoff: max(h.retryBackoff, failure.RetryAfter),
+			message: failure.Error(), err: failure}
 	}
-	if f := res.Failure(); f != nil && errorMode == ErrorModeBPMN {
-		return decision{verdict: throw, err: f}
+	if f := res.Failure(); f != nil && h.errorMode == ErrorModeBPMN {
+		return decision{verdict: throw, code: string(f.Code), message: f.Error(), variables: result, err: f}
 	}
-	return decision{verdict: complete}
+	return decision{verdict: complete, variables: out}
+}
+
+// incident fails the job without retries.
+func incident(err error) decision {
+	return decision{verdict: fail, retries: 0, message: err.Error()}
+}
+
+// resultVariables is the result as process variables.
+func resultVariables(res actions.Result) map[string]any {
+	var out map[string]any
+	b, _ := json.Marshal(res)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	_ = dec.Decode(&out)
+	return out
+}
+
+// output is the completion variables: the result's, or what resultVariable and
+// resultExpression make of it.
+func output(result map[string]any, h jobHeaders) (map[string]any, error) {
+	if h.resultVariable == "" && h.resultExpr == nil {
+		return result, nil
+	}
+	out := map[string]any{}
+	if h.resultVariable != "" {
+		out[h.resultVariable] = result
+	}
+	if h.resultExpr != nil {
+		scope := make(map[string]any, len(result)+1)
+		for k, v := range result {
+			scope[k] = v
+		}
+		scope["response"] = result
+		v, err := h.resultExpr.Eval(scope)
+		if err != nil {
+			return nil, fmt.Errorf("task header %s: %w", HeaderResultExpression, err)
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("task header %s %q produced %s: it must produce a context of variables, such as ={smsSid: twilioResult[1].sid}",
+				HeaderResultExpression, h.resultExpr, feel.TypeName(v))
+		}
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// errorExpression evaluates the errorExpression header; ok is false when it asks for the
+// default behaviour (null or an empty context).
+func errorExpression(x *feel.Expr, out map[string]any, failure *errs.Error, retriesLeft int32) (decision, bool, error) {
+	scope := make(map[string]any, len(out)+3)
+	for k, v := range out {
+		scope[k] = v
+	}
+	scope["response"] = out
+	scope["job"] = map[string]any{"retries": json.Number(fmt.Sprint(retriesLeft))}
+	if failure != nil {
+		var twilioCode any
+		if failure.TwilioCode != 0 {
+			twilioCode = json.Number(fmt.Sprint(failure.TwilioCode))
+		}
+		scope["error"] = map[string]any{"code": string(failure.Code), "message": failure.Message, "twilioCode": twilioCode}
+	}
+	v, err := x.Eval(scope)
+	if err != nil {
+		return decision{}, false, fmt.Errorf("task header %s: %w", HeaderErrorExpression, err)
+	}
+	bad := func(format string, args ...any) (decision, bool, error) {
+		return decision{}, false, fmt.Errorf("task header %s %q "+format+": return bpmnError(code, message), jobError(message, variables, retries, retryBackoff) or null",
+			append([]any{HeaderErrorExpression, x}, args...)...)
+	}
+	if v == nil {
+		return decision{}, false, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return bad("produced %s", feel.TypeName(v))
+	}
+	if len(m) == 0 {
+		return decision{}, false, nil
+	}
+	vars, ok := m["variables"].(map[string]any)
+	if !ok && m["variables"] != nil {
+		return bad("produced variables that are %s, not a context", feel.TypeName(m["variables"]))
+	}
+	switch m["errorType"] {
+	case "bpmnError", nil:
+		// {code, message} without errorType is the connector runtime's older form.
+		codeKey, msgKey := "errorCode", "errorMessage"
+		if m["errorType"] == nil {
+			codeKey, msgKey = "code", "message"
+		}
+		code, _ := m[codeKey].(string)
+		if code == "" {
+			return bad("produced a BPMN error without a code")
+		}
+		msg, _ := m[msgKey].(string)
+		return decision{verdict: throw, code: code, message: msg, variables: vars}, true, nil
+	case "jobError":
+		msg, _ := m["errorMessage"].(string)
+		retries, _ := m["retries"].(json.Number)
+		n, err := retries.Float64()
+		if err != nil || n != math.Trunc(n) {
+			return bad("produced a job error whose retries are %s, not a whole number", feel.TypeName(m["retries"]))
+		}
+		var backoff time.Duration
+		switch b := m["retryBackoff"].(type) {
+		case feel.Duration:
+			backoff = time.Duration(b)
+		case string:
+			d, err := feel.ParseDuration(b)
+			if err != nil {
+				return bad("produced a job error with retryBackoff %v", err)
+			}
+			backoff = time.Duration(d)
+		case nil:
+		default:
+			return bad("produced a job error whose retryBackoff is %s, not a duration", feel.TypeName(b))
+		}
+		return decision{verdict: fail, retries: int32(max(0, min(n, math.MaxInt32))), backoff: max(backoff, 0), message: msg, variables: vars}, true, nil
+	}
+	return bad("produced a context with errorType %v", m["errorType"])
 }

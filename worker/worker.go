@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/camunda/zeebe/clients/go/v8/pkg/commands"
 	"github.com/camunda/zeebe/clients/go/v8/pkg/entities"
 	zworker "github.com/camunda/zeebe/clients/go/v8/pkg/worker"
 	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
@@ -22,6 +23,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/bpmn"
 	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/feel"
 	"github.com/twilio-connector/twilio-connector/metrics"
 	"github.com/twilio-connector/twilio-connector/providers"
 	"github.com/twilio-connector/twilio-connector/templates"
@@ -37,6 +39,11 @@ const (
 	HeaderRetryBackoff   = "retryBackoff"            // ISO 8601 (PT30S) or Go (30s) duration
 	HeaderConnection     = providers.FieldConnection // the connection to send through; "default" when absent
 	ErrorModeBPMN        = "bpmnError"
+
+	// Camunda's connector runtime headers (see decide).
+	HeaderResultVariable   = "resultVariable"   // the whole result under this variable
+	HeaderResultExpression = "resultExpression" // FEEL context mapping the result to variables
+	HeaderErrorExpression  = "errorExpression"  // FEEL returning bpmnError(...), jobError(...) or null
 )
 
 // Options configure the worker; zero values take the config package's defaults.
@@ -180,7 +187,7 @@ func (w *Worker) handle(jc zworker.JobClient, job entities.Job, a Action) string
 	defer cancel()
 
 	if w.closing.Load() {
-		return w.fail(ctx, jc, job, job.Retries, 0, "twilio-connector is shutting down; job handed back unchanged", log, "handed_back")
+		return w.fail(ctx, jc, job, decision{retries: job.Retries, message: "twilio-connector is shutting down; job handed back unchanged"}, log, "handed_back")
 	}
 
 	headers, err := job.GetCustomHeadersAsMap()
@@ -192,28 +199,62 @@ func (w *Worker) handle(jc zworker.JobClient, job entities.Job, a Action) string
 		res     actions.Result
 		sendErr error
 	)
-	if ierr != nil {
+	switch {
+	case hdr.incident != nil:
+		// A task whose headers cannot be evaluated sends nothing.
+	case ierr != nil:
 		res = actions.RequestFailure(errs.As(ierr))
-	} else {
+	default:
 		res, sendErr = a.Invoke(ctx, inv)
 	}
-	switch d := decide(res, sendErr, job.Retries, hdr.errorMode, hdr.retryBackoff); d.verdict {
+	d := decide(res, sendErr, job.Retries, hdr)
+	switch d.verdict {
 	case fail:
-		return w.fail(ctx, jc, job, d.retries, d.backoff, d.err.Error(), log, "failed")
+		outcome := "failed"
+		if d.retries == 0 {
+			outcome = "incident"
+		}
+		return w.fail(ctx, jc, job, d, log, outcome)
 	case throw:
-		return w.throw(ctx, jc, job, res, d.err, log)
+		return w.throw(ctx, jc, job, d, log)
 	default:
-		return w.complete(ctx, jc, job, res, log)
+		return w.complete(ctx, jc, job, d, res, log)
 	}
 }
 
+// jobHeaders are the task headers that shape the job command.
 type jobHeaders struct {
-	errorMode    string
-	retryBackoff time.Duration
+	errorMode      string
+	retryBackoff   time.Duration
+	resultVariable string
+	resultExpr     *feel.Expr
+	errorExpr      *feel.Expr
+	// incident is a header the connector cannot evaluate: the job fails without retries.
+	incident error
+}
+
+// feelHeader parses a FEEL task header; an empty header is nil.
+func feelHeader(headers map[string]string, name string) (*feel.Expr, error) {
+	src := strings.TrimSpace(headers[name])
+	if src == "" || src == "=" {
+		return nil, nil
+	}
+	x, err := feel.Parse(src)
+	if err != nil {
+		return nil, fmt.Errorf("task header %s: %w", name, err)
+	}
+	return x, nil
 }
 
 func (w *Worker) invocation(job entities.Job, headers map[string]string) (actions.Invocation, jobHeaders, error) {
-	h := jobHeaders{errorMode: headers[HeaderErrorMode], retryBackoff: w.opts.RetryBackoff}
+	h := jobHeaders{errorMode: headers[HeaderErrorMode], retryBackoff: w.opts.RetryBackoff,
+		resultVariable: strings.TrimSpace(headers[HeaderResultVariable])}
+	var err error
+	if h.resultExpr, err = feelHeader(headers, HeaderResultExpression); err != nil {
+		h.incident = err
+	} else if h.errorExpr, err = feelHeader(headers, HeaderErrorExpression); err != nil {
+		h.incident = err
+	}
 	inv := actions.Invocation{IdempotencyKey: "job:" + strconv.FormatInt(job.Key, 10), Connection: strings.TrimSpace(headers[HeaderConnection])}
 	if h.errorMode != "" && h.errorMode != ErrorModeBPMN {
 		bad := h.errorMode
@@ -254,27 +295,27 @@ func (w *Worker) jobDeadline(job entities.Job) time.Time {
 	return time.Now().Add(w.opts.JobTimeout - margin)
 }
 
-// throw throws f as a BPMN error with the result as its variables.
-func (w *Worker) throw(ctx context.Context, jc zworker.JobClient, job entities.Job, res actions.Result, f *errs.Error, log *slog.Logger) string {
+// throw throws the decision's BPMN error with its variables.
+func (w *Worker) throw(ctx context.Context, jc zworker.JobClient, job entities.Job, d decision, log *slog.Logger) string {
 	cctx, cancel := commandContext(ctx)
 	defer cancel()
-	cmd, err := jc.NewThrowErrorCommand().JobKey(job.Key).ErrorCode(string(f.Code)).ErrorMessage(f.Error()).VariablesFromObject(res)
+	cmd, err := jc.NewThrowErrorCommand().JobKey(job.Key).ErrorCode(d.code).ErrorMessage(d.message).VariablesFromMap(orEmpty(d.variables))
 	if err == nil {
 		_, err = cmd.Send(cctx)
 	}
 	if err != nil {
-		log.Error("throw error command failed; the job will time out and be retried without resending", "code", f.Code, "err", err)
+		log.Error("throw error command failed; the job will time out and be retried without resending", "code", d.code, "err", err)
 		return "command_failed"
 	}
-	log.Info("job failed with a BPMN error", "code", f.Code)
+	log.Info("job failed with a BPMN error", "code", d.code)
 	return "error_thrown"
 }
 
-// complete completes the job with the result as its variables.
-func (w *Worker) complete(ctx context.Context, jc zworker.JobClient, job entities.Job, res actions.Result, log *slog.Logger) string {
+// complete completes the job with the decision's variables.
+func (w *Worker) complete(ctx context.Context, jc zworker.JobClient, job entities.Job, d decision, res actions.Result, log *slog.Logger) string {
 	cctx, cancel := commandContext(ctx)
 	defer cancel()
-	cmd, err := jc.NewCompleteJobCommand().JobKey(job.Key).VariablesFromObject(res)
+	cmd, err := jc.NewCompleteJobCommand().JobKey(job.Key).VariablesFromMap(orEmpty(d.variables))
 	if err == nil {
 		_, err = cmd.Send(cctx)
 	}
@@ -290,16 +331,36 @@ func (w *Worker) complete(ctx context.Context, jc zworker.JobClient, job entitie
 	return "completed"
 }
 
-func (w *Worker) fail(ctx context.Context, jc zworker.JobClient, job entities.Job, retries int32, backoff time.Duration, msg string, log *slog.Logger, outcome string) string {
+// fail fails the job with the decision's retries, backoff, message and variables.
+func (w *Worker) fail(ctx context.Context, jc zworker.JobClient, job entities.Job, d decision, log *slog.Logger, outcome string) string {
 	cctx, cancel := commandContext(ctx)
 	defer cancel()
-	_, err := jc.NewFailJobCommand().JobKey(job.Key).Retries(retries).ErrorMessage(msg).RetryBackoff(backoff).Send(cctx)
+	cmd := jc.NewFailJobCommand().JobKey(job.Key).Retries(d.retries).ErrorMessage(d.message).RetryBackoff(d.backoff)
+	var send commands.DispatchFailJobCommand = cmd
+	var err error
+	if d.variables != nil {
+		send, err = cmd.VariablesFromMap(d.variables)
+	}
+	if err == nil {
+		_, err = send.Send(cctx)
+	}
 	if err != nil {
 		log.Error("fail command failed; the job will time out and come back", "err", err)
 		return "command_failed"
 	}
-	log.Warn("job failed, Zeebe will retry", "retriesLeft", retries, "backoff", backoff, "reason", msg)
+	if d.retries == 0 {
+		log.Error("job failed without retries: Zeebe raises an incident", "reason", d.message)
+	} else {
+		log.Warn("job failed, Zeebe will retry", "retriesLeft", d.retries, "backoff", d.backoff, "reason", d.message)
+	}
 	return outcome
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
 }
 
 // commandContext bounds a job command even when the job's own deadline has passed.

@@ -146,7 +146,7 @@ func TestDeployRejectsUnsupportedModels(t *testing.T) {
 		{"user task", `<bpmn:process id="p" isExecutable="true"><bpmn:startEvent id="s"/><bpmn:userTask id="approve"/></bpmn:process>`, `"approve": userTask is not supported`},
 		{"timer event", `<bpmn:process id="p" isExecutable="true"><bpmn:startEvent id="s"><bpmn:timerEventDefinition/></bpmn:startEvent></bpmn:process>`, `"s": timer start events are not supported`},
 		{"missing task type", `<bpmn:process id="p" isExecutable="true"><bpmn:startEvent id="s"/><bpmn:serviceTask id="t"/></bpmn:process>`, `"t": missing zeebe:taskDefinition type`},
-		{"unsupported FEEL", `<bpmn:process id="p" isExecutable="true"><bpmn:startEvent id="s"/><bpmn:serviceTask id="t"><bpmn:extensionElements><zeebe:taskDefinition type="x"/><zeebe:ioMapping><zeebe:input source="=upper case(name)" target="n"/></zeebe:ioMapping></bpmn:extensionElements></bpmn:serviceTask></bpmn:process>`, `"t": mapping to "n": expression "=upper case(name)"`},
+		{"unsupported FEEL", `<bpmn:process id="p" isExecutable="true"><bpmn:startEvent id="s"/><bpmn:serviceTask id="t"><bpmn:extensionElements><zeebe:taskDefinition type="x"/><zeebe:ioMapping><zeebe:input source="=foo(name)" target="n"/></zeebe:ioMapping></bpmn:extensionElements></bpmn:serviceTask></bpmn:process>`, `"t": mapping to "n": expression "=foo(name)"`},
 		{"condition out of a task", `<bpmn:process id="p" isExecutable="true"><bpmn:startEvent id="s"/><bpmn:sequenceFlow id="c" sourceRef="s" targetRef="e"><bpmn:conditionExpression>=true</bpmn:conditionExpression></bpmn:sequenceFlow><bpmn:endEvent id="e"/></bpmn:process>`, `"c": conditional sequence flows are only supported out of exclusive gateways`},
 		{"broken XML", `<bpmn:process id="p">`, "not valid XML"},
 	}

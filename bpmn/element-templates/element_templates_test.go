@@ -139,7 +139,7 @@ func TestSendSMSTemplateMatchesWorker(t *testing.T) {
 		headers[p.Binding.Key] = p
 	}
 	wantHeaders := slices.Sorted(slices.Values([]string{worker.HeaderConnection, worker.HeaderErrorMode, worker.HeaderRetryBackoff, worker.HeaderTemplateEngine,
-		headerResultVariable, headerResultExpression, headerErrorExpression, HeaderElementTemplateID, HeaderElementTemplateVersion}))
+		worker.HeaderResultVariable, worker.HeaderResultExpression, worker.HeaderErrorExpression, HeaderElementTemplateID, HeaderElementTemplateVersion}))
 	if got := sortedKeys(headers); !slices.Equal(got, wantHeaders) {
 		t.Errorf("task header bindings = %v, the worker reads %v", got, wantHeaders)
 	}
@@ -156,14 +156,6 @@ func TestSendSMSTemplateMatchesWorker(t *testing.T) {
 		}
 	}
 }
-
-// Camunda's connector properties, read by the worker (worker/); the coordinator may replace
-// these with the worker's constants.
-const (
-	headerResultVariable   = "resultVariable"
-	headerResultExpression = "resultExpression"
-	headerErrorExpression  = "errorExpression"
-)
 
 // The task templates follow Camunda's connector templates: the output in resultVariable /
 // resultExpression headers (no output mappings of their own), the sections named as
@@ -187,8 +179,8 @@ func TestTaskTemplatesFollowCamundaConventions(t *testing.T) {
 				}
 			}
 			for k, label := range map[string]string{
-				headerResultVariable: "Output mapping", headerResultExpression: "Output mapping",
-				headerErrorExpression: "Error handling", worker.HeaderErrorMode: "Error handling",
+				worker.HeaderResultVariable: "Output mapping", worker.HeaderResultExpression: "Output mapping",
+				worker.HeaderErrorExpression: "Error handling", worker.HeaderErrorMode: "Error handling",
 				"retries": "Retries", worker.HeaderRetryBackoff: "Retries",
 			} {
 				if where[k] != label {
@@ -196,7 +188,7 @@ func TestTaskTemplatesFollowCamundaConventions(t *testing.T) {
 				}
 			}
 			for _, p := range tm.Bindings(BindingTaskHeader) {
-				if (p.Binding.Key == headerResultExpression || p.Binding.Key == headerErrorExpression) && p.Feel != "required" {
+				if (p.Binding.Key == worker.HeaderResultExpression || p.Binding.Key == worker.HeaderErrorExpression) && p.Feel != "required" {
 					t.Errorf("%s feel = %q, want required (it is a FEEL expression)", p.Binding.Key, p.Feel)
 				}
 			}

@@ -14,16 +14,8 @@ import (
 	"github.com/twilio-connector/twilio-connector/worker"
 )
 
-// The headers of Camunda's connector conventions the worker reads: resultVariable, and the
-// FEEL of resultExpression and errorExpression.
-const (
-	headerResultVariable   = "resultVariable"
-	headerResultExpression = "resultExpression"
-	headerErrorExpression  = "errorExpression"
-)
-
 var workerHeaders = []string{worker.HeaderConnection, worker.HeaderErrorMode, worker.HeaderRetryBackoff, worker.HeaderTemplateEngine,
-	headerResultVariable, headerResultExpression, headerErrorExpression, elementtemplates.HeaderElementTemplateID, elementtemplates.HeaderElementTemplateVersion}
+	worker.HeaderResultVariable, worker.HeaderResultExpression, worker.HeaderErrorExpression, elementtemplates.HeaderElementTemplateID, elementtemplates.HeaderElementTemplateVersion}
 
 func (l *linter) sendSMS(el *bpmn.Element) {
 	engine := l.headers(el)
@@ -147,9 +139,9 @@ func (l *linter) headers(el *bpmn.Element) templates.Engine {
 			if _, err := bpmn.ParseDuration(h.Value); err != nil {
 				l.add(el, h.Key, Error, "task header retryBackoff is %q: every job fails with INVALID_INPUT; write an ISO 8601 duration such as PT30S", h.Value)
 			}
-		case headerResultExpression, headerErrorExpression:
+		case worker.HeaderResultExpression, worker.HeaderErrorExpression:
 			l.feel(el, h.Key, h.Value, "every job of this task fails naming the header")
-		case headerResultVariable, elementtemplates.HeaderElementTemplateID, elementtemplates.HeaderElementTemplateVersion:
+		case worker.HeaderResultVariable, elementtemplates.HeaderElementTemplateID, elementtemplates.HeaderElementTemplateVersion:
 		default:
 			hint := ""
 			if i := slices.IndexFunc(workerHeaders, func(k string) bool { return strings.EqualFold(k, h.Key) }); i >= 0 {

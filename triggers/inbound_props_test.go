@@ -169,3 +169,31 @@ func TestInboundPropertiesLoadErrors(t *testing.T) {
 		t.Errorf("YAML error %v, want it to contain %q", err, want)
 	}
 }
+
+// A message whose id comes from messageIdExpression is kept in the outbox under its own key
+// while the engine is down, published from there, and removed; a redelivery of the SMS (same
+// MessageSid) publishes nothing, as without the expression.
+func TestMessageIDExpressionThroughTheOutbox(t *testing.T) {
+	order := Definition{Element: "order", MessageName: "order", Pattern: `Order (?<ref>\w+)`, MessageIDExpression: `="order-" + ref`}
+	h := newHarness(t, []Definition{order}, harnessOptions{})
+	h.pub.failures = 1
+	form := inbound(customer, ourNumber, "Order A7")
+	h.send(form)
+	if n, err := h.outbox.Pending(t.Context()); err != nil || n != 1 {
+		t.Fatalf("outbox holds %d entries (%v) after a failed publish, want 1", n, err)
+	}
+	if published, pending, err := h.outbox.Flush(t.Context(), true); err != nil || published != 1 || pending != 0 {
+		t.Fatalf("flush: published %d, pending %d, %v; want 1, 0", published, pending, err)
+	}
+	if n, err := h.outbox.Pending(t.Context()); err != nil || n != 0 {
+		t.Errorf("outbox holds %d entries (%v) after the flush, want 0", n, err)
+	}
+	calls := h.pub.callCount()
+	h.send(form)
+	if n := h.pub.callCount(); n != calls {
+		t.Errorf("a redelivered SMS made %d more publish calls, want none", n-calls)
+	}
+	if ms := h.pub.messages(); len(ms) == 0 || ms[len(ms)-1].MessageID != "order-A7" {
+		t.Errorf("published %v, want message id order-A7", ms)
+	}
+}

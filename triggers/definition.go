@@ -1,6 +1,7 @@
 package triggers
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/bpmn"
 	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/feel"
 	"github.com/twilio-connector/twilio-connector/templates"
 )
 
@@ -25,6 +27,18 @@ const (
 	// PropertyMessageTTL is optional: the published message's time to live, an ISO 8601
 	// duration (see Trigger.TTL for the default).
 	PropertyMessageTTL = "inbound.messageTtl"
+	// The FEEL properties of Camunda's inbound connectors, all optional, evaluated over the
+	// trigger's variables (see Trigger.Vars) for each message the pattern matched:
+	// PropertyActivationCondition must be true for the trigger to fire;
+	// PropertyCorrelationKeyExpression gives the correlation key (default: from for catch
+	// events, empty for start events); PropertyResultExpression gives the published variables
+	// (a context; default: the trigger's variables as listed in message);
+	// PropertyMessageIDExpression gives the message id (default: derived from the provider's
+	// message id, the MessageSid).
+	PropertyActivationCondition      = "inbound.activationCondition"
+	PropertyCorrelationKeyExpression = "inbound.correlationKeyExpression"
+	PropertyResultExpression         = "inbound.resultExpression"
+	PropertyMessageIDExpression      = "inbound.messageIdExpression"
 
 	// TypeSMSReceived is the value of PropertyType that marks an SMS_RECEIVED trigger.
 	TypeSMSReceived = "SMS_RECEIVED"
@@ -39,6 +53,11 @@ const (
 	FieldMessage    = "message"
 	FieldTTL        = "messageTtl"
 	FieldConnection = "connection"
+	// The FEEL properties, named as in Camunda's inbound connectors (and the YAML file).
+	FieldActivationCondition = "activationCondition"
+	FieldCorrelationKey      = "correlationKeyExpression"
+	FieldResultExpression    = "resultExpression"
+	FieldMessageID           = "messageIdExpression"
 )
 
 // Kind says how the published message is correlated.
@@ -48,7 +67,8 @@ const (
 	// StartEvent triggers start a process: the message is published with an empty correlation key.
 	StartEvent Kind = "start"
 	// CatchEvent triggers continue a waiting process: the correlation key is the sender's number
-	// (From), so a process waits for the reply of the number it texted.
+	// (From) unless the trigger's correlationKeyExpression says otherwise, so a process waits
+	// for the reply of the number it texted.
 	CatchEvent Kind = "catch"
 )
 
@@ -76,6 +96,12 @@ type Definition struct {
 	// MessageTTL is the time to live of the published messages as written (ISO 8601, PT30M);
 	// "" means the default of the kind (see Trigger.TTL).
 	MessageTTL string
+	// FEEL expressions as written, "" when absent (see PropertyActivationCondition and the
+	// properties after it).
+	ActivationCondition      string
+	CorrelationKeyExpression string
+	ResultExpression         string
+	MessageIDExpression      string
 }
 
 // Where names the definition for an error message: "file: process/element".
@@ -120,6 +146,8 @@ type Trigger struct {
 	echo      *templates.Template
 	echoError *templates.Template
 	ttl       *time.Duration // nil: the default of the kind
+	// The parsed FEEL properties; nil when absent.
+	activation, correlationKey, result, messageID *feel.Expr
 }
 
 // reserved variables of the echo templates; a named group may not shadow them.
@@ -170,6 +198,26 @@ func Compile(d Definition, matchTimeout time.Duration) (*Trigger, error) {
 		} else {
 			t.ttl = &ttl
 		}
+	}
+	for _, f := range []struct {
+		field, src, example string
+		dst                 **feel.Expr
+	}{
+		{FieldActivationCondition, d.ActivationCondition, `=matchGroups.answer = "YES"`, &t.activation},
+		{FieldCorrelationKey, d.CorrelationKeyExpression, "=matchGroups.reference", &t.correlationKey},
+		{FieldResultExpression, d.ResultExpression, "={orderNumber: matchGroups.orderNumber, phone: from}", &t.result},
+		{FieldMessageID, d.MessageIDExpression, "=messageSid", &t.messageID},
+	} {
+		src := strings.TrimSpace(f.src)
+		if src == "" {
+			continue
+		}
+		x, err := feel.Parse(src)
+		if err != nil {
+			bad(f.field, "%v: write a FEEL expression such as %s", err, f.example)
+			continue
+		}
+		*f.dst = x
 	}
 	for _, f := range []struct {
 		field, src string
@@ -255,6 +303,47 @@ func replyVars(groups map[string]any, in Inbound) map[string]any {
 	vars["channel"] = in.Channel
 	vars["connection"] = in.Connection
 	return vars
+}
+
+// feelVars are the variables the FEEL properties see: the reply templates' variables and
+// receivedAt, the same names the message publishes by default.
+func feelVars(groups map[string]any, in Inbound) map[string]any {
+	vars := replyVars(groups, in)
+	vars["receivedAt"] = in.ReceivedAt.Format(time.RFC3339Nano)
+	return vars
+}
+
+// activated evaluates the activation condition: only true fires the trigger (null, from a
+// missing variable, does not), as in Camunda's inbound connectors.
+func (t *Trigger) activated(vars map[string]any) (bool, error) {
+	if t.activation == nil {
+		return true, nil
+	}
+	v, err := t.activation.Eval(vars)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", FieldActivationCondition, err)
+	}
+	switch v.(type) {
+	case bool, nil:
+		return v == true, nil
+	}
+	return false, fmt.Errorf("%s %q gave %s, not a boolean: write a condition such as =matchGroups.answer = \"YES\"", FieldActivationCondition, t.activation, feel.TypeName(v))
+}
+
+// key evaluates a correlation key or message id expression: a string, or a number written
+// as a string (as Zeebe takes correlation keys).
+func key(field string, x *feel.Expr, vars map[string]any) (string, error) {
+	v, err := x.Eval(vars)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", field, err)
+	}
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case json.Number:
+		return v.String(), nil
+	}
+	return "", fmt.Errorf("%s %q gave %s: it must give a string or a number (is a variable missing?)", field, x, feel.TypeName(v))
 }
 
 // Render renders the echo (or, with failed, the echoError) template of t for a match. An

@@ -23,10 +23,20 @@
 //	inbound.messageTtl message time to live, ISO 8601 (optional; default PT0S for catch
 //	                   events, so only a process already waiting gets the reply, and
 //	                   Options.MessageTTL for start events)
+//	inbound.activationCondition       FEEL: the trigger fires only when true (optional)
+//	inbound.correlationKeyExpression  FEEL: the correlation key (optional; default =from for
+//	                                  catch events, none for start events)
+//	inbound.resultExpression          FEEL context: the published variables (optional;
+//	                                  default the message variables below)
+//	inbound.messageIdExpression       FEEL: the Zeebe message id (optional; default derived
+//	                                  from the MessageSid)
 //
-// The message name is the event's bpmn:message name. Start events publish with an empty
-// correlation key; catch events with the sender's number (From), so their
-// zeebe:subscription correlationKey must evaluate to the number the process texted, in E.164.
+// The FEEL properties see the echo templates' variables and receivedAt (see below); they are
+// parsed at load time (package feel) and evaluated per matching message, activationCondition
+// first. The message name is the event's bpmn:message name. Without correlationKeyExpression,
+// start events publish with an empty correlation key and catch events with the sender's
+// number (From), so their zeebe:subscription correlationKey must evaluate to the number the
+// process texted, in E.164.
 //
 // From YAML (LoadFile, ParseYAML): the same fields, with kind start|catch; see ParseYAML.
 // Both give the same Definition, compiled by Compile; every problem is reported as
@@ -47,6 +57,6 @@
 // outbox entries of its messages are one atomic write, so a crash cannot leave one without the
 // other. Every message is in the outbox before it is published and removed once Zeebe took it; what the engine refused stays
 // there and Outbox.Run retries it with backoff, also after a restart. Message ids are derived
-// from the MessageSid, so a message published twice (a retry, two replicas) is one message in
+// from the MessageSid (or given by messageIdExpression), so a message published twice (a retry, two replicas) is one message in
 // Zeebe while it is buffered (its TTL; with TTL 0 Zeebe keeps nothing to compare against).
 package triggers

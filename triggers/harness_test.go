@@ -30,7 +30,8 @@ const (
 )
 
 // fakePublisher records every publish call; the first failures calls fail with a temporary
-// error. Like Zeebe, a message id it already holds is not stored twice.
+// error. Like Zeebe, a message whose name, correlation key and id it already holds is not
+// stored twice.
 type fakePublisher struct {
 	mu       sync.Mutex
 	failures int
@@ -49,7 +50,7 @@ func (p *fakePublisher) Publish(_ context.Context, m Message) error {
 	if p.held == nil {
 		p.held = map[string]Message{}
 	}
-	p.held[m.MessageID] = m
+	p.held[m.Name+"\x00"+m.CorrelationKey+"\x00"+m.MessageID] = m
 	return nil
 }
 

@@ -3,9 +3,11 @@ package triggers
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/twilio-connector/twilio-connector/feel"
 	"github.com/twilio-connector/twilio-connector/store"
 )
 
@@ -37,8 +39,10 @@ type Inbound struct {
 }
 
 // pipeline is the one trigger pipeline every inbound channel feeds, after its own checks
-// (size, decoding, authentication, required fields): opt-out keywords, matching, the dedupe
-// claim together with the outbox entries (one atomic write), publishing, reply texts.
+// (size, decoding, authentication, required fields): opt-out keywords, matching (connection,
+// receiving number, pattern, then activationCondition, then the correlation key, message id
+// and result expressions: see match), the dedupe claim together with the outbox entries (one
+// atomic write), publishing, reply texts.
 type pipeline struct {
 	opts   Options
 	outbox *Outbox
@@ -81,7 +85,17 @@ type fired struct {
 	t      *Trigger
 	groups map[string]any
 	msg    Message
-	ok     bool // published
+	// key is the store key of the message's outbox entry and dedupe, "" for msg.MessageID.
+	key string
+	ok  bool // published
+}
+
+// storeKey is the key of the message's outbox entry; two matches with one key publish once.
+func (f *fired) storeKey() string {
+	if f.key != "" {
+		return f.key
+	}
+	return f.msg.MessageID
 }
 
 // received is what the pipeline did with one inbound message.
@@ -106,18 +120,18 @@ func (p *pipeline) receive(ctx context.Context, log *slog.Logger, in Inbound) (r
 	// redelivery is handled afresh), and ClaimWith is atomic across replicas sharing the store.
 	// The retry loop leaves the entries alone while this request publishes them.
 	hold := p.opts.Now().Add(p.opts.PublishTimeout + p.outbox.opts.MinBackoff)
-	seen := map[string]bool{} // message ids: two triggers with one message publish it once
+	seen := map[string]bool{} // store keys: two triggers with one message publish it once
 	var unique []*fired
 	var held []store.Entry
 	for _, f := range matches {
-		if seen[f.msg.MessageID] {
+		if seen[f.storeKey()] {
 			continue
 		}
-		e, err := p.outbox.holdEntry(f.msg, hold)
+		e, err := p.outbox.holdEntry(f.msg, f.key, hold)
 		if err != nil {
 			return received{}, err
 		}
-		seen[f.msg.MessageID] = true
+		seen[f.storeKey()] = true
 		unique = append(unique, f)
 		held = append(held, e)
 	}
@@ -178,19 +192,19 @@ func (p *pipeline) handle(ctx context.Context, log *slog.Logger, in Inbound, key
 			outcome = OutcomeEngineFailed
 			log.Warn("publishing failed; the message is kept in the outbox and retried", "trigger", f.t.Where(),
 				"messageName", f.msg.Name, "messageId", id, "temporary", IsTemporary(err), "err", err)
-			if err := p.outbox.failed(context.WithoutCancel(ctx), outboxEntry{Message: f.msg, Created: in.ReceivedAt}, err); err != nil {
+			if err := p.outbox.failed(context.WithoutCancel(ctx), outboxEntry{Message: f.msg, Key: f.key, Created: in.ReceivedAt}, err); err != nil {
 				log.Error("cannot record the failed attempt; the outbox retries it after its hold time", "messageId", id, "err", err)
 			}
 			continue
 		}
-		published[id] = true
+		published[f.storeKey()] = true
 		log.Info("published", "trigger", f.t.Where(), "messageName", f.msg.Name, "messageId", id, "correlationKey", f.msg.CorrelationKey)
-		if err := p.outbox.done(context.WithoutCancel(ctx), id); err != nil {
+		if err := p.outbox.done(context.WithoutCancel(ctx), f.storeKey()); err != nil {
 			log.Error("cannot remove a published message from the outbox; it will be published again (idempotent)", "messageId", id, "err", err)
 		}
 	}
 	for _, f := range matches {
-		f.ok = published[f.msg.MessageID]
+		f.ok = published[f.storeKey()]
 	}
 
 	var texts []string
@@ -209,9 +223,13 @@ func (p *pipeline) handle(ctx context.Context, log *slog.Logger, in Inbound, key
 	return texts, outcome
 }
 
-// match returns every trigger that accepts the message, in registry order. An opt-out keyword
-// (keyword true) reaches only catch events: it never starts a process, but a process that
-// asked "reply YES to confirm" or waits for a STOP still gets it.
+// match returns every trigger that fires for the message, in registry order. A trigger fires
+// when it listens on the message's connection and receiving number, its pattern matches and
+// its activationCondition (if any) is true; then its correlationKeyExpression,
+// messageIdExpression and resultExpression are evaluated. A trigger whose expressions fail
+// does not fire (logged as a warning naming trigger and property); the next trigger may. An
+// opt-out keyword (keyword true) reaches only catch events: it never starts a process, but a
+// process that asked "reply YES to confirm" or waits for a STOP still gets it.
 func (p *pipeline) match(log *slog.Logger, in Inbound, keyword bool) []*fired {
 	var out []*fired
 	for _, t := range p.opts.Triggers.Triggers() {
@@ -226,32 +244,77 @@ func (p *pipeline) match(log *slog.Logger, in Inbound, keyword bool) []*fired {
 		if !ok {
 			continue
 		}
-		out = append(out, &fired{t: t, groups: groups, msg: p.message(t, groups, in)})
+		vars := feelVars(groups, in)
+		active, err := t.activated(vars)
+		if err == nil && !active {
+			log.Info("activationCondition is not true; the trigger does not fire", "trigger", t.Where())
+			continue
+		}
+		var f *fired
+		if err == nil {
+			f, err = p.fire(t, groups, vars, in)
+		}
+		if err != nil {
+			log.Warn("a trigger property failed on this message; the trigger does not fire", "trigger", t.Where(), "err", err)
+			continue
+		}
+		out = append(out, f)
 	}
 	return out
 }
 
-// message builds the Zeebe message of a match. Its id is derived from the message's key, the
-// kind and the message name, so publishing it again (a retry, another replica) is idempotent.
-func (p *pipeline) message(t *Trigger, groups map[string]any, in Inbound) Message {
-	key := ""
-	if t.Kind == CatchEvent {
-		key = in.From
-	}
-	return Message{
-		Name:           t.MessageName,
-		CorrelationKey: key,
-		MessageID:      in.Key + ":" + string(t.Kind) + ":" + t.MessageName,
-		TTL:            t.TTL(p.opts.MessageTTL),
+// fire builds the Zeebe message of a match. Its id is derived from the message's key, the kind
+// and the message name unless messageIdExpression gives it, so publishing it again (a retry,
+// another replica) is idempotent.
+func (p *pipeline) fire(t *Trigger, groups, vars map[string]any, in Inbound) (*fired, error) {
+	m := Message{
+		Name:      t.MessageName,
+		MessageID: in.Key + ":" + string(t.Kind) + ":" + t.MessageName,
+		TTL:       t.TTL(p.opts.MessageTTL),
 		Variables: map[string]any{
 			"matchGroups":     groups,
 			"originalMessage": in.Text,
 			"to":              in.To,
 			"from":            in.From,
 			"messageSid":      in.ID,
-			"receivedAt":      in.ReceivedAt.Format(time.RFC3339Nano),
+			"receivedAt":      vars["receivedAt"],
 			"channel":         in.Channel,
 			"connection":      in.Connection,
 		},
 	}
+	var err error
+	switch {
+	case t.correlationKey != nil:
+		if m.CorrelationKey, err = key(FieldCorrelationKey, t.correlationKey, vars); err != nil {
+			return nil, err
+		}
+	case t.Kind == CatchEvent:
+		m.CorrelationKey = in.From
+	}
+	f := &fired{t: t, groups: groups, msg: m}
+	if t.messageID != nil {
+		id, err := key(FieldMessageID, t.messageID, vars)
+		if err != nil {
+			return nil, err
+		}
+		if id == "" {
+			return nil, fmt.Errorf("%s %q gave an empty string: it must identify the message", FieldMessageID, t.messageID)
+		}
+		f.msg.MessageID = id
+		// Zeebe tells messages apart by name, correlation key and id; so do the dedupe and the
+		// outbox, whose keys must not collide with another trigger's message of the same id.
+		f.key = "expr:" + m.Name + ":" + f.msg.CorrelationKey + ":" + id
+	}
+	if t.result != nil {
+		v, err := t.result.Eval(vars)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", FieldResultExpression, err)
+		}
+		published, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s %q gave %s: it must give a context of the variables to publish, such as ={orderNumber: matchGroups.orderNumber}", FieldResultExpression, t.result, feel.TypeName(v))
+		}
+		f.msg.Variables = published
+	}
+	return f, nil
 }

@@ -75,6 +75,10 @@ func ElementDefinition(el *bpmn.Element) (d Definition, ok bool) {
 	d.To, _ = el.Property(PropertyTo)
 	d.Connection, _ = el.Property(PropertyConnection)
 	d.MessageTTL, _ = el.Property(PropertyMessageTTL)
+	d.ActivationCondition, _ = el.Property(PropertyActivationCondition)
+	d.CorrelationKeyExpression, _ = el.Property(PropertyCorrelationKeyExpression)
+	d.ResultExpression, _ = el.Property(PropertyResultExpression)
+	d.MessageIDExpression, _ = el.Property(PropertyMessageIDExpression)
 	return d, true
 }
 
@@ -130,6 +134,11 @@ type yamlTrigger struct {
 	To         string `yaml:"to"`
 	Connection string `yaml:"connection"`
 	TTL        string `yaml:"messageTtl"`
+
+	ActivationCondition      string `yaml:"activationCondition"`
+	CorrelationKeyExpression string `yaml:"correlationKeyExpression"`
+	ResultExpression         string `yaml:"resultExpression"`
+	MessageIDExpression      string `yaml:"messageIdExpression"`
 }
 
 // LoadFile reads the YAML triggers file at path (format: see ParseYAML).
@@ -157,6 +166,14 @@ func LoadFile(path string, matchTimeout time.Duration) ([]*Trigger, error) {
 //	    messageTtl: PT5M            # how long Zeebe keeps the message for a process not
 //	                                # waiting yet (optional; default PT0S for catch,
 //	                                # CONNECTOR_MESSAGE_TTL for start)
+//	    # FEEL over the message's variables (matchGroups, originalMessage, from, to, ...), optional:
+//	    activationCondition: '=matchGroups.answer = "YES"'   # fire only when true
+//	    correlationKeyExpression: '=matchGroups.reference'    # default: =from for catch,
+//	                                                          # none for start
+//	    resultExpression: '={reference: matchGroups.reference, phone: from}'  # the published
+//	                                # variables (default: matchGroups, originalMessage, from, ...)
+//	    messageIdExpression: '=matchGroups.reference'   # Zeebe message id (default: from the
+//	                                # MessageSid); Zeebe drops a repeat while one is buffered
 //
 // Unknown keys are errors (a misspelt echoError must not silently do nothing).
 func ParseYAML(name string, data []byte, matchTimeout time.Duration) ([]*Trigger, error) {
@@ -182,7 +199,9 @@ func ParseYAML(name string, data []byte, matchTimeout time.Duration) ([]*Trigger
 		}
 		seen[id] = true
 		t, err := Compile(Definition{Source: name, Element: id, Kind: y.Kind, MessageName: y.Message, Pattern: y.Pattern,
-			Echo: y.Echo, EchoError: y.EchoError, To: y.To, Connection: y.Connection, MessageTTL: y.TTL}, matchTimeout)
+			Echo: y.Echo, EchoError: y.EchoError, To: y.To, Connection: y.Connection, MessageTTL: y.TTL,
+			ActivationCondition: y.ActivationCondition, CorrelationKeyExpression: y.CorrelationKeyExpression,
+			ResultExpression: y.ResultExpression, MessageIDExpression: y.MessageIDExpression}, matchTimeout)
 		if err != nil {
 			problems = append(problems, err)
 			continue

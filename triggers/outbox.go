@@ -69,7 +69,10 @@ type Replier func(ctx context.Context, r Reply) error
 
 // outboxEntry is a message to publish or, with Reply set, a reply to send.
 type outboxEntry struct {
-	Message     Message   `json:"message"`
+	Message Message `json:"message"`
+	// Key is the store key when it is not the message id (a messageIdExpression's id, scoped
+	// by message name and correlation key as Zeebe scopes it).
+	Key         string    `json:"key,omitempty"`
 	Reply       *Reply    `json:"reply,omitempty"`
 	Attempts    int       `json:"attempts"`
 	NextAttempt time.Time `json:"nextAttempt"`
@@ -101,9 +104,12 @@ func NewOutbox(st store.Store, pub Publisher, opts OutboxOptions) *Outbox {
 	return &Outbox{st: st, pub: pub, opts: opts, log: log.With("component", "outbox")}
 }
 
-// key is the entry's store key: the message id, or the reply id.
+// key is the entry's store key: Key, the reply id, or the message id.
 func (e outboxEntry) key() string {
-	if e.Reply != nil {
+	switch {
+	case e.Key != "":
+		return e.Key
+	case e.Reply != nil:
 		return e.Reply.ID
 	}
 	return e.Message.MessageID
@@ -130,8 +136,9 @@ func (o *Outbox) put(ctx context.Context, e outboxEntry) error {
 // holdEntry is the entry recording m before it is published, for the webhooks to store
 // together with their claim (store.ClaimWith); the retry loop leaves it alone until
 // notBefore, so it does not race the publish under way.
-func (o *Outbox) holdEntry(m Message, notBefore time.Time) (store.Entry, error) {
-	return o.entry(outboxEntry{Message: m, NextAttempt: notBefore, Created: o.opts.Now()})
+// key is the store key when it is not the message id ("" otherwise).
+func (o *Outbox) holdEntry(m Message, key string, notBefore time.Time) (store.Entry, error) {
+	return o.entry(outboxEntry{Message: m, Key: key, NextAttempt: notBefore, Created: o.opts.Now()})
 }
 
 // done removes a published message.

@@ -141,7 +141,7 @@ func (h *StatusCallback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func publishStatus(ctx context.Context, w http.ResponseWriter, log *slog.Logger, st store.Store, ob *Outbox, timeout time.Duration, m Message) {
 	// The (SID, status) pair is claimed together with the message's outbox entry, in one atomic
 	// write: a crash cannot leave the claim without the message (see SMSReceived).
-	held, err := ob.holdEntry(m, time.Now().Add(timeout+ob.opts.MinBackoff))
+	held, err := ob.holdEntry(m, "", time.Now().Add(timeout+ob.opts.MinBackoff))
 	claimed := false
 	if err == nil {
 		claimed, err = st.ClaimWith(ctx, store.Entry{Bucket: StatusBucket, Key: m.MessageID, Value: []byte("1")}, held)

@@ -25,10 +25,18 @@ const (
 	SMSReceivedCatchID = "io.github.twilio-connector.SmsReceivedCatch"
 )
 
+// Hidden task headers every task template writes, as Camunda's connector templates do: the
+// template's id and version, for the record (the worker ignores them).
+const (
+	HeaderElementTemplateID      = "elementTemplateId"
+	HeaderElementTemplateVersion = "elementTemplateVersion"
+)
+
 // Template is the part of an element template the connector's tools read.
 type Template struct {
 	// File is the template's file name in this directory.
 	File        string   `json:"-"`
+	Groups      []Group  `json:"groups"`
 	ID          string   `json:"id"`
 	Name        string   `json:"name"`
 	Version     int      `json:"version"`
@@ -40,10 +48,17 @@ type Template struct {
 	Properties []Property `json:"properties"`
 }
 
+// Group is one section of the properties panel.
+type Group struct {
+	ID    string `json:"id"`
+	Label string `json:"label"`
+}
+
 // Property is one template property with its binding.
 type Property struct {
 	ID          string `json:"id"`
 	Label       string `json:"label"`
+	Group       string `json:"group"`
 	Type        string `json:"type"`
 	Value       any    `json:"value"`
 	Optional    bool   `json:"optional"`

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"strings"
+	"strconv"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -138,7 +138,8 @@ func TestSendSMSTemplateMatchesWorker(t *testing.T) {
 	for _, p := range tm.Bindings(BindingTaskHeader) {
 		headers[p.Binding.Key] = p
 	}
-	wantHeaders := []string{worker.HeaderConnection, worker.HeaderErrorMode, worker.HeaderRetryBackoff, worker.HeaderTemplateEngine}
+	wantHeaders := slices.Sorted(slices.Values([]string{worker.HeaderConnection, worker.HeaderErrorMode, worker.HeaderRetryBackoff, worker.HeaderTemplateEngine,
+		worker.HeaderResultVariable, worker.HeaderResultExpression, worker.HeaderErrorExpression, HeaderElementTemplateID, HeaderElementTemplateVersion}))
 	if got := sortedKeys(headers); !slices.Equal(got, wantHeaders) {
 		t.Errorf("task header bindings = %v, the worker reads %v", got, wantHeaders)
 	}
@@ -154,20 +155,80 @@ func TestSendSMSTemplateMatchesWorker(t *testing.T) {
 			t.Errorf("templateEngine choice %q: %v", v, err)
 		}
 	}
+}
 
-	outputs := map[string]string{}
-	for _, p := range tm.Bindings(BindingOutput) {
-		target, _ := p.Value.(string)
-		outputs[p.Binding.Source] = target
+// The task templates follow Camunda's connector templates: the output in resultVariable /
+// resultExpression headers (no output mappings of their own), the sections named as
+// Camunda's, and the template's id and version in hidden headers.
+func TestTaskTemplatesFollowCamundaConventions(t *testing.T) {
+	for _, id := range []string{SendSMSID, MakeCallID} {
+		t.Run(id, func(t *testing.T) {
+			tm := byID(t, id)
+			if outs := tm.Bindings(BindingOutput); len(outs) > 0 {
+				t.Errorf("%d zeebe:output bindings: map the result with resultVariable/resultExpression instead", len(outs))
+			}
+			groups := map[string]string{}
+			for _, g := range tm.Groups {
+				groups[g.ID] = g.Label
+			}
+			where := map[string]string{} // binding key or property: group label
+			for _, p := range tm.Properties {
+				k := p.Binding.Key + p.Binding.Property
+				if p.Type != "Hidden" {
+					where[k] = groups[p.Group]
+				}
+			}
+			for k, label := range map[string]string{
+				worker.HeaderResultVariable: "Output mapping", worker.HeaderResultExpression: "Output mapping",
+				worker.HeaderErrorExpression: "Error handling", worker.HeaderErrorMode: "Error handling",
+				"retries": "Retries", worker.HeaderRetryBackoff: "Retries",
+			} {
+				if where[k] != label {
+					t.Errorf("%s is in section %q, want %q as in Camunda's templates", k, where[k], label)
+				}
+			}
+			for _, p := range tm.Bindings(BindingTaskHeader) {
+				if (p.Binding.Key == worker.HeaderResultExpression || p.Binding.Key == worker.HeaderErrorExpression) && p.Feel != "required" {
+					t.Errorf("%s feel = %q, want required (it is a FEEL expression)", p.Binding.Key, p.Feel)
+				}
+			}
+			checkTemplateHeaders(t, tm)
+		})
 	}
-	rt := reflect.TypeFor[actions.Result]()
-	wantOutputs := map[string]string{}
-	for i := range rt.NumField() {
-		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
-		wantOutputs["="+name] = name
+}
+
+// checkTemplateHeaders checks the hidden elementTemplateId/Version headers carry tm's own id
+// and version.
+func checkTemplateHeaders(t *testing.T, tm Template) {
+	t.Helper()
+	want := map[string]string{HeaderElementTemplateID: tm.ID, HeaderElementTemplateVersion: strconv.Itoa(tm.Version)}
+	got := map[string]string{}
+	for _, p := range tm.Bindings(BindingTaskHeader) {
+		if _, ok := want[p.Binding.Key]; ok {
+			if p.Type != "Hidden" {
+				t.Errorf("%s: header %s is a %s property, want Hidden", tm.File, p.Binding.Key, p.Type)
+			}
+			got[p.Binding.Key], _ = p.Value.(string)
+		}
 	}
-	if !reflect.DeepEqual(outputs, wantOutputs) {
-		t.Errorf("output bindings (source: default target) = %v, the job completes with %v", outputs, wantOutputs)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s: template headers %v, want %v", tm.File, got, want)
+	}
+}
+
+// Every task template that writes elementTemplateId/Version headers writes its own.
+func TestTemplateHeadersMatchEveryVersion(t *testing.T) {
+	all, err := All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tm := range all {
+		for _, p := range tm.Bindings(BindingTaskHeader) {
+			if p.Binding.Key == HeaderElementTemplateID {
+				checkTemplateHeaders(t, tm)
+				break
+			}
+		}
 	}
 }
 
@@ -252,7 +313,16 @@ func TestMakeCallTemplateMatchesAction(t *testing.T) {
 }
 
 // The property names the SMS-received templates write are the ones the trigger loader reads.
-var triggerProperties = []string{triggers.PropertyType, triggers.PropertyPattern, triggers.PropertyEcho, triggers.PropertyEchoError, triggers.PropertyTo, triggers.PropertyConnection, triggers.PropertyMessageTTL}
+var triggerProperties = []string{triggers.PropertyType, triggers.PropertyPattern, triggers.PropertyEcho, triggers.PropertyEchoError, triggers.PropertyTo, triggers.PropertyConnection, triggers.PropertyMessageTTL,
+	triggers.PropertyActivationCondition, triggers.PropertyCorrelationKeyExpression, triggers.PropertyResultExpression, triggers.PropertyMessageIDExpression}
+
+// The FEEL properties and the sections Camunda's inbound templates put them in.
+var triggerFEEL = map[string]string{
+	triggers.PropertyActivationCondition:      "Activation",
+	triggers.PropertyCorrelationKeyExpression: "Correlation",
+	triggers.PropertyMessageIDExpression:      "Correlation",
+	triggers.PropertyResultExpression:         "Output mapping",
+}
 
 func TestSMSReceivedTemplatesMatchTrigger(t *testing.T) {
 	for _, tc := range []struct {
@@ -277,6 +347,16 @@ func TestSMSReceivedTemplatesMatchTrigger(t *testing.T) {
 			}
 			if p := props[triggers.PropertyType]; p.Type != "Hidden" || p.Value != triggers.TypeSMSReceived {
 				t.Errorf("%s = %s %v, want Hidden %s", triggers.PropertyType, p.Type, p.Value, triggers.TypeSMSReceived)
+			}
+			groups := map[string]string{}
+			for _, g := range tm.Groups {
+				groups[g.ID] = g.Label
+			}
+			for name, label := range triggerFEEL {
+				p := props[name]
+				if p.Feel != "required" || !p.Optional || groups[p.Group] != label {
+					t.Errorf("%s: feel %q optional %v section %q; want a FEEL expression, optional, in %q", name, p.Feel, p.Optional, groups[p.Group], label)
+				}
 			}
 			if p := props[triggers.PropertyPattern]; !p.Constraints.NotEmpty {
 				t.Errorf("%s is not required", triggers.PropertyPattern)

@@ -1,6 +1,7 @@
 // Package lint checks BPMN process models that use the connector before they are deployed:
-// task types the connector serves, send_sms inputs and task headers, and SMS_RECEIVED trigger
-// events (message, pattern, reply templates). Literal values are judged by the same code that
+// task types the connector serves, send_sms inputs and task headers (the FEEL of
+// resultExpression and errorExpression parsed), and SMS_RECEIVED trigger events (message,
+// pattern, reply templates, the FEEL properties). Literal values are judged by the same code that
 // uses them at run time (the send_sms action, the template compiler, the worker's header
 // parsing), so lint and the running connector cannot disagree.
 package lint

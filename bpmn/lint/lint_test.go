@@ -37,6 +37,7 @@ func TestCheck(t *testing.T) {
 		{file: "bad_call.bpmn", want: []string{"twoContents callMessage error", "badTwiml callFrom error", "badTwiml callTwiml error"}},
 		{file: "call_contents.bpmn", want: []string{"twoFixed callMessage error"}},
 		{file: "trigger_ttl.bpmn", want: []string{"answer inbound.connection error", "answer inbound.messageTtl error"}},
+		{file: "inbound_feel.bpmn", want: []string{"order inbound.resultExpression error", "ask errorExpression error", "confirm inbound.activationCondition error"}},
 		{file: "bad_literals.bpmn", want: []string{
 			"sendSms retries warning",
 			"sendSms smsto warning",
@@ -80,6 +81,27 @@ func TestCheck(t *testing.T) {
 				t.Errorf("HasErrors = %v, want %v", HasErrors(findings), wantErr)
 			}
 		})
+	}
+}
+
+// FEEL that does not parse is reported on the element and the header or property it is in,
+// with the parser's reason; the well-formed ones beside it are not.
+func TestFEELFindings(t *testing.T) {
+	path := filepath.Join("testdata", "inbound_feel.bpmn")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := lines(Check(path, data, Options{}))
+	for _, want := range []string{
+		`element order (Order by SMS): inbound.resultExpression: error: expression "={reference: matchGroups.ref," is outside the supported FEEL subset`,
+		`element ask (Ask for confirmation): errorExpression: error: expression "=bpmnError(\"OPTED_OUT\", error.message" is outside the supported FEEL subset`,
+		"every job of this task fails naming the header",
+		`element confirm (Confirmed): inbound.activationCondition: error: expression "=matchGroups.answer = = \"YES\"" is outside the supported FEEL subset`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 }
 

@@ -7,12 +7,15 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/bpmn"
+	elementtemplates "github.com/twilio-connector/twilio-connector/bpmn/element-templates"
 	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/feel"
 	"github.com/twilio-connector/twilio-connector/templates"
 	"github.com/twilio-connector/twilio-connector/worker"
 )
 
-var workerHeaders = []string{worker.HeaderConnection, worker.HeaderErrorMode, worker.HeaderRetryBackoff, worker.HeaderTemplateEngine}
+var workerHeaders = []string{worker.HeaderConnection, worker.HeaderErrorMode, worker.HeaderRetryBackoff, worker.HeaderTemplateEngine,
+	worker.HeaderResultVariable, worker.HeaderResultExpression, worker.HeaderErrorExpression, elementtemplates.HeaderElementTemplateID, elementtemplates.HeaderElementTemplateVersion}
 
 func (l *linter) sendSMS(el *bpmn.Element) {
 	engine := l.headers(el)
@@ -136,6 +139,9 @@ func (l *linter) headers(el *bpmn.Element) templates.Engine {
 			if _, err := bpmn.ParseDuration(h.Value); err != nil {
 				l.add(el, h.Key, Error, "task header retryBackoff is %q: every job fails with INVALID_INPUT; write an ISO 8601 duration such as PT30S", h.Value)
 			}
+		case worker.HeaderResultExpression, worker.HeaderErrorExpression:
+			l.feel(el, h.Key, h.Value, "every job of this task fails naming the header")
+		case worker.HeaderResultVariable, elementtemplates.HeaderElementTemplateID, elementtemplates.HeaderElementTemplateVersion:
 		default:
 			hint := ""
 			if i := slices.IndexFunc(workerHeaders, func(k string) bool { return strings.EqualFold(k, h.Key) }); i >= 0 {
@@ -145,6 +151,17 @@ func (l *linter) headers(el *bpmn.Element) templates.Engine {
 		}
 	}
 	return engine
+}
+
+// feel parses a FEEL expression written in field as its user will (package feel); consequence
+// says what happens at run time when it does not parse. An empty value is left alone.
+func (l *linter) feel(el *bpmn.Element, field, src, consequence string) {
+	if strings.TrimSpace(src) == "" {
+		return
+	}
+	if _, err := feel.Parse(src); err != nil {
+		l.add(el, field, Error, "%v: %s; write it in the supported FEEL subset (see the README)", err, consequence)
+	}
 }
 
 // message is an error's text for a finding: the taxonomy message without code and field, which

@@ -41,11 +41,15 @@ func (l *linter) correlationKey(el *bpmn.Element) {
 		return
 	}
 	key := strings.TrimSpace(el.Message.CorrelationKey)
+	what, how := "the phone number this process texted, e.g. =phoneNumber", "the connector correlates each SMS on its sender's number"
+	if expr, _ := el.Property(triggers.PropertyCorrelationKeyExpression); strings.TrimSpace(expr) != "" {
+		what, how = "the value "+triggers.PropertyCorrelationKeyExpression+" gives for the reply this process waits for", "the connector correlates each SMS on "+expr
+	}
 	switch {
 	case key == "":
-		l.add(el, "correlationKey", Error, "no correlation key: Zeebe rejects a catch event without one; set it to the phone number this process texted, e.g. =phoneNumber (the connector correlates each SMS on its sender's number)")
+		l.add(el, "correlationKey", Error, "no correlation key: Zeebe rejects a catch event without one; set it to %s (%s)", what, how)
 	case !strings.HasPrefix(key, "="):
-		l.add(el, "correlationKey", Warning, "correlation key %q is not a FEEL expression: write =variable for the phone number this process texted (the connector correlates each SMS on its sender's number)", key)
+		l.add(el, "correlationKey", Warning, "correlation key %q is not a FEEL expression: write =variable for %s (%s)", key, what, how)
 	}
 }
 
@@ -76,6 +80,11 @@ var triggerProperties = map[string]string{
 	triggers.FieldTo:         triggers.PropertyTo,
 	triggers.FieldTTL:        triggers.PropertyMessageTTL,
 	triggers.FieldConnection: triggers.PropertyConnection,
+
+	triggers.FieldActivationCondition: triggers.PropertyActivationCondition,
+	triggers.FieldCorrelationKey:      triggers.PropertyCorrelationKeyExpression,
+	triggers.FieldResultExpression:    triggers.PropertyResultExpression,
+	triggers.FieldMessageID:           triggers.PropertyMessageIDExpression,
 }
 
 func describe(el *bpmn.Element) string {

@@ -181,15 +181,16 @@ func (t *Twilio) Send(ctx context.Context, m providers.Message) (providers.Sent,
 	if service != "" {
 		p.SetMessagingServiceSid(service)
 	}
-	if m.Body != "" {
+	if m.Body != "" && m.Options.ContentSID == "" {
 		p.SetBody(m.Body)
 	}
-	if len(m.MediaURLs) > 0 {
+	if len(m.MediaURLs) > 0 && m.Options.ContentSID == "" {
 		p.SetMediaUrl(m.MediaURLs)
 	}
 	if m.StatusCallback != "" {
 		p.SetStatusCallback(m.StatusCallback)
 	}
+	setOptions(p, m.Options)
 	start := time.Now()
 	res, err := svc.CreateMessage(p)
 	metrics.TwilioSeconds.Observe(time.Since(start).Seconds())
@@ -199,7 +200,7 @@ func (t *Twilio) Send(ctx context.Context, m providers.Message) (providers.Sent,
 	if res.Sid == nil {
 		return providers.Sent{}, &errs.Error{Code: errs.Connection, Uncertain: true, Message: "Twilio accepted the message but returned no sid"}
 	}
-	return providers.Sent{SID: *res.Sid, Status: deref(res.Status)}, nil
+	return providers.Sent{SID: *res.Sid, Status: deref(res.Status), Segments: atoi(res.NumSegments)}, nil
 }
 
 // callStatusEvents are the call progress events Twilio reports to StatusCallback; the final

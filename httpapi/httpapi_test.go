@@ -71,8 +71,8 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	}
 	conns := providers.Connections{providers.DefaultConnection: def}
 	h := New(Options{
-		Messages: actions.NewSMS(conns, delivery("sms"), actions.SMSOptions{}),
-		Calls:    actions.NewCalls(conns, delivery("call"), actions.CallOptions{}),
+		Messages:   actions.NewSMS(conns, delivery("sms"), actions.SMSOptions{}),
+		Calls:      actions.NewCalls(conns, delivery("call"), actions.CallOptions{}),
 		GetMessage: actions.NewGetMessage(conns), CancelMessage: actions.NewCancelMessage(conns),
 		Store: st, APIKeys: o.keys, MaxBodyBytes: o.maxBody, Timeout: 5 * time.Second, Logger: log,
 	})

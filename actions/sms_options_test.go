@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/providers/twilio"
 )
 
 const contentSID = "HX0123456789abcdef0123456789abcdef"
@@ -162,5 +163,19 @@ func TestSegmentsInResults(t *testing.T) {
 	res, _ = f.sms.Invoke(context.Background(), Invocation{Vars: vars("smsFrom", fromNumber, "smsTo", alice, "smsBody", strings.Repeat("ж", 71), "smsTesting", true)})
 	if r := res.TwilioResult[0]; r.Status != StatusTesting || r.Segments != 2 || r.Encoding != "UCS-2" {
 		t.Fatalf("testing %+v", r)
+	}
+}
+
+// A content template's text is Twilio's, not the request's body: an attempt whose answer was
+// lost is still found (same recipient and sender, since the attempt) and not sent again.
+func TestLostAnswerOfAContentMessageIsLookedUpNotResent(t *testing.T) {
+	f := newFixture(t, fixtureOpts{}, func(d *Delivery, _ *twilio.Options) { d.Attempts = 3 })
+	f.fake.AcceptThenDrop(alice, 1)
+	res, err := f.sms.Invoke(context.Background(), Invocation{Vars: vars("smsFrom", fromNumber, "smsTo", alice, "smsContentSid", contentSID), IdempotencyKey: "job:2"})
+	if err != nil || res.TwilioError != nil {
+		t.Fatalf("err=%v errors=%+v", err, res.TwilioError)
+	}
+	if sent := f.fake.Sent(); len(sent) != 1 || *res.TwilioResult[0].SID != sent[0].SID {
+		t.Fatalf("Twilio holds %d messages; result %+v", len(sent), res.TwilioResult)
 	}
 }

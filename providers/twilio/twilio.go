@@ -240,8 +240,9 @@ func (t *Twilio) Call(ctx context.Context, c providers.Call) (providers.Sent, er
 const lookupPageSize = 20
 
 // Find looks for a message like m that Twilio created at or after since: same To,
-// same From (or any sender when m has none, as with a Messaging Service) and same body. It
-// settles whether an attempt that was cut off (a crash, a timeout) reached Twilio.
+// same From (or any sender when m has none, as with a Messaging Service) and same body (any
+// body for a content template, whose text only Twilio knows). It settles whether an attempt
+// that was cut off (a crash, a timeout) reached Twilio.
 func (t *Twilio) Find(ctx context.Context, m providers.Message, since time.Time) (providers.Sent, bool, error) {
 	svc, ct, done := t.service(ctx)
 	defer done()
@@ -257,7 +258,7 @@ func (t *Twilio) Find(ctx context.Context, m providers.Message, since time.Time)
 		return providers.Sent{}, false, classify(ct.ctx, err, ct)
 	}
 	for _, x := range list {
-		if x.Sid != nil && deref(x.Body) == m.Body && createdSince(x.DateCreated, since) {
+		if x.Sid != nil && (deref(x.Body) == m.Body || m.Options.ContentSID != "") && createdSince(x.DateCreated, since) {
 			return providers.Sent{SID: *x.Sid, Status: deref(x.Status)}, true, nil
 		}
 	}

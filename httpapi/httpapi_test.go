@@ -651,6 +651,11 @@ func TestMessageEndpoints(t *testing.T) {
 	if m, _ := h.fake.Message(sid); m.Status != actions.StatusCanceled {
 		t.Fatalf("the stand-in has %q", m.Status)
 	}
+	for _, c := range []call{{method: "POST", path: "/v1/messages/" + sid}, {method: "GET", path: "/v1/messages/" + sid + "/cancel"}} {
+		if r := h.do(c); r.status != http.StatusMethodNotAllowed {
+			t.Errorf("%s %s: %d, want 405", c.method, c.path, r.status)
+		}
+	}
 	// The key check comes before the path: a request without a key learns nothing.
 	if r := h.do(call{method: "GET", path: "/v1/messages/" + sid, headers: map[string]string{"Authorization": ""}}); r.status != 401 {
 		t.Errorf("without a key: %d", r.status)

@@ -116,8 +116,9 @@ func contentVariables(v any) (map[string]any, error) {
 	return bad("is %s", typeName(v))
 }
 
-// sendAt reads an ISO 8601 date-time with a zone offset; a FEEL date and time may carry a
-// zone id after the offset ("2026-05-04T09:00:00+02:00[Europe/Berlin]"), which is dropped.
+// sendAt reads an ISO 8601 date-time with a zone offset. A FEEL date and time, as Zeebe writes
+// it, may carry a zone id after the offset ("2026-05-04T09:00:00+02:00[Europe/Berlin]"), which
+// is dropped, and leaves out zero seconds ("2026-05-04T09:00Z").
 func sendAt(v any) (time.Time, error) {
 	s, ok := v.(string)
 	if v == nil || (ok && strings.TrimSpace(s) == "") {
@@ -131,6 +132,9 @@ func sendAt(v any) (time.Time, error) {
 		raw = raw[:i]
 	}
 	t, err := time.Parse(time.RFC3339, raw)
+	if err != nil {
+		t, err = time.Parse("2006-01-02T15:04Z07:00", raw)
+	}
 	if err != nil {
 		return time.Time{}, errs.Invalid(FieldSMSSendAt, "%s %q is not an ISO 8601 date-time with a zone: write it as 2026-05-04T09:00:00Z or 2026-05-04T11:00:00+02:00", FieldSMSSendAt, s)
 	}

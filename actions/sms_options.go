@@ -229,8 +229,8 @@ func (s *SMS) messageOptions(ctx context.Context, conn *providers.Connection, fr
 	if !o.SendAt.IsZero() {
 		ahead := time.Until(o.SendAt)
 		if ahead < MinScheduleAhead || ahead > MaxScheduleAhead {
-			return out, errs.Invalid(FieldSMSSendAt, "%s %s is %s from now: Twilio schedules a message at least %s and at most %s ahead",
-				FieldSMSSendAt, o.SendAt.Format(time.RFC3339), ahead.Round(time.Second), MinScheduleAhead, aboutDays(MaxScheduleAhead))
+			return out, errs.Invalid(FieldSMSSendAt, "%s %s is %s from now: a message is scheduled at least %d minutes and at most %d days ahead",
+				FieldSMSSendAt, o.SendAt.Format(time.RFC3339), ahead.Round(time.Second), int(MinScheduleAhead.Minutes()), int(MaxScheduleAhead.Hours()/24))
 		}
 	}
 	used := out.Used()
@@ -258,5 +258,3 @@ func (s *SMS) messageOptions(ctx context.Context, conn *providers.Connection, fr
 	}
 	return out, nil
 }
-
-func aboutDays(d time.Duration) string { return fmt.Sprintf("%d days", int(d.Hours()/24)) }

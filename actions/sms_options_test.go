@@ -66,7 +66,7 @@ func TestSMSMessageOptions(t *testing.T) {
 		{name: "scheduling without a Messaging Service", vars: vars("smsFrom", fromNumber, "smsTo", alice, "smsBody", "x", "smsSendAt", ahead(time.Hour)),
 			wantField: FieldSMSSendAt, wantRule: "needs a Messaging Service"},
 		{name: "scheduled too soon", vars: vars("smsFrom", service, "smsTo", alice, "smsBody", "x", "smsSendAt", ahead(5*time.Minute)),
-			wantField: FieldSMSSendAt, wantRule: "at least 15m0s and at most 7 days ahead"},
+			wantField: FieldSMSSendAt, wantRule: "at least 15 minutes and at most 7 days ahead"},
 		{name: "scheduled too late", vars: vars("smsFrom", service, "smsTo", alice, "smsBody", "x", "smsSendAt", ahead(8*24*time.Hour)),
 			wantField: FieldSMSSendAt, wantRule: "at most 7 days ahead"},
 		{name: "send time without a zone", vars: vars("smsFrom", service, "smsTo", alice, "smsBody", "x", "smsSendAt", "2030-01-01T10:00:00"),

@@ -39,9 +39,10 @@ const sendsBucket = "sends"
 // send is attempted and SID once Twilio accepted it; a record that is pending without a SID
 // means an earlier attempt was cut off (a crash, a timeout) and may have reached Twilio.
 type sendRecord struct {
-	SID     string    `json:"sid,omitempty"`
-	Status  string    `json:"status,omitempty"`
-	Pending time.Time `json:"pending,omitzero"`
+	SID      string    `json:"sid,omitempty"`
+	Status   string    `json:"status,omitempty"`
+	Segments int       `json:"segments,omitempty"`
+	Pending  time.Time `json:"pending,omitzero"`
 }
 
 // lookupSkew widens lookups for earlier attempts by the clock difference we tolerate between
@@ -101,7 +102,7 @@ func (d *Delivery) one(ctx context.Context, key, to string, send sendFunc, find 
 			return outcome{err: storeError(err)}
 		}
 		if ok && json.Unmarshal(raw, &rec) == nil && rec.SID != "" {
-			return outcome{sent: providers.Sent{SID: rec.SID, Status: rec.Status}}
+			return outcome{sent: providers.Sent{SID: rec.SID, Status: rec.Status, Segments: rec.Segments}}
 		}
 	}
 	save := func(r sendRecord) error {
@@ -179,7 +180,7 @@ func (d *Delivery) one(ctx context.Context, key, to string, send sendFunc, find 
 // message went out, and a failed request would make the caller repeat it.
 func (d *Delivery) accepted(tracked bool, save func(sendRecord) error, to string, s providers.Sent) outcome {
 	if tracked {
-		if err := save(sendRecord{SID: s.SID, Status: s.Status}); err != nil {
+		if err := save(sendRecord{SID: s.SID, Status: s.Status, Segments: s.Segments}); err != nil {
 			d.logger().Error("state store write failed after a send; a repeat of this request will look the send up at Twilio first",
 				"recipient", to, "sid", s.SID, "err", err)
 		}

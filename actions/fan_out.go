@@ -17,6 +17,9 @@ type fanOutRequest struct {
 	key     string // idempotency key
 	testing bool
 	preview string // what testing mode reports as the body
+	// segments and encoding are what testing mode reports of the body (0 and "" for none).
+	segments int
+	encoding string
 	// whatsApp is whether the sender is a WhatsApp address: recipients must be on the same
 	// channel, as Twilio requires. Calls have no WhatsApp sender and take no WhatsApp recipient.
 	whatsApp  bool
@@ -102,7 +105,8 @@ func fanOut(ctx context.Context, d *Delivery, r fanOutRequest, send sendFunc, fi
 	var transient *errs.Error
 	if r.testing {
 		for _, i := range validSlot {
-			res.TwilioResult[i].Status, res.TwilioResult[i].Body = StatusTesting, r.preview
+			slot := &res.TwilioResult[i]
+			slot.Status, slot.Body, slot.Segments, slot.Encoding = StatusTesting, r.preview, r.segments, r.encoding
 		}
 	} else {
 		for k, o := range d.deliver(ctx, r.key, valid, send, find, r.connection, r.provider) {
@@ -117,7 +121,7 @@ func fanOut(ctx context.Context, d *Delivery, r fanOutRequest, send sendFunc, fi
 				continue
 			}
 			sid := o.sent.SID
-			slot.SID, slot.Status = &sid, o.sent.Status
+			slot.SID, slot.Status, slot.Segments = &sid, o.sent.Status, o.sent.Segments
 		}
 	}
 	for i, e := range slotErr {

@@ -22,12 +22,29 @@ type RecipientResult struct {
 	Status string  `json:"status"`
 	// Body is the rendered message, reported only in testing (dry-run) mode.
 	Body string `json:"body,omitempty"`
+	// Segments is the number of SMS segments: Twilio's num_segments for a sent message (absent
+	// while a Messaging Service has not picked a sender), the connector's count in testing
+	// mode, where Encoding (GSM-7 or UCS-2) says why.
+	Segments int    `json:"segments,omitempty"`
+	Encoding string `json:"encoding,omitempty"`
+	// What get_message reports besides: the error code of a failed message, the price (as
+	// Twilio writes it, "-0.00790") in PriceUnit, and the dates (RFC 3339); absent when unknown.
+	ErrorCode   *int   `json:"errorCode,omitempty"`
+	Price       string `json:"price,omitempty"`
+	PriceUnit   string `json:"priceUnit,omitempty"`
+	DateCreated string `json:"dateCreated,omitempty"`
+	DateSent    string `json:"dateSent,omitempty"`
+	DateUpdated string `json:"dateUpdated,omitempty"`
 }
 
 // Statuses of RecipientResult beyond Twilio's own (queued, accepted, ...).
 const (
 	StatusFailed  = "failed"
 	StatusTesting = "testing"
+	// StatusScheduled is Twilio's status of a message with smsSendAt; StatusCanceled of one
+	// canceled by cancel_message.
+	StatusScheduled = "scheduled"
+	StatusCanceled  = "canceled"
 )
 
 // RecipientError is one failure. To is null for a failure of the whole request (a missing

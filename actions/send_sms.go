@@ -12,6 +12,7 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/errs"
 	"github.com/twilio-connector/twilio-connector/providers"
+	"github.com/twilio-connector/twilio-connector/providers/segments"
 	"github.com/twilio-connector/twilio-connector/templates"
 )
 
@@ -44,6 +45,8 @@ type SMSRequest struct {
 	Body       string // a template, rendered against Vars
 	MediaURLs  []string
 	Testing    bool
+	// Options are Twilio's message options (content template, scheduling, …).
+	Options SMSMessageOptions
 	// Vars are the template's data (for jobs: all process variables).
 	Vars   map[string]any
 	Engine templates.Engine
@@ -74,8 +77,11 @@ func ParseSMSRequest(vars map[string]any) (SMSRequest, error) {
 	if req.Testing, err = optionalBool(vars, FieldSMSTesting); err != nil {
 		return req, err
 	}
-	if req.Body == "" && len(req.MediaURLs) == 0 {
-		return req, errs.Missing(FieldSMSBody, "give the message text (a template such as \"Hello ${name}\"), or smsMediaUrl for a picture message")
+	if req.Options, err = parseSMSOptions(vars); err != nil {
+		return req, err
+	}
+	if req.Body == "" && len(req.MediaURLs) == 0 && req.Options.ContentSID == "" {
+		return req, errs.Missing(FieldSMSBody, "give the message text (a template such as \"Hello ${name}\"), smsMediaUrl for a picture message, or smsContentSid for a content template")
 	}
 	return req, nil
 }
@@ -152,16 +158,30 @@ func (s *SMS) send(ctx context.Context, conn *providers.Connection, req SMSReque
 	if err := checkMediaURLs(req.MediaURLs); err != nil {
 		return RequestFailure(errs.As(err)), nil
 	}
+	options, err := s.messageOptions(ctx, conn, from, req)
+	if err != nil {
+		return RequestFailure(errs.As(err)), nil
+	}
 	if conn.Provider == nil && !req.Testing {
 		return RequestFailure(errNoCredentials()), nil
 	}
 	message := func(to string) providers.Message {
 		return providers.Message{To: to, From: from, Subject: subject, Body: body,
-			MediaURLs: req.MediaURLs, StatusCallback: s.opts.StatusCallbackURL, ID: messageID(req.IdempotencyKey, to)}
+			MediaURLs: req.MediaURLs, StatusCallback: s.opts.StatusCallbackURL, ID: messageID(req.IdempotencyKey, to),
+			Options: options}
+	}
+	preview, n, encoding := body, 0, ""
+	if options.ContentSID != "" {
+		// The text is the template's, which only Twilio knows.
+		preview = "content " + options.ContentSID + " " + options.ContentVariables
+	} else if body != "" {
+		var enc segments.Encoding
+		n, enc = segments.Count(body)
+		encoding = string(enc)
 	}
 	return fanOut(ctx, s.delivery, fanOutRequest{
 		field: FieldSMSTo, region: s.opts.DefaultRegion, to: req.To, key: req.IdempotencyKey,
-		testing: req.Testing, preview: body,
+		testing: req.Testing, preview: preview, segments: n, encoding: encoding,
 		whatsApp: strings.HasPrefix(from, WhatsAppPrefix), directory: s.opts.Directory,
 		addresses: addr, connection: conn.Name, provider: kind(conn),
 	}, func(ctx context.Context, to string) (providers.Sent, error) {

@@ -15,7 +15,10 @@ func (s Spec) JobType(prefix string) string { return prefix + "." + s.Name }
 // The actions.
 var (
 	SendSMS = Spec{Name: "send_sms", Fields: []string{FieldSMSFrom, FieldSMSTo, FieldSMSSubject, FieldSMSBody,
-		FieldSMSMediaURL, FieldSMSTesting}}
+		FieldSMSMediaURL, FieldSMSTesting, FieldSMSContentSID, FieldSMSContentVariables, FieldSMSSendAt,
+		FieldSMSValidityPeriod, FieldSMSSmartEncoded, FieldSMSShortenURLs}}
 	MakeCall = Spec{Name: "make_call", Fields: []string{FieldCallFrom, FieldCallTo, FieldCallMessage, FieldCallTwiml,
 		FieldCallTwimlURL, FieldCallVoice, FieldCallLanguage, FieldCallTesting}}
+	CancelMessage = Spec{Name: "cancel_message", Fields: []string{FieldMessageSID}}
+	GetMessage    = Spec{Name: "get_message", Fields: []string{FieldMessageSID}}
 )

@@ -1,13 +1,17 @@
 // Package httpapi is the connector's HTTP API for systems that are neither BPMN processes nor
-// MQTT clients: POST /v1/messages and POST /v1/calls run the same actions as the Zeebe jobs
-// and answer with the same result JSON, so callers never hold Twilio credentials.
+// MQTT clients: POST /v1/messages, POST /v1/calls, GET /v1/messages/{messageSid} and
+// POST /v1/messages/{messageSid}/cancel run the same actions as the Zeebe jobs (send_sms,
+// make_call, get_message, cancel_message) and answer with the same result JSON, so callers
+// never hold Twilio credentials.
 //
 // Status codes (also in openapi.json, which a test keeps in step with this file):
 //
 //	200  the request was processed: twilioError is null when every recipient succeeded, else it
 //	     lists the permanent per-recipient failures (as a job would complete); do not repeat it
-//	400  the request as a whole is invalid (MISSING_INPUT, INVALID_INPUT, a bad sender); nothing sent
+//	400  the request as a whole is invalid (MISSING_INPUT, INVALID_INPUT, a bad sender), or Twilio
+//	     refused a get_message or cancel_message (a message that is not scheduled); nothing sent
 //	401  no API key, or one that is not configured
+//	404  get_message, cancel_message: Twilio has no message with this SID
 //	405  wrong method
 //	409  another request with this Idempotency-Key is in progress; repeat it later
 //	413  body larger than the limit
@@ -52,6 +56,9 @@ type Action = actions.Action
 type Options struct {
 	Messages Action // POST /v1/messages
 	Calls    Action // POST /v1/calls
+	// GetMessage and CancelMessage serve GET /v1/messages/{messageSid} and
+	// POST /v1/messages/{messageSid}/cancel (get_message, cancel_message).
+	GetMessage, CancelMessage Action
 	// Store keeps Idempotency-Key records for the store's retention. Required.
 	Store store.Store
 	// APIKeys are the keys callers may present. None means the API is off: every route is 404.
@@ -128,16 +135,22 @@ func New(opts Options) http.Handler {
 		w.Write(openAPI)
 	})
 	if opts.Messages != nil {
-		mux.Handle("POST /v1/messages", a.endpoint("messages", opts.Messages, smsFields))
+		mux.Handle("POST /v1/messages", a.endpoint("messages", opts.Messages, jsonBody(smsFields)))
 	}
 	if opts.Calls != nil {
-		mux.Handle("POST /v1/calls", a.endpoint("calls", opts.Calls, callFields))
+		mux.Handle("POST /v1/calls", a.endpoint("calls", opts.Calls, jsonBody(callFields)))
+	}
+	if opts.GetMessage != nil {
+		mux.Handle("GET /v1/messages/{"+actions.FieldMessageSID+"}", a.endpoint("get_message", opts.GetMessage, messageSIDPath))
+	}
+	if opts.CancelMessage != nil {
+		mux.Handle("POST /v1/messages/{"+actions.FieldMessageSID+"}/cancel", a.endpoint("cancel_message", opts.CancelMessage, messageSIDPath))
 	}
 	ids := make([]string, len(a.keys))
 	for i, h := range a.keys {
 		ids[i] = keyID(h)
 	}
-	log.Info("HTTP API on", "endpoints", "/v1/messages /v1/calls /v1/openapi.json", "apiKeys", ids)
+	log.Info("HTTP API on", "endpoints", "/v1/messages /v1/messages/{messageSid} /v1/messages/{messageSid}/cancel /v1/calls /v1/openapi.json", "apiKeys", ids)
 	return mux
 }
 
@@ -212,9 +225,50 @@ func (a *api) authenticate(r *http.Request) string {
 	return keyID(a.keys[match])
 }
 
-// endpoint handles one action route in a fixed order: auth, content type, size limit, decode,
-// idempotency, invoke, record, reply.
-func (a *api) endpoint(kind string, act Action, fields []string) http.Handler {
+// reader builds an endpoint's request: from a JSON body (jsonBody) or the path
+// (messageSIDPath). The status goes with the error.
+type reader func(a *api, w http.ResponseWriter, r *http.Request) (request, int, *errs.Error)
+
+// jsonBody reads a JSON object of fields, connection, templateEngine and variables: content
+// type, size limit, decode.
+func jsonBody(fields []string) reader {
+	return func(a *api, w http.ResponseWriter, r *http.Request) (request, int, *errs.Error) {
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return request{}, http.StatusUnsupportedMediaType, errs.Invalid("Content-Type", "send the body as JSON with Content-Type: application/json")
+		}
+		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.maxBody))
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				return request{}, http.StatusRequestEntityTooLarge, errs.Invalid("body", "the body is larger than %d bytes", a.maxBody)
+			}
+			return request{}, http.StatusBadRequest, errs.Invalid("body", "cannot read the body: %v", err)
+		}
+		req, e := decodeRequest(raw, fields)
+		if e != nil {
+			return req, http.StatusBadRequest, e
+		}
+		return req, 0, nil
+	}
+}
+
+// messageSIDPath reads the message SID from the path and the connection from the query
+// (?connection=NAME); a body is not read.
+func messageSIDPath(_ *api, _ http.ResponseWriter, r *http.Request) (request, int, *errs.Error) {
+	q := r.URL.Query()
+	for k := range q {
+		if k != fieldConnection {
+			return request{}, http.StatusBadRequest, errs.Invalid(k, "unknown query parameter %q: the only one is %s", k, fieldConnection)
+		}
+	}
+	sid, conn := r.PathValue(actions.FieldMessageSID), q.Get(fieldConnection)
+	sum := sha256.Sum256([]byte(sid + "\x00" + conn))
+	return request{vars: map[string]any{actions.FieldMessageSID: sid}, connection: conn, hash: hex.EncodeToString(sum[:])}, 0, nil
+}
+
+// endpoint handles one action route in a fixed order: auth, read (content type, size limit,
+// decode), idempotency, invoke, record, reply.
+func (a *api) endpoint(kind string, act Action, read reader) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		log := a.log.With("route", r.URL.Path)
@@ -242,23 +296,9 @@ func (a *api) endpoint(kind string, act Action, fields []string) http.Handler {
 			return
 		}
 		log = log.With("apiKey", caller)
-		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			fail(http.StatusUnsupportedMediaType, errs.Invalid("Content-Type", "send the body as JSON with Content-Type: application/json"))
-			return
-		}
-		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.maxBody))
-		if err != nil {
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				fail(http.StatusRequestEntityTooLarge, errs.Invalid("body", "the body is larger than %d bytes", a.maxBody))
-				return
-			}
-			fail(http.StatusBadRequest, errs.Invalid("body", "cannot read the body: %v", err))
-			return
-		}
-		req, e := decodeRequest(raw, fields)
+		req, status, e := read(a, w, r)
 		if e != nil {
-			fail(http.StatusBadRequest, e)
+			fail(status, e)
 			return
 		}
 		idem := r.Header.Get(headerIdempotencyKey)
@@ -307,7 +347,7 @@ func (a *api) endpoint(kind string, act Action, fields []string) http.Handler {
 		if res.TwilioResult == nil {
 			res.TwilioResult = []actions.RecipientResult{}
 		}
-		status := statusOf(res, sendErr)
+		status = statusOf(res, sendErr)
 		if status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(sendErr)))
 		}
@@ -318,6 +358,10 @@ func (a *api) endpoint(kind string, act Action, fields []string) http.Handler {
 	})
 }
 
+// twilioNotFound is Twilio's error code of an unknown resource (a message SID of another
+// account, say).
+const twilioNotFound = 20404
+
 // statusOf maps an action's outcome to the HTTP status (see the package comment).
 func statusOf(res actions.Result, sendErr error) int {
 	if sendErr != nil {
@@ -327,8 +371,11 @@ func statusOf(res actions.Result, sendErr error) int {
 		if e.To != nil {
 			continue
 		}
-		switch e.Code {
-		case errs.MissingInput, errs.InvalidInput, errs.InvalidFromPhone, errs.InvalidToPhoneNumber:
+		switch {
+		case e.Code == errs.TwilioRequestRejected && e.TwilioCode != nil && *e.TwilioCode == twilioNotFound:
+			return http.StatusNotFound
+		case e.Code == errs.MissingInput, e.Code == errs.InvalidInput, e.Code == errs.InvalidFromPhone, e.Code == errs.InvalidToPhoneNumber,
+			e.Code == errs.TwilioRequestRejected: // get_message, cancel_message: Twilio refused the request
 			return http.StatusBadRequest
 		}
 		if e.Code.Retryable() {

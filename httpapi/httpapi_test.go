@@ -71,9 +71,10 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	}
 	conns := providers.Connections{providers.DefaultConnection: def}
 	h := New(Options{
-		Messages: actions.NewSMS(conns, delivery("sms"), actions.SMSOptions{}),
-		Calls:    actions.NewCalls(conns, delivery("call"), actions.CallOptions{}),
-		Store:    st, APIKeys: o.keys, MaxBodyBytes: o.maxBody, Timeout: 5 * time.Second, Logger: log,
+		Messages:   actions.NewSMS(conns, delivery("sms"), actions.SMSOptions{}),
+		Calls:      actions.NewCalls(conns, delivery("call"), actions.CallOptions{}),
+		GetMessage: actions.NewGetMessage(conns), CancelMessage: actions.NewCancelMessage(conns),
+		Store: st, APIKeys: o.keys, MaxBodyBytes: o.maxBody, Timeout: 5 * time.Second, Logger: log,
 	})
 	return &harness{t: t, fake: fake, st: st, h: h, logs: logs}
 }
@@ -596,5 +597,67 @@ func TestMountedOnServerMux(t *testing.T) {
 		if r.StatusCode != want {
 			t.Errorf("GET %s: %d, want %d", path, r.StatusCode, want)
 		}
+	}
+}
+
+// get_message and cancel_message over HTTP: a scheduled message is reported, canceled (a repeat
+// succeeds alike), and every answer matches the Result schema and the documented statuses.
+func TestMessageEndpoints(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	spec := loadSpec(t)
+	result := spec.schema(t, "Result")
+	const service = "MG0123456789abcdef0123456789abcdef"
+	sendAt := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	r := h.post("/v1/messages", "", `{"smsFrom":"`+service+`","smsTo":["`+alice+`"],"smsBody":"later","smsSendAt":"`+sendAt+`"}`)
+	var sent actions.Result
+	if err := json.Unmarshal(r.body, &sent); err != nil || r.status != 200 || sent.TwilioResult[0].Status != actions.StatusScheduled {
+		t.Fatalf("schedule: %d %s", r.status, r.body)
+	}
+	sid := *sent.TwilioResult[0].SID
+	queued := h.post("/v1/messages", "", smsBody(bob))
+	if err := json.Unmarshal(queued.body, &sent); err != nil || queued.status != 200 {
+		t.Fatalf("send: %d %s", queued.status, queued.body)
+	}
+	queuedSID := *sent.TwilioResult[0].SID
+	unknown := "SM0123456789abcdef0123456789abcdef"
+
+	for _, tc := range []struct {
+		method, path, wantStatus string
+		path2                    string // the documented path
+		want                     string // in the body
+	}{
+		{"GET", "/v1/messages/" + sid, "200", "/v1/messages/{messageSid}", `"status":"scheduled"`},
+		{"GET", "/v1/messages/" + sid + "?connection=default", "200", "/v1/messages/{messageSid}", `"dateCreated":"`},
+		{"GET", "/v1/messages/SM12", "400", "/v1/messages/{messageSid}", `"field":"messageSid"`},
+		{"GET", "/v1/messages/" + sid + "?conection=default", "400", "/v1/messages/{messageSid}", `unknown query parameter \"conection\"`},
+		{"GET", "/v1/messages/" + unknown, "404", "/v1/messages/{messageSid}", `"twilioCode":20404`},
+		{"POST", "/v1/messages/" + sid + "/cancel", "200", "/v1/messages/{messageSid}/cancel", `"status":"canceled"`},
+		{"POST", "/v1/messages/" + sid + "/cancel", "200", "/v1/messages/{messageSid}/cancel", `"status":"canceled"`},
+		{"POST", "/v1/messages/" + queuedSID + "/cancel", "400", "/v1/messages/{messageSid}/cancel", `"twilioCode":30409`},
+		{"POST", "/v1/messages/" + unknown + "/cancel", "404", "/v1/messages/{messageSid}/cancel", `"twilioCode":20404`},
+		{"POST", "/v1/messages/" + sid + "/cancel?connection=nope", "400", "/v1/messages/{messageSid}/cancel", `"field":"connection"`},
+	} {
+		r := h.do(call{method: tc.method, path: tc.path, headers: map[string]string{"Content-Type": ""}})
+		if itoa(r.status) != tc.wantStatus || !strings.Contains(string(r.body), tc.want) {
+			t.Errorf("%s %s: %d %s, want %s with %s", tc.method, tc.path, r.status, r.body, tc.wantStatus, tc.want)
+		}
+		if err := validate(result, r.body); err != nil {
+			t.Errorf("%s %s: body does not match Result: %v", tc.method, tc.path, err)
+		}
+		if !spec.statuses(t, tc.path2, strings.ToLower(tc.method))[tc.wantStatus] {
+			t.Errorf("%s %s answers %s, which openapi.json does not document", tc.method, tc.path2, tc.wantStatus)
+		}
+	}
+	if m, _ := h.fake.Message(sid); m.Status != actions.StatusCanceled {
+		t.Fatalf("the stand-in has %q", m.Status)
+	}
+	for _, c := range []call{{method: "POST", path: "/v1/messages/" + sid}, {method: "GET", path: "/v1/messages/" + sid + "/cancel"}} {
+		if r := h.do(c); r.status != http.StatusMethodNotAllowed {
+			t.Errorf("%s %s: %d, want 405", c.method, c.path, r.status)
+		}
+	}
+	// The key check comes before the path: a request without a key learns nothing.
+	if r := h.do(call{method: "GET", path: "/v1/messages/" + sid, headers: map[string]string{"Authorization": ""}}); r.status != 401 {
+		t.Errorf("without a key: %d", r.status)
 	}
 }

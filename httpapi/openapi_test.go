@@ -182,6 +182,12 @@ func TestOpenAPISamples(t *testing.T) {
 		{"/v1/messages", `{"smsTo":"+14155550101, +14155550102","smsBody":"hi ${n}","variables":{"n":1},"templateEngine":"freemarker"}`, true},
 		{"/v1/messages", `{"smsFrom":"Shop","smsTo":["+14155550101"],"smsMediaUrl":["https://example.com/a.png"]}`, true},
 		{"/v1/messages", `{"smsTo":["+14155550101"],"smsBody":"hi {{ n }}","variables":{"n":1},"templateEngine":"pongo2","smsTesting":"true"}`, true},
+		{"/v1/messages", `{"smsTo":["+14155550101"],"smsContentSid":"HX0123456789abcdef0123456789abcdef","smsContentVariables":{"1":"${n}"},"variables":{"n":"Ana"}}`, true},
+		{"/v1/messages", `{"smsTo":["+14155550101"],"smsBody":"hi","smsValidityPeriod":600,"smsSmartEncoded":true}`, true},
+		{"/v1/messages", `{"smsFrom":"MG0123456789abcdef0123456789abcdef","smsTo":["+14155550101"],"smsBody":"hi","smsShortenUrls":"true"}`, true},
+		{"/v1/messages", `{"smsTo":["+14155550101"],"smsContentSid":"HX12"}`, false},
+		{"/v1/messages", `{"smsTo":["+14155550101"],"smsBody":"hi","smsValidityPeriod":0}`, false},
+		{"/v1/messages", `{"smsTo":["+14155550101"],"smsBody":"hi","smsSmartEncoded":2}`, false},
 		{"/v1/messages", `{"smsBody":"hi"}`, false},
 		{"/v1/messages", `{"smsTo":["+14155550101"]}`, false},
 		{"/v1/messages", `{"smsTo":["+14155550101"],"smsBody":7}`, false},
@@ -247,7 +253,7 @@ func TestOpenAPIServedWithoutKey(t *testing.T) {
 			ops = append(ops, strings.ToUpper(method)+" "+p)
 		}
 	}
-	if want := []string{"GET /v1/openapi.json", "POST /v1/calls", "POST /v1/messages"}; !slices.Equal(sorted(ops), want) {
+	if want := []string{"GET /v1/messages/{messageSid}", "GET /v1/openapi.json", "POST /v1/calls", "POST /v1/messages", "POST /v1/messages/{messageSid}/cancel"}; !slices.Equal(sorted(ops), want) {
 		t.Errorf("operations %v, want %v", sorted(ops), want)
 	}
 	if len(doc.Comps.Security) != 2 || doc.Comps.Parameters["IdempotencyKey"].Name != headerIdempotencyKey {

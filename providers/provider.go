@@ -35,6 +35,91 @@ type Message struct {
 	// attempt of one request (derived from its idempotency key): the generic HTTP channel's
 	// id and a provider's dedupe key.
 	ID string
+	// Options are the provider-specific options of the message (content templates,
+	// scheduling, …). A provider takes only those it lists in OptionsProvider.Options; the
+	// actions refuse the others before anything is sent.
+	Options MessageOptions
+}
+
+// Option names one message option.
+type Option string
+
+// The message options (Twilio's Messages API parameters).
+const (
+	OptionContent        Option = "content"         // ContentSid and ContentVariables
+	OptionSchedule       Option = "schedule"        // SendAt with ScheduleType=fixed
+	OptionValidityPeriod Option = "validity_period" // ValidityPeriod
+	OptionSmartEncoded   Option = "smart_encoded"   // SmartEncoded
+	OptionShortenURLs    Option = "shorten_urls"    // ShortenUrls
+)
+
+// MessageOptions are a message's options; the zero value is none.
+type MessageOptions struct {
+	// ContentSID is an approved content template (HX…); ContentVariables its variables as a
+	// JSON object of strings. With a ContentSID the message has no Body or MediaURLs.
+	ContentSID, ContentVariables string
+	// SendAt, when set, schedules the message (a Messaging Service must send it).
+	SendAt time.Time
+	// ValidityPeriod is how long (seconds) the message may wait in the queue; 0 is the default.
+	ValidityPeriod int
+	// SmartEncoded and ShortenURLs are nil when not given.
+	SmartEncoded, ShortenURLs *bool
+}
+
+// Used lists the options that are set.
+func (o MessageOptions) Used() []Option {
+	var out []Option
+	if o.ContentSID != "" || o.ContentVariables != "" {
+		out = append(out, OptionContent)
+	}
+	if !o.SendAt.IsZero() {
+		out = append(out, OptionSchedule)
+	}
+	if o.ValidityPeriod != 0 {
+		out = append(out, OptionValidityPeriod)
+	}
+	if o.SmartEncoded != nil {
+		out = append(out, OptionSmartEncoded)
+	}
+	if o.ShortenURLs != nil {
+		out = append(out, OptionShortenURLs)
+	}
+	return out
+}
+
+// OptionsProvider is implemented by providers that take message options. A provider without
+// it takes none: a request with one is INVALID_INPUT naming the field and the connection.
+type OptionsProvider interface {
+	// Options lists the options the provider takes.
+	Options() []Option
+	// MessagingService reports whether the connection has a Messaging Service configured
+	// (scheduling and link shortening need one, given as the sender or configured).
+	MessagingService() bool
+}
+
+// MessageInfo is what a provider reports about one message it accepted.
+type MessageInfo struct {
+	SID, To, From, Status string
+	// ErrorCode is the provider's error code of a failed message (0 for none).
+	ErrorCode int
+	// Segments is the number of segments billed; 0 when not known (yet).
+	Segments int
+	// Price is the amount billed (as the provider writes it, "-0.00750"), PriceUnit its
+	// currency; both "" until known.
+	Price, PriceUnit string
+	// DateCreated, DateSent and DateUpdated are zero when unknown.
+	DateCreated, DateSent, DateUpdated time.Time
+}
+
+// MessageManager is implemented by providers whose accepted messages can be looked up and a
+// scheduled one canceled (get_message, cancel_message). Through a provider without it those
+// actions are INVALID_INPUT naming the connection.
+type MessageManager interface {
+	// Message looks up the message sid.
+	Message(ctx context.Context, sid string) (MessageInfo, error)
+	// Cancel cancels the scheduled message sid. Canceling a message that is already canceled
+	// succeeds, so a repeat of the request is harmless.
+	Cancel(ctx context.Context, sid string) (MessageInfo, error)
 }
 
 // Call is one outbound call: exactly one of URL (serving TwiML) and Twiml is set.
@@ -47,6 +132,8 @@ type Call struct {
 type Sent struct {
 	SID    string
 	Status string
+	// Segments is the number of segments the provider reports for a message (0: not reported).
+	Segments int
 }
 
 // ErrNoLookup is what Find returns when the provider cannot be asked whether an earlier

@@ -223,3 +223,86 @@ func TestListenAndInboundSMS(t *testing.T) {
 		t.Errorf("form = %v", form)
 	}
 }
+
+// Scheduling, content templates, fetch and cancel behave as on Twilio.
+func TestMessageOptions(t *testing.T) {
+	s := New(Options{AccountSID: "ACtest", AuthToken: "secret", StatusCallbacks: true})
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	t.Cleanup(s.Close)
+	const msid = "MG0123456789abcdef0123456789abcdef"
+	at := func(d time.Duration) string { return time.Now().Add(d).UTC().Format(time.RFC3339) }
+	message := func(sid string) string { return "/" + APIVersion + "/Accounts/ACtest/Messages/" + sid + ".json" }
+
+	for _, tc := range []struct {
+		name string
+		form url.Values
+		code float64
+	}{
+		{"SendAt without a Messaging Service", url.Values{"To": {"+15550100"}, "From": {"+15550199"}, "Body": {"x"}, "ScheduleType": {"fixed"}, "SendAt": {at(time.Hour)}}, 35118},
+		{"ScheduleType without SendAt", url.Values{"To": {"+15550100"}, "MessagingServiceSid": {msid}, "Body": {"x"}, "ScheduleType": {"fixed"}}, 35111},
+		{"SendAt too soon", url.Values{"To": {"+15550100"}, "MessagingServiceSid": {msid}, "Body": {"x"}, "ScheduleType": {"fixed"}, "SendAt": {at(time.Minute)}}, 35114},
+		{"SendAt too late", url.Values{"To": {"+15550100"}, "MessagingServiceSid": {msid}, "Body": {"x"}, "ScheduleType": {"fixed"}, "SendAt": {at(36 * 24 * time.Hour)}}, 35114},
+		{"bad ContentSid", url.Values{"To": {"+15550100"}, "From": {"+15550199"}, "ContentSid": {"HX1"}}, 21655},
+		{"ContentVariables not an object", url.Values{"To": {"+15550100"}, "From": {"+15550199"}, "ContentSid": {"HX0123456789abcdef0123456789abcdef"}, "ContentVariables": {"[1]"}}, 21656},
+		{"ValidityPeriod out of range", url.Values{"To": {"+15550100"}, "From": {"+15550199"}, "Body": {"x"}, "ValidityPeriod": {"36001"}}, 21620},
+		{"ShortenUrls without a Messaging Service", url.Values{"To": {"+15550100"}, "From": {"+15550199"}, "Body": {"x"}, "ShortenUrls": {"true"}}, 21659},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := post(t, ts.URL, "ACtest", "secret", s.MessagesPath(), tc.form)
+			if status != 400 || body["code"] != tc.code {
+				t.Fatalf("%d %v, want 400 code %v", status, body, tc.code)
+			}
+		})
+	}
+
+	// A scheduled message is fetched, canceled once, and cannot be canceled again.
+	status, body := post(t, ts.URL, "ACtest", "secret", s.MessagesPath(), url.Values{"To": {"+15550100"}, "From": {msid}, "Body": {"later"},
+		"ScheduleType": {"fixed"}, "SendAt": {at(time.Hour)}, "StatusCallback": {ts.URL + "/nowhere"}})
+	if status != 201 || body["status"] != "scheduled" || body["messaging_service_sid"] != msid || body["num_segments"] != "0" {
+		t.Fatalf("schedule: %d %v", status, body)
+	}
+	sid := body["sid"].(string)
+	if status, body := get(t, ts.URL+message(sid)); status != 200 || body["status"] != "scheduled" || body["sid"] != sid {
+		t.Fatalf("fetch: %d %v", status, body)
+	}
+	if status, body := post(t, ts.URL, "ACtest", "secret", message(sid), url.Values{"Status": {"canceled"}}); status != 200 || body["status"] != "canceled" {
+		t.Fatalf("cancel: %d %v", status, body)
+	}
+	if status, body := post(t, ts.URL, "ACtest", "secret", message(sid), url.Values{"Status": {"canceled"}}); status != 400 || body["code"] != 30409.0 {
+		t.Fatalf("cancel again: %d %v", status, body)
+	}
+	if status, body := get(t, ts.URL+message("SM0123456789abcdef0123456789abcdef")); status != 404 || body["code"] != 20404.0 {
+		t.Fatalf("unknown sid: %d %v", status, body)
+	}
+
+	// A content template is shown as its SID and variables; segments are counted from the body.
+	status, body = post(t, ts.URL, "ACtest", "secret", s.MessagesPath(), url.Values{"To": {"+15550100"}, "From": {"+15550199"},
+		"ContentSid": {"HX0123456789abcdef0123456789abcdef"}, "ContentVariables": {`{"1":"Ana"}`}})
+	if status != 201 || body["body"] != `[content HX0123456789abcdef0123456789abcdef] {"1":"Ana"}` {
+		t.Fatalf("content: %d %v", status, body)
+	}
+	status, body = post(t, ts.URL, "ACtest", "secret", s.MessagesPath(), url.Values{"To": {"+15550100"}, "From": {"+15550199"}, "Body": {strings.Repeat("ж", 71)}})
+	if status != 201 || body["num_segments"] != "2" {
+		t.Fatalf("segments: %d %v", status, body)
+	}
+}
+
+func get(t *testing.T, rawURL string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("ACtest", "secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, body
+}

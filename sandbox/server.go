@@ -1,5 +1,5 @@
-// Package sandbox is a local stand-in for the two Twilio REST endpoints the connector calls
-// (create Message, create Call). `twilio-connector dev` serves it on 127.0.0.1 when no Twilio
+// Package sandbox is a local stand-in for the Twilio REST endpoints the connector calls
+// (create, fetch and cancel a Message; create a Call). `twilio-connector dev` serves it on 127.0.0.1 when no Twilio
 // credentials are set, and test/twiliotest wraps it for tests: programmed errors, latency,
 // hangs, distinct SIDs, exact request counts, status callbacks.
 //
@@ -14,6 +14,12 @@
 // Differences from Twilio a test may trip over: a message sent with MessagingServiceSid and no
 // From comes back with status "accepted" and from null, as on Twilio; the sandbox changes a status on
 // its own only with Options.StatusCallbacks (otherwise use SendStatus); it does not validate E.164 syntax.
+//
+// Message options: ScheduleType=fixed with SendAt (15 minutes to 35 days ahead, a Messaging
+// Service as sender) makes a message "scheduled" (35111, 35114, 35118 otherwise); it is never
+// sent, and POST Status=canceled on it makes it "canceled" (30409 for any other message). With
+// a ContentSid the body shown is "[content HX…] " and the ContentVariables, since the sandbox
+// has no templates. num_segments is counted from the body (package segments).
 package sandbox
 
 import (
@@ -26,11 +32,16 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/twilio-connector/twilio-connector/providers"
+	"github.com/twilio-connector/twilio-connector/providers/segments"
 )
 
 // APIVersion is the path prefix and the api_version the fake reports.
@@ -89,9 +100,15 @@ type Message struct {
 	MediaURLs           []string
 	StatusCallback      string
 	Status              string
+	// ContentSID and ContentVariables are the content template and its variables; the
+	// sandbox shows them as the body.
+	ContentSID, ContentVariables string
+	// SendAt is when a scheduled message (status "scheduled") is due; zero otherwise.
+	SendAt time.Time
 	// Form is the whole request form, for fields the struct does not name.
 	Form    url.Values
 	Created time.Time
+	Updated time.Time
 }
 
 // Call is a call the server accepted (answered 201).
@@ -498,6 +515,9 @@ func (s *Server) answer(r *http.Request, authorized bool, decided *rule) (int, a
 	}
 	prefix := "/" + APIVersion + "/Accounts/" + s.AccountSID + "/"
 	kind, ok := strings.CutPrefix(r.URL.Path, prefix)
+	if sid, one := strings.CutPrefix(kind, "Messages/"); ok && one && strings.HasSuffix(sid, ".json") && !strings.Contains(sid, "/") {
+		return s.messageResource(r, strings.TrimSuffix(sid, ".json"))
+	}
 	if !ok || (kind != "Messages.json" && kind != "Calls.json") {
 		e := newError(http.StatusNotFound, 20404, fmt.Sprintf("The requested resource %s was not found", r.URL.Path))
 		return e.Status, e, nil
@@ -563,6 +583,19 @@ func (s *Server) createMessage(form url.Values) (int, any, map[string]string) {
 	if e := messageError(to, from, msid, body, form["MediaUrl"], form.Get("ContentSid")); e != nil {
 		return e.Status, e, nil
 	}
+	if providers.IsMessagingService(from) {
+		from, msid = "", from
+	}
+	sendAt, e := optionsError(form, msid)
+	if e != nil {
+		return e.Status, e, nil
+	}
+	if sid := form.Get("ContentSid"); sid != "" {
+		// What the recipient would see depends on the template the sandbox does not have:
+		// show which template with which variables.
+		body = "[content " + sid + "] " + form.Get("ContentVariables")
+	}
+	now := time.Now().UTC()
 	m := Message{
 		SID:                 NewSID("SM"),
 		AccountSID:          s.AccountSID,
@@ -573,10 +606,17 @@ func (s *Server) createMessage(form url.Values) (int, any, map[string]string) {
 		MediaURLs:           append([]string(nil), form["MediaUrl"]...),
 		StatusCallback:      form.Get("StatusCallback"),
 		Status:              "queued",
+		ContentSID:          form.Get("ContentSid"),
+		ContentVariables:    form.Get("ContentVariables"),
+		SendAt:              sendAt,
 		Form:                cloneValues(form),
-		Created:             time.Now().UTC(),
+		Created:             now,
+		Updated:             now,
 	}
-	if from == "" {
+	switch {
+	case !sendAt.IsZero():
+		m.Status = "scheduled"
+	case from == "":
 		m.Status = "accepted"
 	}
 	s.mu.Lock()
@@ -618,6 +658,80 @@ func messageError(to, from, msid, body string, media []string, contentSID string
 		return newError(400, 21614, fmt.Sprintf("'To' number %s is not a valid mobile number", to))
 	}
 	return nil
+}
+
+// Scheduling window Twilio accepts for SendAt (error 35114 outside it).
+const (
+	MinScheduleAhead = 15 * time.Minute
+	MaxScheduleAhead = 35 * 24 * time.Hour
+)
+
+// optionsError checks the scheduling, content and delivery options of a create request as
+// Twilio does, returning SendAt of a scheduled message.
+func optionsError(form url.Values, msid string) (time.Time, *Error) {
+	if sid := form.Get("ContentSid"); sid != "" && !contentSIDPattern.MatchString(sid) {
+		return time.Time{}, newError(400, 21655, "The ContentSid is Invalid.")
+	}
+	if v := form.Get("ContentVariables"); v != "" {
+		var vars map[string]string
+		if form.Get("ContentSid") == "" || json.Unmarshal([]byte(v), &vars) != nil {
+			return time.Time{}, newError(400, 21656, "The ContentVariables Parameter is invalid.")
+		}
+	}
+	if v := form.Get("ValidityPeriod"); v != "" {
+		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 36000 {
+			return time.Time{}, newError(400, 21620, "ValidityPeriod must be between 1 and 36000 seconds.")
+		}
+	}
+	if form.Get("ShortenUrls") == "true" && msid == "" {
+		return time.Time{}, newError(400, 21659, "ShortenUrls requires a MessagingServiceSid.")
+	}
+	typ, at := form.Get("ScheduleType"), form.Get("SendAt")
+	switch {
+	case typ == "" && at == "":
+		return time.Time{}, nil
+	case typ != "fixed":
+		return time.Time{}, newError(400, 35110, "ScheduleType must be 'fixed' to schedule a message.")
+	case at == "":
+		return time.Time{}, newError(400, 35111, "You must indicate SendAt timestamp if ScheduleType is 'fixed'.")
+	case msid == "":
+		return time.Time{}, newError(400, 35118, "MessagingServiceSid is required to schedule a message.")
+	}
+	t, err := time.Parse(time.RFC3339, at)
+	if ahead := time.Until(t); err != nil || ahead < MinScheduleAhead || ahead > MaxScheduleAhead {
+		return time.Time{}, newError(400, 35114, "SendAt time must be between 900 seconds and 35 days (3024000 seconds) in the future, inclusive.")
+	}
+	return t.UTC(), nil
+}
+
+var contentSIDPattern = regexp.MustCompile(`^HX[0-9a-fA-F]{32}$`)
+
+// messageResource answers GET (fetch) and POST (update: Status=canceled cancels a scheduled
+// message, 30409 for any other) on one message.
+func (s *Server) messageResource(r *http.Request, sid string) (int, any, map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.IndexFunc(s.messages, func(m Message) bool { return m.SID == sid })
+	if i < 0 {
+		e := newError(http.StatusNotFound, 20404, fmt.Sprintf("The requested resource %s was not found", r.URL.Path))
+		return e.Status, e, nil
+	}
+	m := &s.messages[i]
+	switch r.Method {
+	case http.MethodGet:
+	case http.MethodPost:
+		if st := r.PostForm.Get("Status"); st != "" {
+			if st != "canceled" || m.Status != "scheduled" {
+				e := newError(400, 30409, "This message cannot be canceled")
+				return e.Status, e, nil
+			}
+			m.Status, m.Updated = "canceled", time.Now().UTC()
+		}
+	default:
+		e := newError(http.StatusMethodNotAllowed, 20004, "Method not allowed")
+		return e.Status, e, nil
+	}
+	return http.StatusOK, messageResource(*m), nil
 }
 
 func (s *Server) createCall(form url.Values) (int, any, map[string]string) {
@@ -698,14 +812,14 @@ func messageResource(m Message) map[string]any {
 		"body":                  m.Body,
 		"date_created":          twilioTime(m.Created),
 		"date_sent":             nil,
-		"date_updated":          twilioTime(m.Created),
+		"date_updated":          twilioTime(m.Updated),
 		"direction":             "outbound-api",
 		"error_code":            nil,
 		"error_message":         nil,
 		"from":                  nullable(m.From),
 		"messaging_service_sid": nullable(m.MessagingServiceSID),
 		"num_media":             fmt.Sprint(len(m.MediaURLs)),
-		"num_segments":          "1",
+		"num_segments":          fmt.Sprint(numSegments(m)),
 		"price":                 nil,
 		"price_unit":            "USD",
 		"sid":                   m.SID,
@@ -714,6 +828,16 @@ func messageResource(m Message) map[string]any {
 		"to":                    m.To,
 		"uri":                   uri + ".json",
 	}
+}
+
+// numSegments is what Twilio reports: the body's segments, at least 1; 0 while a Messaging
+// Service has not picked a sender (no From).
+func numSegments(m Message) int {
+	if m.From == "" {
+		return 0
+	}
+	n, _ := segments.Count(m.Body)
+	return max(n, 1)
 }
 
 func callResource(c Call) map[string]any {

@@ -13,7 +13,8 @@ func (s *Server) accepted(m Message) {
 		s.logger.Info("sandbox accepted message", "sid", m.SID, "to", m.To, "from", m.From,
 			"messaging_service_sid", m.MessagingServiceSID, "body", m.Body)
 	}
-	if !s.opts.StatusCallbacks || m.StatusCallback == "" {
+	if !s.opts.StatusCallbacks || m.StatusCallback == "" || m.Status == "scheduled" {
+		// A scheduled message stays scheduled (or is canceled): the sandbox never sends it.
 		return
 	}
 	s.goCallbacks(func(ctx context.Context) {
@@ -135,7 +136,7 @@ func (s *Server) setMessageStatus(sid, status string) {
 	defer s.mu.Unlock()
 	for i := range s.messages {
 		if s.messages[i].SID == sid {
-			s.messages[i].Status = status
+			s.messages[i].Status, s.messages[i].Updated = status, time.Now().UTC()
 		}
 	}
 }

@@ -23,6 +23,8 @@ const (
 	MakeCallID         = "io.github.twilio-connector.MakeCall"
 	SMSReceivedStartID = "io.github.twilio-connector.SmsReceivedStart"
 	SMSReceivedCatchID = "io.github.twilio-connector.SmsReceivedCatch"
+	CancelMessageID    = "io.github.twilio-connector.CancelMessage"
+	GetMessageID       = "io.github.twilio-connector.GetMessage"
 )
 
 // Hidden task headers every task template writes, as Camunda's connector templates do: the

@@ -233,7 +233,9 @@ func TestTemplateHeadersMatchEveryVersion(t *testing.T) {
 }
 
 // The input bindings must be exactly send_sms's fields, and the ones the template insists on
-// (notEmpty, not optional) exactly the ones actions.ParseSMSRequest rejects when absent.
+// (notEmpty, not optional) exactly the ones actions.ParseSMSRequest rejects when absent. The
+// content inputs (smsBody, smsMediaUrl, smsContentSid) are optional each: the action wants one
+// of them, which a template cannot say.
 func TestSendSMSTemplateInputsMatchAction(t *testing.T) {
 	tm := byID(t, SendSMSID)
 	inputs := map[string]Property{}
@@ -246,11 +248,12 @@ func TestSendSMSTemplateInputsMatchAction(t *testing.T) {
 	}
 
 	sample := map[string]any{
-		actions.FieldSMSFrom:     "+15005550006",
-		actions.FieldSMSTo:       []any{"+14155550100"},
-		actions.FieldSMSBody:     "Hello",
-		actions.FieldSMSMediaURL: []any{"https://example.com/a.png"},
-		actions.FieldSMSTesting:  true,
+		actions.FieldSMSFrom:       "+15005550006",
+		actions.FieldSMSTo:         []any{"+14155550100"},
+		actions.FieldSMSBody:       "Hello",
+		actions.FieldSMSMediaURL:   []any{"https://example.com/a.png"},
+		actions.FieldSMSTesting:    true,
+		actions.FieldSMSContentSID: "HX0123456789abcdef0123456789abcdef",
 	}
 	required := map[string]bool{}
 	for name, p := range inputs {
@@ -262,10 +265,29 @@ func TestSendSMSTemplateInputsMatchAction(t *testing.T) {
 			vars[name] = sample[name]
 		}
 	}
-	if _, err := actions.ParseSMSRequest(vars); err != nil {
-		t.Fatalf("with only the template's required inputs %v, send_sms fails: %v", sortedKeys(vars), err)
+	contents := []string{actions.FieldSMSBody, actions.FieldSMSMediaURL, actions.FieldSMSContentSID}
+	for _, c := range contents {
+		if required[c] {
+			t.Errorf("%s is required by the template: with another content input it may be left empty", c)
+		}
 	}
+	if _, err := actions.ParseSMSRequest(vars); err == nil || errs.As(err).Code != errs.MissingInput {
+		t.Errorf("with only the template's required inputs %v and no content, send_sms says %v", sortedKeys(vars), err)
+	}
+	for _, c := range contents {
+		one := map[string]any{c: sample[c]}
+		for k, v := range vars {
+			one[k] = v
+		}
+		if _, err := actions.ParseSMSRequest(one); err != nil {
+			t.Fatalf("with the template's required inputs and %s, send_sms fails: %v", c, err)
+		}
+	}
+	vars[actions.FieldSMSBody] = sample[actions.FieldSMSBody]
 	for name, req := range required {
+		if slices.Contains(contents, name) {
+			continue // checked above
+		}
 		without := map[string]any{}
 		for k, v := range vars {
 			if k != name {
@@ -309,6 +331,43 @@ func TestMakeCallTemplateMatchesAction(t *testing.T) {
 	}
 	if _, err := actions.ParseCallRequest(map[string]any{actions.FieldCallTo: []any{"+14155550100"}, actions.FieldCallMessage: "hi"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The Cancel scheduled SMS and Get message templates serve their actions' job types with
+// exactly their inputs; the message SID is required.
+func TestMessageTemplatesMatchActions(t *testing.T) {
+	for _, tc := range []struct {
+		id   string
+		spec actions.Spec
+	}{{CancelMessageID, actions.CancelMessage}, {GetMessageID, actions.GetMessage}} {
+		tm := byID(t, tc.id)
+		var jobType string
+		for _, p := range tm.Bindings(BindingTaskDefinition) {
+			if p.Binding.Property == "type" {
+				jobType, _ = p.Value.(string)
+			}
+		}
+		if want := tc.spec.JobType(config.DefaultJobTypePrefix); jobType != want {
+			t.Errorf("%s: task type %q, want %q", tc.id, jobType, want)
+		}
+		inputs := map[string]Property{}
+		for _, p := range tm.Bindings(BindingInput) {
+			inputs[p.Binding.Name] = p
+		}
+		if got, want := sortedKeys(inputs), slices.Sorted(slices.Values(tc.spec.Fields)); !slices.Equal(got, want) {
+			t.Errorf("%s: input bindings %v, %s reads %v", tc.id, got, tc.spec.Name, want)
+		}
+		if p := inputs[actions.FieldMessageSID]; !p.Constraints.NotEmpty || p.Optional {
+			t.Errorf("%s: messageSid must be required", tc.id)
+		}
+		headers := map[string]Property{}
+		for _, p := range tm.Bindings(BindingTaskHeader) {
+			headers[p.Binding.Key] = p
+		}
+		if got, want := sortedKeys(headers), []string{worker.HeaderConnection, worker.HeaderErrorMode, worker.HeaderRetryBackoff}; !slices.Equal(got, want) {
+			t.Errorf("%s: task headers %v, want %v", tc.id, got, want)
+		}
 	}
 }
 

@@ -49,6 +49,10 @@ func TestCheck(t *testing.T) {
 			"receive inbound.type error",
 			"retyped inbound.type error",
 		}},
+		{file: "message_options.bpmn", want: []string{
+			"badOptions smsContentSid error", "badOptions smsValidityPeriod error",
+			"cancelBad messageSid error", "getUnmapped messageSid warning",
+		}},
 		{file: "not_bpmn.bpmn", want: []string{"error"}},
 	} {
 		name := tc.file

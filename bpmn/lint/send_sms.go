@@ -69,8 +69,9 @@ func (l *linter) unmapped(el *bpmn.Element, field string, inputs map[string]stri
 	case actions.FieldSMSTo:
 		l.add(el, field, Warning, "smsTo is not mapped: the task works only if a process variable smsTo holds the recipients or its connection has default_to; map it, e.g. =[customer.phone]")
 	case actions.FieldSMSBody:
-		if _, media := inputs[actions.FieldSMSMediaURL]; !media {
-			l.add(el, field, Warning, "smsBody is not mapped: the task works only if a process variable smsBody holds the text; map it, e.g. Order ${orderId} is ready")
+		_, media := inputs[actions.FieldSMSMediaURL]
+		if _, content := inputs[actions.FieldSMSContentSID]; !media && !content {
+			l.add(el, field, Warning, "smsBody is not mapped: the task works only if a process variable smsBody holds the text; map it, e.g. Order ${orderId} is ready (or smsContentSid for a content template)")
 		}
 	}
 }
@@ -92,6 +93,12 @@ func (l *linter) template(el *bpmn.Element, field string, v any, engine template
 // will send it.
 func (l *linter) sendSMSTesting(field string, v any) []string {
 	vars := map[string]any{actions.FieldSMSTo: "+14155550100", actions.FieldSMSBody: "lint"}
+	switch field {
+	case actions.FieldSMSContentSID, actions.FieldSMSContentVariables:
+		// A content template has no body.
+		delete(vars, actions.FieldSMSBody)
+		vars[actions.FieldSMSContentSID] = "HX00000000000000000000000000000000"
+	}
 	vars[field] = v
 	var out []string
 	req, err := actions.ParseSMSRequest(vars)

@@ -17,15 +17,18 @@ type actionCheck func(l *linter, el *bpmn.Element)
 // actionChecks are the job type suffixes the connector serves, with their checks. A new action
 // (make_call) adds its entry here, or lint reports its tasks as unknown.
 var actionChecks = map[string]actionCheck{
-	actions.SendSMS.Name:  (*linter).sendSMS,
-	actions.MakeCall.Name: (*linter).makeCall,
+	actions.SendSMS.Name:       (*linter).sendSMS,
+	actions.MakeCall.Name:      (*linter).makeCall,
+	actions.CancelMessage.Name: messageAction(actions.CancelMessage, actions.NewCancelMessage(nil)),
+	actions.GetMessage.Name:    messageAction(actions.GetMessage, actions.NewGetMessage(nil)),
 }
 
 func (l *linter) task(el *bpmn.Element) {
 	typ := strings.TrimSpace(el.TaskDefinition.Type)
 	action, ours := strings.CutPrefix(typ, l.opts.Prefix+".")
 	if !ours {
-		if el.ModelerTemplate == elementtemplates.SendSMSID || el.ModelerTemplate == elementtemplates.MakeCallID {
+		switch el.ModelerTemplate {
+		case elementtemplates.SendSMSID, elementtemplates.MakeCallID, elementtemplates.CancelMessageID, elementtemplates.GetMessageID:
 			l.add(el, "type", Warning, "a connector template is applied but the task type %q does not start with %q, so this connector does not serve it: fix the type, or lint with the prefix of the deployment that serves it (--prefix, CONNECTOR_JOB_TYPE_PREFIX)", typ, l.opts.Prefix+".")
 		}
 		return

@@ -57,7 +57,8 @@ func newActions(cfg config.Config, conns providers.Connections, st store.Store, 
 	calls := actions.NewCalls(conns, delivery("call"), actions.CallOptions{
 		DefaultRegion: cfg.DefaultRegion, StatusCallbackURL: statusCallbackURL(cfg), Directory: dir,
 	})
-	return map[string]worker.Action{actions.SendSMS.Name: sms, actions.MakeCall.Name: calls}, nil
+	return map[string]worker.Action{actions.SendSMS.Name: sms, actions.MakeCall.Name: calls,
+		actions.CancelMessage.Name: actions.NewCancelMessage(conns), actions.GetMessage.Name: actions.NewGetMessage(conns)}, nil
 }
 
 // statusCallbackURL is where Twilio posts delivery status, when the connector is reachable.

@@ -11,6 +11,8 @@ import (
 	"os/signal"
 	"runtime"
 	"syscall"
+
+	"github.com/twilio-connector/twilio-connector/actions"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -26,6 +28,8 @@ func commands() []command {
 		{"dev", "everything on this machine: dev engine, examples, worker, Twilio sandbox", devCommand},
 		{"run", "serve Send SMS jobs from ZEEBE_ADDRESS (production)", runCommand},
 		{"send", "send one SMS now, or render it with --testing", sendCommand},
+		{"get-message", "show a sent message's status, error code, segments, price and dates", messageCommand(actions.GetMessage)},
+		{"cancel-message", "cancel a scheduled message", messageCommand(actions.CancelMessage)},
 		{"sms", "post a signed inbound SMS to a running connector's webhook (as Twilio would)", smsCommand},
 		{"match", "try an SMS_RECEIVED pattern and echo on a message, offline", matchCommand},
 		{"lint", "check BPMN models that use the connector (task types, inputs, headers, SMS triggers)", lintCommand},
@@ -85,8 +89,8 @@ func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "twilio-connector: Twilio SMS and voice for BPMN processes on Zeebe / Camunda 8")
 	fmt.Fprintln(w, "\nUsage: twilio-connector <command> [flags]\n\nCommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "  help     show this help; 'twilio-connector <command> -h' shows a command's flags")
+	fmt.Fprintln(w, "  help           show this help; 'twilio-connector <command> -h' shows a command's flags")
 	fmt.Fprintln(w, "\nConfiguration comes from the environment (see README.md, Configuration).")
 }

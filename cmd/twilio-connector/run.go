@@ -130,6 +130,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	mux.Handle("GET /metrics", metrics.Handler())
 	mux.Handle("/v1/", httpapi.New(httpapi.Options{
 		Messages: acts[actions.SendSMS.Name], Calls: acts[actions.MakeCall.Name], Store: st, APIKeys: apiKeys,
+		GetMessage: acts[actions.GetMessage.Name], CancelMessage: acts[actions.CancelMessage.Name],
 		MaxBodyBytes: int64(cfg.APIMaxBody), Timeout: cfg.APITimeout, Logger: log,
 	}))
 

@@ -39,7 +39,13 @@ func sendCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	vars := fs.String("vars", "{}", "template variables as a JSON object")
 	fs.Var(&media, "media", "MMS media URL; repeatable")
 	engine := fs.String("template-engine", "", "freemarker (default) or pongo2")
-	testing := fs.Bool("testing", false, "validate and render, print the result, send nothing")
+	testing := fs.Bool("testing", false, "validate and render, print the result (with the segments the body takes), send nothing")
+	contentSID := fs.String("content-sid", "", "Twilio content template (HX…) to send instead of --body")
+	contentVars := fs.String("content-variables", "", `the content template's variables as a JSON object, such as '{"1": "${name}"}'`)
+	sendAt := fs.String("send-at", "", "schedule for this ISO 8601 date-time (15 minutes to 7 days ahead; needs a Messaging Service)")
+	validity := fs.String("validity-period", "", "seconds the message may wait in Twilio's queue (1-36000)")
+	smartEncoded := fs.Bool("smart-encoded", false, "let Twilio replace Unicode characters that have a GSM-7 look-alike (--smart-encoded=false turns it off)")
+	shortenURLs := fs.Bool("shorten-urls", false, "let Twilio shorten links (needs a Messaging Service)")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
@@ -66,6 +72,22 @@ func sendCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		input[actions.FieldSMSMediaURL] = ms
 	}
 	input[actions.FieldSMSTesting] = *testing
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "content-sid":
+			input[actions.FieldSMSContentSID] = *contentSID
+		case "content-variables":
+			input[actions.FieldSMSContentVariables] = *contentVars
+		case "send-at":
+			input[actions.FieldSMSSendAt] = *sendAt
+		case "validity-period":
+			input[actions.FieldSMSValidityPeriod] = *validity
+		case "smart-encoded":
+			input[actions.FieldSMSSmartEncoded] = *smartEncoded
+		case "shorten-urls":
+			input[actions.FieldSMSShortenURLs] = *shortenURLs
+		}
+	})
 
 	need := config.NeedTwilio
 	if *testing {
@@ -96,6 +118,43 @@ func sendCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	res, err := acts[actions.SendSMS.Name].Invoke(ctx, actions.Invocation{Vars: input, Engine: eng, Connection: *connection})
+	return printResult(res, err, stdout, stderr)
+}
+
+// messageCommand is get-message or cancel-message: one request about one message sent
+// before, printing the action's result as send does.
+func messageCommand(spec actions.Spec) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		fs := flag.NewFlagSet(strings.ReplaceAll(spec.Name, "_", "-"), flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		sid := fs.String("sid", "", "the message's SID (SM…), as twilioResult[].sid of a send")
+		connection := fs.String("connection", "", "the connection the message was sent through (default: the TWILIO_* account)")
+		if err := fs.Parse(args); err != nil {
+			return exitError(2)
+		}
+		if fs.NArg() > 0 {
+			return usageError{fmt.Sprintf("unexpected argument %q: flags only", fs.Arg(0))}
+		}
+		cfg, err := config.Load(os.Getenv, config.NeedTwilio)
+		if err != nil {
+			return err
+		}
+		st := store.NewMemory(0)
+		conns, err := newConnections(cfg, st)
+		if err != nil {
+			return err
+		}
+		acts, err := newActions(cfg, conns, st, newLogger(cfg, stderr))
+		if err != nil {
+			return err
+		}
+		res, err := acts[spec.Name].Invoke(ctx, actions.Invocation{Vars: map[string]any{actions.FieldMessageSID: *sid}, Connection: *connection})
+		return printResult(res, err, stdout, stderr)
+	}
+}
+
+// printResult prints an action's result as JSON; exit status 1 when twilioError is not null.
+func printResult(res actions.Result, err error, stdout, stderr io.Writer) error {
 	if err != nil {
 		// A transient failure after the in-request retries: the result says who got nothing.
 		fmt.Fprintf(stderr, "transient failure, try again later: %v\n", err)

@@ -197,15 +197,16 @@ func (t *Twilio) Send(ctx context.Context, m providers.Message) (providers.Sent,
 	if service != "" {
 		p.SetMessagingServiceSid(service)
 	}
-	if m.Body != "" {
+	if m.Body != "" && m.Options.ContentSID == "" {
 		p.SetBody(m.Body)
 	}
-	if len(m.MediaURLs) > 0 {
+	if len(m.MediaURLs) > 0 && m.Options.ContentSID == "" {
 		p.SetMediaUrl(m.MediaURLs)
 	}
 	if m.StatusCallback != "" {
 		p.SetStatusCallback(m.StatusCallback)
 	}
+	setOptions(p, m.Options)
 	start := time.Now()
 	res, err := svc.CreateMessage(p)
 	metrics.TwilioSeconds.Observe(time.Since(start).Seconds())
@@ -217,7 +218,7 @@ func (t *Twilio) Send(ctx context.Context, m providers.Message) (providers.Sent,
 	if res.Sid == nil {
 		return providers.Sent{}, &errs.Error{Code: errs.Connection, Uncertain: true, Message: "Twilio accepted the message but returned no sid"}
 	}
-	return providers.Sent{SID: *res.Sid, Status: deref(res.Status)}, nil
+	return providers.Sent{SID: *res.Sid, Status: deref(res.Status), Segments: atoi(res.NumSegments)}, nil
 }
 
 // countRefusal counts Twilio's answers that the sender's queue is full (21611) or that
@@ -271,8 +272,9 @@ func (t *Twilio) Call(ctx context.Context, c providers.Call) (providers.Sent, er
 const lookupPageSize = 20
 
 // Find looks for a message like m that Twilio created at or after since: same To,
-// same From (or any sender when m has none, as with a Messaging Service) and same body. It
-// settles whether an attempt that was cut off (a crash, a timeout) reached Twilio.
+// same From (or any sender when m has none, as with a Messaging Service) and same body (any
+// body for a content template, whose text only Twilio knows). It settles whether an attempt
+// that was cut off (a crash, a timeout) reached Twilio.
 func (t *Twilio) Find(ctx context.Context, m providers.Message, since time.Time) (providers.Sent, bool, error) {
 	svc, ct, done := t.service(ctx)
 	defer done()
@@ -288,7 +290,7 @@ func (t *Twilio) Find(ctx context.Context, m providers.Message, since time.Time)
 		return providers.Sent{}, false, classify(ct.ctx, err, ct)
 	}
 	for _, x := range list {
-		if x.Sid != nil && deref(x.Body) == m.Body && createdSince(x.DateCreated, since) {
+		if x.Sid != nil && (deref(x.Body) == m.Body || m.Options.ContentSID != "") && createdSince(x.DateCreated, since) {
 			return providers.Sent{SID: *x.Sid, Status: deref(x.Status)}, true, nil
 		}
 	}

@@ -70,6 +70,22 @@ func TestContract(t *testing.T) {
 			form: url.Values{"To": {"+15550100"}, "From": {"+15005550006"}, "MediaUrl": {"https://example.com/a.png", "https://example.com/b.png"}}, status: 201},
 		{name: "bad account SID in path", path: "/2010-04-01/Accounts/AC123/Messages.json", auth: true,
 			form: url.Values{"To": {"+15550100"}, "From": {"+15005550006"}, "Body": {"x"}}, status: 422, violation: "accountsid"},
+		{name: "message options", path: messages, auth: true,
+			form: url.Values{"To": {"+15550100"}, "MessagingServiceSid": {"MG0123456789abcdef0123456789abcdef"}, "Body": {"x"}, "ScheduleType": {"fixed"},
+				"SendAt": {"2030-01-02T03:04:05Z"}, "ValidityPeriod": {"600"}, "SmartEncoded": {"true"}, "ShortenUrls": {"true"},
+				"ContentSid": {"HX0123456789abcdef0123456789abcdef"}, "ContentVariables": {`{"1":"x"}`}}, status: 201},
+		{name: "malformed ContentSid", path: messages, auth: true,
+			form: url.Values{"To": {"+15550100"}, "From": {"+15005550006"}, "ContentSid": {"HX12"}}, status: 422, violation: "ContentSid"},
+		{name: "SendAt not a date-time", path: messages, auth: true,
+			form: url.Values{"To": {"+15550100"}, "MessagingServiceSid": {"MG0123456789abcdef0123456789abcdef"}, "Body": {"x"}, "ScheduleType": {"fixed"}, "SendAt": {"tomorrow"}}, status: 422, violation: "SendAt"},
+		{name: "unknown ScheduleType", path: messages, auth: true,
+			form: url.Values{"To": {"+15550100"}, "MessagingServiceSid": {"MG0123456789abcdef0123456789abcdef"}, "Body": {"x"}, "ScheduleType": {"later"}}, status: 422, violation: "ScheduleType"},
+		{name: "ValidityPeriod not a number", path: messages, auth: true,
+			form: url.Values{"To": {"+15550100"}, "From": {"+15005550006"}, "Body": {"x"}, "ValidityPeriod": {"soon"}}, status: 422, violation: "ValidityPeriod"},
+		{name: "cancel a message", path: "/2010-04-01/Accounts/" + accountSID + "/Messages/SM0123456789abcdef0123456789abcdef.json", auth: true,
+			form: url.Values{"Status": {"canceled"}}, status: 200},
+		{name: "an unknown status for a message", path: "/2010-04-01/Accounts/" + accountSID + "/Messages/SM0123456789abcdef0123456789abcdef.json", auth: true,
+			form: url.Values{"Status": {"stopped"}}, status: 422, violation: "Status"},
 		{name: "call with repeated StatusCallbackEvent", path: calls, auth: true,
 			form: url.Values{"To": {"+15550100"}, "From": {"+15005550006"}, "Url": {"https://example.com/t.xml"}, "StatusCallbackEvent": {"initiated", "completed"}}, status: 201},
 		{name: "call without From", path: calls, auth: true,
@@ -82,7 +98,7 @@ func TestContract(t *testing.T) {
 				t.Fatalf("HTTP %d, want %d: %v", a.status, tc.status, a.body)
 			}
 			switch tc.status {
-			case 201:
+			case 200, 201:
 				if sid, _ := a.body["sid"].(string); len(sid) != 34 {
 					t.Errorf("no sid in %v", a.body)
 				}

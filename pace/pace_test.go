@@ -113,35 +113,6 @@ func TestKind(t *testing.T) {
 	}
 }
 
-func TestSegments(t *testing.T) {
-	cases := []struct {
-		body string
-		want int
-	}{
-		{"", 1},
-		{"Order 4711 is ready", 1},
-		{strings.Repeat("a", 160), 1},
-		{strings.Repeat("a", 161), 2},
-		{strings.Repeat("a", 306), 2},
-		{strings.Repeat("a", 307), 3},
-		{strings.Repeat("€", 80), 1},  // extended GSM: two septets each
-		{strings.Repeat("€", 81), 2},  // 162 septets
-		{strings.Repeat("é", 160), 1}, // é is in the GSM basic set
-		{strings.Repeat("ü", 70) + "ê", 2},
-		{strings.Repeat("ê", 70), 1}, // UCS-2
-		{strings.Repeat("ê", 71), 2},
-		{strings.Repeat("ê", 134), 2},
-		{strings.Repeat("ê", 135), 3},
-		{strings.Repeat("😀", 35), 1}, // two UTF-16 units each
-		{strings.Repeat("😀", 36), 2},
-	}
-	for _, c := range cases {
-		if got := Segments(c.body); got != c.want {
-			t.Errorf("Segments(%d × %q…) = %d, want %d", len([]rune(c.body)), []rune(c.body + " ")[0], got, c.want)
-		}
-	}
-}
-
 func TestParseErrors(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"+15005550006", "is not SENDER=RATE"},

@@ -19,6 +19,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/metrics"
 	"github.com/twilio-connector/twilio-connector/pace"
 	"github.com/twilio-connector/twilio-connector/providers"
+	"github.com/twilio-connector/twilio-connector/providers/segments"
 )
 
 // Options configure the Twilio REST client.
@@ -184,7 +185,7 @@ func (t *Twilio) Send(ctx context.Context, m providers.Message) (providers.Sent,
 	if sender == "" {
 		sender = service
 	}
-	if err := t.opts.Pace.Wait(ctx, sender, pace.Segments(m.Body)); err != nil {
+	if err := t.opts.Pace.Wait(ctx, sender, segmentsOf(m.Body)); err != nil {
 		return providers.Sent{}, err
 	}
 	svc, ct, done := t.service(ctx)
@@ -382,3 +383,10 @@ var (
 	_ providers.Provider = (*Twilio)(nil)
 	_ providers.Caller   = (*Twilio)(nil)
 )
+
+// segmentsOf is what a message costs its sender's pace: its segments, at least one (a media-only
+// message is one).
+func segmentsOf(body string) int {
+	n, _ := segments.Count(body)
+	return max(1, n)
+}

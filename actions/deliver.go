@@ -41,6 +41,7 @@ const sendsBucket = "sends"
 type sendRecord struct {
 	SID     string    `json:"sid,omitempty"`
 	Status  string    `json:"status,omitempty"`
+	Parts   []string  `json:"parts,omitempty"`
 	Pending time.Time `json:"pending,omitzero"`
 }
 
@@ -101,7 +102,7 @@ func (d *Delivery) one(ctx context.Context, key, to string, send sendFunc, find 
 			return outcome{err: storeError(err)}
 		}
 		if ok && json.Unmarshal(raw, &rec) == nil && rec.SID != "" {
-			return outcome{sent: providers.Sent{SID: rec.SID, Status: rec.Status}}
+			return outcome{sent: providers.Sent{SID: rec.SID, Status: rec.Status, Parts: rec.Parts}}
 		}
 	}
 	save := func(r sendRecord) error {
@@ -179,7 +180,7 @@ func (d *Delivery) one(ctx context.Context, key, to string, send sendFunc, find 
 // message went out, and a failed request would make the caller repeat it.
 func (d *Delivery) accepted(tracked bool, save func(sendRecord) error, to string, s providers.Sent) outcome {
 	if tracked {
-		if err := save(sendRecord{SID: s.SID, Status: s.Status}); err != nil {
+		if err := save(sendRecord{SID: s.SID, Status: s.Status, Parts: s.Parts}); err != nil {
 			d.logger().Error("state store write failed after a send; a repeat of this request will look the send up at Twilio first",
 				"recipient", to, "sid", s.SID, "err", err)
 		}

@@ -115,7 +115,7 @@ func fanOut(ctx context.Context, d *Delivery, r fanOutRequest, send sendFunc, fi
 				continue
 			}
 			sid := o.sent.SID
-			slot.SID, slot.Status = &sid, o.sent.Status
+			slot.SID, slot.Status, slot.Parts = &sid, o.sent.Status, o.sent.Parts
 		}
 	}
 	for i, e := range slotErr {

@@ -43,10 +43,11 @@ type Call struct {
 }
 
 // Sent is a provider's answer to an accepted message or call: its id (the result's sid) and
-// status.
+// status, and the ids of its parts when the network split it (SMPP's concatenated messages).
 type Sent struct {
 	SID    string
 	Status string
+	Parts  []string
 }
 
 // ErrNoLookup is what Find returns when the provider cannot be asked whether an earlier

@@ -90,6 +90,7 @@ func sendCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	defer closeSMPP(conns, log)
 	acts, err := newActions(cfg, conns, store.NewMemory(0), log)
 	if err != nil {
 		return err

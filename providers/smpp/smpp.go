@@ -260,6 +260,12 @@ func (p *Provider) classify(err error, accepted int) *errs.Error {
 	e := &errs.Error{Err: err, Message: "connection " + p.cfg.Name + ": " + err.Error()}
 	var se *esme.StatusError
 	switch {
+	case errors.As(err, &se) && errors.Is(err, esme.ErrNotBound):
+		// The bind was refused: nothing was written.
+		e.Code = errs.Connection
+		if c := statusCode(se); c == errs.Authentication {
+			e.Code, e.Field = c, "password"
+		}
 	case errors.As(err, &se):
 		e.Code = statusCode(se)
 		switch e.Code {

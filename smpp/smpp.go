@@ -32,6 +32,10 @@ type Config struct {
 	EnquireLink time.Duration // enquire_link interval when idle (default 30s)
 	Logger      *slog.Logger  // default slog.Default()
 	Name        string        // connection name, used in errors and logs
+
+	// ResponseTimeout bounds the wait for a response to submit_sm, enquire_link and the bind,
+	// and how long Submit waits for a session to be bound (default 30s).
+	ResponseTimeout time.Duration
 }
 
 // Deliver is one deliver_sm, already decoded to UTF-8. A concatenated mobile-originated
@@ -87,29 +91,3 @@ func (e *StatusError) Name() string { return StatusName(e.Status) }
 func (e *StatusError) Retryable() bool {
 	return e.Status == StatusThrottled || e.Status == StatusMsgQFull
 }
-
-// Session is one bind_transceiver session that reconnects by itself until Close.
-type Session struct {
-	cfg Config
-	h   Handler
-}
-
-// Open starts the bind/reconnect loop in the background and returns at once.
-func Open(cfg Config, h Handler) *Session {
-	return &Session{cfg: cfg, h: h}
-}
-
-// Submit sends text from → to as one or more submit_sm (concatenated when long) and waits for
-// their responses.
-func (s *Session) Submit(ctx context.Context, from, to, text string) (Submitted, error) {
-	return Submitted{}, errors.New("smpp: not implemented")
-}
-
-// Bound returns nil when the session is bound now, else the reason (wrapping ErrNotBound); it
-// waits at most until ctx is done for a bind in progress.
-func (s *Session) Bound(ctx context.Context) error {
-	return errors.New("smpp: not implemented")
-}
-
-// Close unbinds, closes the connection and stops reconnecting.
-func (s *Session) Close() error { return nil }

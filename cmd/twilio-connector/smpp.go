@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"maps"
 	"slices"
@@ -45,15 +46,35 @@ func startSMPP(ctx context.Context, conns providers.Connections, ch *triggers.SM
 		})
 		ready.add("smpp "+name, p.Bound)
 		go func() {
-			wctx, cancel := context.WithTimeout(ctx, smppBindWait)
-			defer cancel()
-			if err := p.Bound(wctx); err != nil && ctx.Err() == nil {
+			if err := firstBind(ctx, p); err != nil {
 				log.Error("SMPP connection is not bound: nothing can be sent through it nor received from it until it is (it keeps trying)",
 					"connection", name, "err", err)
 			}
 		}()
 	}
 	return func() { closeSMPP(conns, log) }
+}
+
+// firstBind waits for the session's first bind: nil once bound, the reason when the SMSC
+// refused the bind (a wrong password is not going to get better) or none came within
+// smppBindWait, nil too when ctx ends first.
+func firstBind(ctx context.Context, p *smppprovider.Provider) error {
+	deadline := time.Now().Add(smppBindWait)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
+		err := p.Bound(cctx)
+		var refused *smpp.StatusError
+		switch {
+		case err == nil, ctx.Err() != nil:
+			cancel()
+			return nil
+		case errors.As(err, &refused), time.Now().After(deadline):
+			cancel()
+			return err
+		}
+		<-cctx.Done() // at most four checks a second
+		cancel()
+	}
 }
 
 // closeSMPP unbinds and closes the session of every smpp connection.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,8 @@ import (
 	"github.com/twilio-connector/twilio-connector/errs"
 	"github.com/twilio-connector/twilio-connector/providers"
 	esme "github.com/twilio-connector/twilio-connector/smpp"
+	"github.com/twilio-connector/twilio-connector/test/smsctest"
+	"github.com/twilio-connector/twilio-connector/test/wait"
 )
 
 // fakeSession answers Submit with the next of its answers and records what it got.
@@ -231,5 +234,53 @@ source_ton: 5, source_npi: 0, dest_ton: 1, dest_npi: 1, window: 4, max_tps: 12.5
 		if err != nil && strings.Contains(err.Error(), "123456789") {
 			t.Errorf("%s: the error shows the password: %v", c.doc, err)
 		}
+	}
+}
+
+// Through a real session to the test SMSC (the npm smpp package's server): the result is the
+// SMSC's ids, a throttled submit is TWILIO_RATE_LIMITED, a wrong password
+// AUTHENTICATION_CONNECTION_ERROR naming the connection and never the password.
+func TestSendThroughTheTestSMSC(t *testing.T) {
+	smsc := smsctest.Start(t)
+	newReal := func(password string) *Provider {
+		p, err := New(Options{Config: esme.Config{Name: "smsc", Address: smsc.Addr, SystemID: smsc.SystemID, Password: password,
+			SourceTON: TONInternational, SourceNPI: NPIISDN, DestTON: TONInternational, DestNPI: NPIISDN}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		return p
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	p := newReal(smsc.Password)
+	long := strings.Repeat("Order 4711 is ready for pickup. ", 8)
+	sent, err := p.Send(ctx, providers.Message{To: "+14155550100", From: "+15005550006", Body: long})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := smsc.Messages()
+	if len(msgs) != 1 || msgs[0].Text != long || msgs[0].DataCoding != 0 || msgs[0].Dest != "14155550100" ||
+		sent.SID != msgs[0].MessageIDs[0] || !slices.Equal(sent.Parts, msgs[0].MessageIDs) || len(sent.Parts) < 2 {
+		t.Fatalf("sent %+v; the SMSC has %+v", sent, msgs)
+	}
+
+	smsc.Throttle(1, smsctest.ESME_RTHROTTLED)
+	if _, err := p.Send(ctx, msg); errs.As(err).Code != errs.RateLimited || !errs.IsRetryable(err) {
+		t.Fatalf("throttled: %v", err)
+	}
+
+	wrong := newReal("wrong")
+	// Once the SMSC refused the bind (a submit waiting for the first bind waits for its own
+	// deadline), a send is refused at once.
+	var refused *esme.StatusError
+	wait.Until(t, 10*time.Second, "the SMSC to refuse the bind", func() bool {
+		bctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		return errors.As(wrong.Bound(bctx), &refused)
+	})
+	_, err = wrong.Send(ctx, msg)
+	if e := errs.As(err); e.Code != errs.Authentication || e.Field != "password" || !strings.Contains(e.Message, "smsc") || strings.Contains(e.Error(), "wrong") {
+		t.Fatalf("wrong password: %v", err)
 	}
 }

@@ -17,10 +17,9 @@ import (
 // outside the BMP as surrogate pairs.
 
 const (
-	codingGSM    byte = 0x00 // SMSC default alphabet, GSM 03.38 here
-	codingASCII  byte = 0x01 // IA5 (CCITT T.50) / ASCII
-	codingLatin1 byte = 0x03 // ISO-8859-1
-	codingUCS2   byte = 0x08 // UCS-2 (UTF-16BE)
+	codingGSM   byte = 0x00 // SMSC default alphabet, GSM 03.38 here
+	codingASCII byte = 0x01 // IA5 (CCITT T.50) / ASCII
+	codingUCS2  byte = 0x08 // UCS-2 (UTF-16BE)
 
 	gsmEscape = 0x1B
 )

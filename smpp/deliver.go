@@ -136,8 +136,10 @@ func newReassembler(timeout time.Duration, maxMessages int) *reassembler {
 }
 
 // add records one part; when it completes its message it returns the message's octets in
-// order and true. dropped counts incomplete messages given up (timed out or pushed out).
-func (r *reassembler) add(from, to string, c concat, coding byte, body []byte) (whole []byte, done bool, dropped int) {
+// order and true. The parts stay until remove (after the Handler took the message), so that
+// a last part the SMSC delivers again after a Handler error completes the message again.
+// dropped counts incomplete messages given up (timed out or pushed out).
+func (r *reassembler) add(from, to string, c concat, coding byte, body []byte) (key partsKey, whole []byte, done bool, dropped int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
@@ -163,11 +165,17 @@ func (r *reassembler) add(from, to string, c concat, coding byte, body []byte) (
 	}
 	p.parts[c.index] = body
 	if len(p.parts) < int(c.total) {
-		return nil, false, dropped
+		return k, nil, false, dropped
 	}
-	delete(r.pending, k)
 	for i := byte(1); i <= c.total; i++ {
 		whole = append(whole, p.parts[i]...)
 	}
-	return whole, true, dropped
+	return k, whole, true, dropped
+}
+
+// remove forgets a message the Handler took.
+func (r *reassembler) remove(k partsKey) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.pending, k)
 }

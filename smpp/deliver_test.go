@@ -56,30 +56,55 @@ func TestReassembler(t *testing.T) {
 	now := time.Unix(0, 0)
 	r := newReassembler(time.Minute, 2)
 	r.now = func() time.Time { return now }
-	if _, done, _ := r.add("a", "b", concat{1, 2, 2}, 0, []byte("lo")); done {
+	if _, _, done, _ := r.add("a", "b", concat{1, 2, 2}, 0, []byte("lo")); done {
 		t.Fatal("done after one part of two")
 	}
-	whole, done, _ := r.add("a", "b", concat{1, 2, 1}, 0, []byte("hel"))
+	_, whole, done, _ := r.add("a", "b", concat{1, 2, 1}, 0, []byte("hel"))
 	if !done || string(whole) != "hello" {
 		t.Fatalf("%q %v", whole, done)
 	}
+	// Until remove, the last part delivered again (after a Handler error) completes it again.
+	key, whole, done, _ := r.add("a", "b", concat{1, 2, 1}, 0, []byte("hel"))
+	if !done || string(whole) != "hello" {
+		t.Fatalf("again: %q %v", whole, done)
+	}
+	r.remove(key)
 	// Bounded: a third incomplete message pushes the oldest out.
 	r.add("a", "b", concat{2, 2, 1}, 0, []byte("x"))
 	now = now.Add(time.Second)
 	r.add("a", "b", concat{3, 2, 1}, 0, []byte("y"))
 	now = now.Add(time.Second)
-	if _, _, dropped := r.add("a", "b", concat{4, 2, 1}, 0, []byte("z")); dropped != 1 {
+	if _, _, _, dropped := r.add("a", "b", concat{4, 2, 1}, 0, []byte("z")); dropped != 1 {
 		t.Fatalf("dropped %d, want 1", dropped)
 	}
-	if _, done, _ := r.add("a", "b", concat{2, 2, 2}, 0, []byte("x")); done {
+	if _, _, done, _ := r.add("a", "b", concat{2, 2, 2}, 0, []byte("x")); done {
 		t.Fatal("the pushed-out message completed")
 	}
 	// Timeout: parts older than a minute are forgotten.
 	now = now.Add(2 * time.Minute)
-	if _, _, dropped := r.add("c", "d", concat{5, 2, 1}, 0, nil); dropped != 2 {
+	if _, _, _, dropped := r.add("c", "d", concat{5, 2, 1}, 0, nil); dropped != 2 {
 		t.Fatalf("dropped %d, want 2 timed out (the re-added ref 2 pushed ref 3 out)", dropped)
 	}
 	if len(r.pending) != 1 {
 		t.Fatalf("%d pending", len(r.pending))
 	}
+}
+
+// FuzzDeliver: whatever a deliver_sm's short message and TLVs hold, decoding it never panics.
+func FuzzDeliver(f *testing.F) {
+	f.Add(byte(0x40), byte(0), []byte{5, 0, 3, 1, 2, 1, 'h', 'i'}, []byte{})
+	f.Add(byte(0x04), byte(8), []byte("id:1 stat:DELIVRD done date:2611292211"), []byte{0x00, 0x1e, 0x00, 0x02, '1', 0})
+	f.Fuzz(func(t *testing.T, esm, coding byte, sm, tlvs []byte) {
+		p := &pdu.PDU{ESMClass: esm, DataCoding: coding}
+		for len(tlvs) >= 3 {
+			n := min(int(tlvs[2]), len(tlvs)-3)
+			p.TLVs = append(p.TLVs, pdu.TLV{Tag: uint16(tlvs[0])<<8 | uint16(tlvs[1]), Value: tlvs[3 : 3+n]})
+			tlvs = tlvs[3+n:]
+		}
+		body, c := splitUDH(p, sm)
+		if c != nil && (c.index < 1 || c.index > c.total) {
+			t.Fatalf("part %+v out of range", c)
+		}
+		parseReceipt(p, decodeText(body, coding))
+	})
 }

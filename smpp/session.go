@@ -92,14 +92,15 @@ func (s *Session) run() {
 		if err != nil {
 			failures++
 			var se *StatusError
-			refused := errors.As(err, &se)
-			s.setUnbound(err, refused)
+			s.setUnbound(err, errors.As(err, &se) || errors.Is(err, errConfig))
 			s.log.Warn("smpp bind failed", "error", err)
 		} else {
 			failures = 0
 			s.log.Info("smpp bound", "system_id", s.cfg.SystemID)
 			s.setBound(c)
+			stop := context.AfterFunc(s.ctx, func() { c.close(errors.New("session closed")) })
 			err := c.serve()
+			stop()
 			s.setUnbound(fmt.Errorf("%w: connection %q to %s lost: %w", ErrNotBound, s.cfg.Name, s.cfg.Address, err), false)
 			if s.closing.Load() {
 				return
@@ -170,7 +171,7 @@ func (s *Session) bind() (*conn, error) {
 	if err != nil {
 		nc.Close()
 		// Only lengths can be wrong here; the message names the field, never its value.
-		return nil, fmt.Errorf("%w: connection %q: %w: check system_id, password (at most 8 characters) and system_type", ErrNotBound, s.cfg.Name, err)
+		return nil, fmt.Errorf("%w: connection %q: %w: %w", ErrNotBound, s.cfg.Name, errConfig, err)
 	}
 	deadline, _ := ctx.Deadline()
 	nc.SetDeadline(deadline)
@@ -181,6 +182,9 @@ func (s *Session) bind() (*conn, error) {
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("%w: connection %q: bind_transceiver to %s: %w", ErrNotBound, s.cfg.Name, s.cfg.Address, err)
+	}
+	if resp.Command != pdu.BindTransceiverResp && resp.Status == StatusOK {
+		resp.Status = StatusInvCmdID // a generic_nack: the SMSC does not know bind_transceiver
 	}
 	if resp.Status != StatusOK {
 		nc.Close()
@@ -218,7 +222,12 @@ func (s *Session) current(ctx context.Context) (*conn, error) {
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return nil, reason
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.conn != nil {
+				return s.conn, nil
+			}
+			return nil, s.reason // the latest reason, not the one when the wait began
 		case <-s.ctx.Done():
 			return nil, fmt.Errorf("%w: connection %q is closed", ErrNotBound, s.cfg.Name)
 		}
@@ -241,10 +250,7 @@ func (s *Session) Close() error {
 		}
 		cancel()
 	}
-	s.cancel()
-	if c != nil {
-		c.close(errors.New("closed"))
-	}
+	s.cancel() // closes the connection, bound or binding
 	<-s.done
 	return nil
 }
@@ -309,10 +315,18 @@ func (s *Session) submitOne(ctx context.Context, p *pdu.PDU) (string, error) {
 		}
 		resp, err := c.request(ctx, p)
 		if errors.Is(err, errNotSent) {
-			continue // the connection went away before the write: wait for the next one
+			// The connection went away before the write: wait for the next one.
+			select {
+			case <-time.After(50 * time.Millisecond): // until run has noticed
+			case <-wctx.Done():
+			}
+			continue
 		}
 		if err != nil {
 			return "", fmt.Errorf("%w (%w)", ErrUncertain, err)
+		}
+		if resp.Command == pdu.GenericNack && resp.Status == StatusOK {
+			resp.Status = StatusInvCmdID // a generic_nack is a refusal whatever its status says
 		}
 		if resp.Status != StatusOK {
 			return "", &StatusError{Command: "submit_sm", Status: resp.Status}
@@ -359,13 +373,18 @@ func (s *Session) deliver(c *conn, p *pdu.PDU) {
 	}
 	body, part := splitUDH(p, sm)
 	if part != nil {
-		whole, done, dropped := s.reasm.add(p.SourceAddr, p.DestAddr, *part, p.DataCoding, body)
+		key, whole, done, dropped := s.reasm.add(p.SourceAddr, p.DestAddr, *part, p.DataCoding, body)
 		if dropped > 0 {
 			s.log.Warn("smpp incomplete concatenated messages dropped (parts missing or too many pending)", "count", dropped)
 		}
 		if !done {
 			return
 		}
+		defer func() {
+			if status == StatusOK {
+				s.reasm.remove(key)
+			}
+		}()
 		body = whole
 	}
 	text := decodeText(body, p.DataCoding)
@@ -379,7 +398,11 @@ func (s *Session) deliver(c *conn, p *pdu.PDU) {
 	}
 }
 
-var errNotSent = errors.New("connection closed before the request was written")
+var (
+	errNotSent = errors.New("connection closed before the request was written")
+	// errConfig marks a bind that cannot succeed with this Config (a field too long).
+	errConfig = errors.New("invalid configuration")
+)
 
 // conn is one bound (or binding) TCP connection.
 type conn struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -146,6 +147,11 @@ func TestThrottledIsRetryable(t *testing.T) {
 		if errors.Is(err, smpp.ErrUncertain) {
 			t.Fatalf("a refused submit is not uncertain: %v", err)
 		}
+	}
+	// A generic_nack is a refusal even with status 0 (section 4.3).
+	s.Nack(1, 0)
+	if _, err := sess.Submit(ctx(t, 20*time.Second), "4711", "+4915100001", "hi"); !errors.As(err, new(*smpp.StatusError)) {
+		t.Fatalf("generic_nack with status 0: %v, want a StatusError", err)
 	}
 	if _, err := sess.Submit(ctx(t, 20*time.Second), "4711", "+4915100001", "hi"); err != nil {
 		t.Fatalf("after throttling: %v", err)
@@ -382,5 +388,78 @@ func TestReceipt(t *testing.T) {
 		if d.Receipt == nil || d.Receipt.MessageID != id || d.Receipt.Stat != c.stat || d.Receipt.Err != c.errCode || d.Receipt.Done.IsZero() {
 			t.Fatalf("receipt %+v (%q), want id %s stat %s err %s", d.Receipt, d.Text, id, c.stat, c.errCode)
 		}
+	}
+}
+
+func TestTLS(t *testing.T) {
+	s := smsctest.StartTLS(t)
+	sess, _ := open(t, s, nil, func(c *smpp.Config) { c.TLS, c.TLSConfig = true, s.TLSConfig() })
+	mustBind(t, sess)
+	if _, err := sess.Submit(ctx(t, 20*time.Second), "4711", "+4915100001", "over TLS"); err != nil {
+		t.Fatal(err)
+	}
+	// Without trusting the certificate the handshake fails, and Bound says why.
+	other, _ := open(t, s, nil, func(c *smpp.Config) { c.TLS = true; c.Name = "untrusted" })
+	err := other.Bound(ctx(t, 3*time.Second))
+	if !errors.Is(err, smpp.ErrNotBound) || !strings.Contains(err.Error(), "TLS handshake") {
+		t.Fatalf("untrusted certificate: %v", err)
+	}
+}
+
+func TestRequestsFromTheSMSC(t *testing.T) {
+	s := smsctest.Start(t)
+	sess, _ := open(t, s, nil, nil)
+	mustBind(t, sess)
+	answered := func(tag string) smsctest.Response {
+		t.Helper()
+		wait.Until(t, 10*time.Second, "the ESME's response", func() bool { return len(s.Responses(tag)) == 1 })
+		return s.Responses(tag)[0]
+	}
+	if r := answered(s.Request("enquire_link", nil)); r.Command != "enquire_link_resp" || r.Status != 0 {
+		t.Fatalf("enquire_link answered %+v", r)
+	}
+	// query_sm is an SMSC's operation (section 4.8): the ESME does not know it as a request.
+	if r := answered(s.Request("query_sm", map[string]any{"message_id": "1"})); r.Command != "generic_nack" || r.Status != 0x03 {
+		t.Fatalf("query_sm answered %+v, want generic_nack ESME_RINVCMDID", r)
+	}
+	// An unbind from the SMSC is answered, and the session binds again.
+	if r := answered(s.Request("unbind", nil)); r.Command != "unbind_resp" || r.Status != 0 {
+		t.Fatalf("unbind answered %+v", r)
+	}
+	wait.Until(t, 15*time.Second, "a new bind", func() bool { return len(s.Binds()) == 2 })
+	mustBind(t, sess)
+	if _, err := sess.Submit(ctx(t, 20*time.Second), "4711", "+4915100001", "after the SMSC's unbind"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCloseWhileBinding: an SMSC that accepts the connection but never answers the bind does
+// not keep Close waiting.
+func TestCloseWhileBinding(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c
+		}
+	}()
+	sess := smpp.Open(smpp.Config{Address: ln.Addr().String(), SystemID: "x", Password: "y", Name: "mute"}, nil)
+	select {
+	case c := <-accepted:
+		defer c.Close()
+	case <-time.After(10 * time.Second):
+		t.Fatal("no connection")
+	}
+	closed := make(chan struct{})
+	go func() { sess.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waits for the bind")
 	}
 }

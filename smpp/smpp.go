@@ -3,6 +3,13 @@
 // when long), receives deliver_sm (mobile-originated messages and delivery receipts), keeps
 // the link alive with enquire_link and reconnects with backoff. It knows nothing of providers,
 // Zeebe or triggers.
+//
+// Texts go as GSM 03.38 in unpacked septets (data_coding 0, one septet per octet, as SMSCs
+// expect over SMPP) when every character is in the default alphabet or its extension table,
+// else as UCS-2 (data_coding 8); see coding.go. A deliver_sm_resp is sent after the Handler
+// returns; for a concatenated mobile-originated message, the parts before the last are
+// answered once kept in memory (holding their answers back would stall SMSCs that wait for
+// them before sending the next part), so a crash while parts are pending loses them.
 package smpp
 
 import (

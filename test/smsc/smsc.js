@@ -1,6 +1,7 @@
 // An SMSC for tests, built on the npm package smpp 0.5.1's server (not our codec).
 //
-// Usage: node smsc.js  (environment: SMSC_PORT, SMSC_SYSTEM_ID, SMSC_PASSWORD, SMSC_ID_PREFIX)
+// Usage: node smsc.js  (environment: SMSC_PORT, SMSC_SYSTEM_ID, SMSC_PASSWORD, SMSC_ID_PREFIX,
+// and SMSC_TLS_KEY and SMSC_TLS_CERT, PEM files, to listen with TLS)
 //
 // It listens on 127.0.0.1:SMSC_PORT and accepts bind_transceiver (and bind_transmitter /
 // bind_receiver) with that system_id and password: an unknown system_id is answered
@@ -13,6 +14,7 @@
 //    "short_message":"<hex>","udh":{"ref":R,"count":C,"seq":S}|null,"text":"…",
 //    "message_id":"…"|null,"status":0|null}   (status null: not answered, see "silent")
 //   {"event":"deliver_resp","tag":"…","status":N}  (the ESME's answer to a deliver_sm we sent)
+//   {"event":"resp","tag":"…","command":"…","status":N}  (the ESME's answer to a "request")
 //   {"event":"enquire_link"} {"event":"unbind"} {"event":"close"} {"event":"done","tag":"…"}
 // "text" is the part's short_message without its UDH, decoded by the smpp package's own
 // coders (GSM 03.38 for data_coding 0, Latin-1 for 3, UCS-2 for 8).
@@ -23,10 +25,12 @@
 //   {"cmd":"receipt","id":"…","from":"…","to":"…","stat":"DELIVRD","err":"000","tlv":true}
 //        a delivery receipt (esm_class 0x04) for message id, with the receipted_message_id and
 //        message_state TLVs when tlv is true
-//   {"cmd":"throttle","n":N,"status":S}  answer the next N submit_sm with status S (default
-//        ESME_RTHROTTLED)
+//   {"cmd":"throttle","n":N,"status":S,"nack":false}  answer the next N submit_sm with status S
+//        (default ESME_RTHROTTLED), in a generic_nack instead of a submit_sm_resp when nack
 //   {"cmd":"silent","on":true}  record submit_sm but answer none (nor enquire_link)
 //   {"cmd":"drop"}  close every connection at once (without unbind)
+//   {"cmd":"request","command":"enquire_link"|"unbind"|"query_sm"|…,"params":{…}}  send any
+//        request the smpp package knows to the bound ESME
 'use strict';
 
 const smpp = require('smpp');
@@ -85,7 +89,12 @@ function splitUDH(buf, esmClass) {
 	return {udh: udh, body: buf.slice(1 + len)};
 }
 
-const server = smpp.createServer(function(session) {
+const tlsOptions = process.env.SMSC_TLS_KEY ? {
+	key: require('fs').readFileSync(process.env.SMSC_TLS_KEY),
+	cert: require('fs').readFileSync(process.env.SMSC_TLS_CERT),
+} : {};
+
+const server = smpp.createServer(tlsOptions, function(session) {
 	let bound = false;
 	session.on('error', () => {});
 	session.on('close', () => {
@@ -149,7 +158,11 @@ const server = smpp.createServer(function(session) {
 			throttle.n--;
 			rec.status = throttle.status;
 			emit(rec);
-			session.send(pdu.response({command_status: throttle.status}));
+			if (throttle.nack) {
+				session.send(new smpp.PDU('generic_nack', {sequence_number: pdu.sequence_number, command_status: throttle.status}));
+			} else {
+				session.send(pdu.response({command_status: throttle.status}));
+			}
 			return;
 		}
 		rec.status = 0;
@@ -162,16 +175,32 @@ const server = smpp.createServer(function(session) {
 	});
 });
 
-function deliver(tag, opts) {
+// bound returns the most recently bound session, or reports the error.
+function bound(tag) {
 	const list = Array.from(sessions);
 	if (list.length === 0) {
 		emit({event: 'error', tag: tag, error: 'no bound session'});
-		return;
+		return null;
 	}
-	const s = list[list.length - 1];
-	s.deliver_sm(opts, (resp) => {
-		emit({event: 'deliver_resp', tag: tag, status: resp.command_status});
-	});
+	return list[list.length - 1];
+}
+
+function deliver(tag, opts) {
+	const s = bound(tag);
+	if (s) {
+		s.deliver_sm(opts, (resp) => {
+			emit({event: 'deliver_resp', tag: tag, status: resp.command_status});
+		});
+	}
+}
+
+function request(c) {
+	const s = bound(c.tag);
+	if (s) {
+		s.send(new smpp.PDU(c.command, c.params || {}), (resp) => {
+			emit({event: 'resp', tag: c.tag, command: resp.command, status: resp.command_status});
+		});
+	}
 }
 
 function encode(text, coding) {
@@ -240,10 +269,13 @@ readline.createInterface({input: process.stdin}).on('line', (line) => {
 		receipt(c);
 		break;
 	case 'throttle':
-		throttle = {n: c.n || 0, status: c.status || smpp.ESME_RTHROTTLED};
+		throttle = {n: c.n || 0, status: 'status' in c ? c.status : smpp.ESME_RTHROTTLED, nack: !!c.nack};
 		break;
 	case 'silent':
 		silent = !!c.on;
+		break;
+	case 'request':
+		request(c);
 		break;
 	case 'drop':
 		for (const s of sessions) {

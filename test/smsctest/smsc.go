@@ -6,9 +6,18 @@ package smsctest
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,15 +49,18 @@ type UDH struct {
 
 // Submit is one submit_sm the SMSC received.
 type Submit struct {
-	Seq                                    uint32 `json:"seq"`
-	Source                                 string `json:"source"`
-	Dest                                   string `json:"dest"`
-	SourceTON, SourceNPI, DestTON, DestNPI byte
-	DataCoding                             byte   `json:"data_coding"`
-	EsmClass                               byte   `json:"esm_class"`
-	RegisteredDelivery                     byte   `json:"registered_delivery"`
-	ShortMessage                           string `json:"short_message"` // hex, UDH included
-	UDH                                    *UDH   `json:"udh"`
+	Seq                uint32 `json:"seq"`
+	Source             string `json:"source"`
+	Dest               string `json:"dest"`
+	SourceTON          byte   `json:"source_ton"`
+	SourceNPI          byte   `json:"source_npi"`
+	DestTON            byte   `json:"dest_ton"`
+	DestNPI            byte   `json:"dest_npi"`
+	DataCoding         byte   `json:"data_coding"`
+	EsmClass           byte   `json:"esm_class"`
+	RegisteredDelivery byte   `json:"registered_delivery"`
+	ShortMessage       string `json:"short_message"` // hex, UDH included
+	UDH                *UDH   `json:"udh"`
 	// Text is the part without its UDH, decoded by the npm package's coders.
 	Text string `json:"text"`
 	// MessageID is the id answered; empty when the status was not 0 or no answer was sent.
@@ -75,10 +87,17 @@ type Message struct {
 }
 
 type event struct {
-	Event  string  `json:"event"`
-	Tag    string  `json:"tag"`
-	Error  string  `json:"error"`
-	Status *uint32 `json:"status"`
+	Event   string  `json:"event"`
+	Tag     string  `json:"tag"`
+	Error   string  `json:"error"`
+	Status  *uint32 `json:"status"`
+	Command string  `json:"command"`
+}
+
+// Response is the ESME's response to a request the SMSC sent (Request).
+type Response struct {
+	Command string // e.g. "enquire_link_resp", "generic_nack"
+	Status  uint32
 }
 
 // SMSC is one smsc.js process on a fixed port, which Restart keeps. Its methods are safe for
@@ -87,6 +106,8 @@ type SMSC struct {
 	Addr               string // 127.0.0.1:PORT
 	Port               int
 	SystemID, Password string
+	// RootCAs holds the certificate of an SMSC started with StartTLS (for 127.0.0.1).
+	RootCAs *x509.CertPool
 
 	t       testing.TB
 	node    string
@@ -101,6 +122,8 @@ type SMSC struct {
 	submits []Submit
 	binds   []Bind
 	resps   map[string][]uint32
+	answers map[string][]Response
+	tlsDir  string
 	done    map[string]bool
 	errs    map[string]string
 	links   int
@@ -111,6 +134,23 @@ type SMSC struct {
 // of its own (SMSC.Password), and stops it when the test ends. Without node or the npm
 // package the test is skipped, or fails when $CI is set.
 func Start(t testing.TB) *SMSC {
+	t.Helper()
+	return start(t, false)
+}
+
+// StartTLS is Start with TLS: the SMSC presents a self-signed certificate for 127.0.0.1,
+// which RootCAs and TLSConfig trust.
+func StartTLS(t testing.TB) *SMSC {
+	t.Helper()
+	return start(t, true)
+}
+
+// TLSConfig is a client configuration that trusts the SMSC's certificate.
+func (s *SMSC) TLSConfig() *tls.Config {
+	return &tls.Config{RootCAs: s.RootCAs, ServerName: "127.0.0.1"}
+}
+
+func start(t testing.TB, withTLS bool) *SMSC {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	testDir := filepath.Dir(filepath.Dir(file))
@@ -129,7 +169,11 @@ func Start(t testing.TB) *SMSC {
 		Addr: fmt.Sprintf("127.0.0.1:%d", port), Port: port,
 		SystemID: "test", Password: "pw" + strconv.FormatInt(time.Now().UnixNano()%1e6, 10),
 		t: t, node: node, script: filepath.Join(testDir, "smsc", "smsc.js"),
-		resps: map[string][]uint32{}, done: map[string]bool{}, errs: map[string]string{},
+		resps: map[string][]uint32{}, answers: map[string][]Response{}, done: map[string]bool{}, errs: map[string]string{},
+	}
+	if withTLS {
+		s.tlsDir = t.TempDir()
+		s.RootCAs = writeCert(t, s.tlsDir)
 	}
 	s.start()
 	t.Cleanup(func() {
@@ -148,6 +192,9 @@ func (s *SMSC) start() {
 	cmd := exec.Command(s.node, s.script)
 	cmd.Env = append(os.Environ(), "SMSC_PORT="+strconv.Itoa(s.Port), "SMSC_SYSTEM_ID="+s.SystemID,
 		"SMSC_PASSWORD="+s.Password, fmt.Sprintf("SMSC_ID_PREFIX=g%d-", s.gen))
+	if s.tlsDir != "" {
+		cmd.Env = append(cmd.Env, "SMSC_TLS_KEY="+filepath.Join(s.tlsDir, "key.pem"), "SMSC_TLS_CERT="+filepath.Join(s.tlsDir, "cert.pem"))
+	}
 	cmd.Stderr = &s.log
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -186,15 +233,7 @@ func (s *SMSC) handle(line []byte) {
 	switch e.Event {
 	case "submit":
 		var sub Submit
-		var raw struct {
-			SourceTON byte `json:"source_ton"`
-			SourceNPI byte `json:"source_npi"`
-			DestTON   byte `json:"dest_ton"`
-			DestNPI   byte `json:"dest_npi"`
-		}
 		json.Unmarshal(line, &sub)
-		json.Unmarshal(line, &raw)
-		sub.SourceTON, sub.SourceNPI, sub.DestTON, sub.DestNPI = raw.SourceTON, raw.SourceNPI, raw.DestTON, raw.DestNPI
 		s.submits = append(s.submits, sub)
 	case "bind":
 		var b Bind
@@ -207,6 +246,10 @@ func (s *SMSC) handle(line []byte) {
 	case "deliver_resp":
 		if e.Status != nil {
 			s.resps[e.Tag] = append(s.resps[e.Tag], *e.Status)
+		}
+	case "resp":
+		if e.Status != nil {
+			s.answers[e.Tag] = append(s.answers[e.Tag], Response{e.Command, *e.Status})
 		}
 	case "done":
 		s.done[e.Tag] = true
@@ -266,10 +309,31 @@ func (s *SMSC) DeliverResps(tag string) []uint32 {
 	return append([]uint32(nil), s.resps[tag]...)
 }
 
+// Request sends the bound ESME a request the npm package knows by name ("enquire_link",
+// "unbind", or one an ESME does not handle such as "query_sm") with params. It returns a tag
+// for Responses.
+func (s *SMSC) Request(command string, params map[string]any) string {
+	s.t.Helper()
+	return s.command(map[string]any{"cmd": "request", "command": command, "params": params})
+}
+
+// Responses returns the ESME's responses to the request sent under tag.
+func (s *SMSC) Responses(tag string) []Response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Response(nil), s.answers[tag]...)
+}
+
 // Throttle answers the next n submit_sm with status (e.g. ESME_RTHROTTLED).
 func (s *SMSC) Throttle(n int, status uint32) {
 	s.t.Helper()
 	s.command(map[string]any{"cmd": "throttle", "n": n, "status": status})
+}
+
+// Nack answers the next n submit_sm with a generic_nack carrying status (even 0).
+func (s *SMSC) Nack(n int, status uint32) {
+	s.t.Helper()
+	s.command(map[string]any{"cmd": "throttle", "n": n, "status": status, "nack": true})
 }
 
 // Silent makes the SMSC record submit_sm but answer none of them nor enquire_link (on), or
@@ -391,4 +455,38 @@ func (s *SMSC) WaitSubmits(n int, within time.Duration) []Submit {
 	s.t.Helper()
 	wait.Until(s.t, within, fmt.Sprintf("%d submit_sm at the SMSC", n), func() bool { return len(s.Submits()) >= n })
 	return s.Submits()
+}
+
+// writeCert writes a self-signed certificate for 127.0.0.1 and its key to dir as cert.pem and
+// key.pem, and returns a pool that trusts it.
+func writeCert(t testing.TB, dir string) *x509.CertPool {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "smsctest"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	return pool
 }

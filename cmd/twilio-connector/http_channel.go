@@ -47,13 +47,13 @@ func inboundSecrets(conns providers.Connections, reg *triggers.Registry, log *sl
 	}
 }
 
-// replier sends the HTTP channel's replies with send_sms through the connection they came in
-// on, from its default_from: the same idempotency as a task (the reply id is the
+// replier sends the replies of the HTTP channel and of SMPP connections with send_sms through
+// the connection they came in on, from its default_from: the same idempotency as a task (the reply id is the
 // idempotency key, so a reply tried again is not sent twice), retries and metrics. A transient
 // failure keeps the reply in the outbox; a permanent one (a rejected recipient, an unknown
 // connection) is logged and dropped, as trying again cannot help.
 func replier(sms actions.Action, log *slog.Logger) triggers.Replier {
-	log = log.With("component", "http-channel-replies")
+	log = log.With("component", "channel-replies")
 	return func(ctx context.Context, r triggers.Reply) error {
 		res, err := sms.Invoke(ctx, actions.Invocation{
 			Connection: r.Connection, Engine: templates.Literal, IdempotencyKey: "reply:" + r.ID,

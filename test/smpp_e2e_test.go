@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/twilio-connector/twilio-connector/test/smsctest"
+	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 	"github.com/twilio-connector/twilio-connector/test/wait"
 )
 
@@ -307,5 +309,74 @@ func TestSMPPRestartMidBatch(t *testing.T) {
 	}
 	if len(smsc.Binds()) < 2 {
 		t.Errorf("%d binds: the connector did not bind again after the restart", len(smsc.Binds()))
+	}
+}
+
+// `dev` with an smpp connection: a Send SMS task of a model deployed to it goes out through
+// the SMSC and an MO gets its echo; with a wrong password `dev` still starts, logs one error
+// naming the connection and /readyz names it.
+func TestSMPPOnDev(t *testing.T) {
+	smsc := smsctest.Start(t)
+	connections := func(password string) string {
+		file := filepath.Join(t.TempDir(), "connections.yaml")
+		doc := "connections:\n  smsc:\n    provider: smpp\n    address: " + smsc.Addr + "\n    system_id: " + smsc.SystemID +
+			"\n    password: " + password + "\n    default_from: \"+15005550006\"\n"
+		if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+	d := startDev(t, "CONNECTOR_CONNECTIONS_FILE="+connections(smsc.Password))
+	model, err := os.ReadFile("testdata/smpp.bpmn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := d.client.NewDeployResourceCommand().AddResource(model, "smpp.bpmn").Send(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cmd, err := d.client.NewCreateInstanceCommand().BPMNProcessId("smscBatch").LatestVersion().
+		VariablesFromMap(map[string]any{"smsTo": []string{"+14155550123"}, "smsBody": "Hello from dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cmd.Send(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wait.Until(t, 20*time.Second, "the message at the SMSC", func() bool { return len(messagesTo(smsc, "14155550123")) == 1 })
+	if m := messagesTo(smsc, "14155550123")[0]; m.Text != "Hello from dev" || m.DataCoding != 0 {
+		t.Errorf("message %+v", m)
+	}
+	smsc.MO("14155550124", "15005550006", "Order Number 7", 0, 1)
+	wait.Until(t, 20*time.Second, "the echo at the SMSC", func() bool { return len(messagesTo(smsc, "14155550124")) == 1 })
+	if m := messagesTo(smsc, "14155550124")[0]; m.Text != "Got order 7 ✓" {
+		t.Errorf("echo %+v", m)
+	}
+
+	// A wrong password: dev starts anyway (its engine and the Twilio sandbox work).
+	stderr := &syncbuf.Buffer{}
+	http := freeAddr(t)
+	bad := exec.Command(binary, "dev", "--gateway-addr", freeAddr(t), "--http-addr", http)
+	bad.Env = []string{"PATH=/usr/bin:/bin", "CONNECTOR_CONNECTIONS_FILE=" + connections("wrongpw")}
+	bad.Stderr = stderr
+	if err := bad.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bad.Process.Kill(); bad.Wait() })
+	wait.Until(t, 20*time.Second, "dev to log the bind error", func() bool { return strings.Contains(stderr.String(), "SMPP connection is not bound") })
+	wait.Until(t, 10*time.Second, "/readyz to name the connection", func() bool {
+		code, body := httpGet("http://" + http + "/readyz")
+		return code == 503 && strings.Contains(body, "smpp smsc: down") && !strings.Contains(body, "wrongpw")
+	})
+	var errorLines []string
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		if strings.Contains(line, "level=ERROR") {
+			errorLines = append(errorLines, line)
+		}
+	}
+	if len(errorLines) != 1 || !strings.Contains(errorLines[0], "connection=smsc") || !strings.Contains(errorLines[0], "check system_id and password") ||
+		strings.Contains(stderr.String(), "wrongpw") {
+		t.Errorf("want one error line naming connection smsc and what to check (never the password), got:\n%s", stderr.String())
 	}
 }

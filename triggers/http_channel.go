@@ -1,14 +1,12 @@
 package triggers
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -125,19 +123,14 @@ func (c *HTTPChannel) Receive(w http.ResponseWriter, r *http.Request) {
 	if res.duplicate {
 		log.Info("redelivered message: nothing published, no reply", "firstOutcome", res.first.Outcome)
 	} else {
-		c.reply(ctx, log, in, res.texts)
+		// Each reply is in the outbox before it is sent (so an unreachable provider or a
+		// restart does not lose it) and removed once the provider took it.
+		c.p.sendReplies(ctx, log, c.p.keepReplies(ctx, log, in, res.texts))
 		c.p.done(ctx, log, in.Key, nil, res.outcome)
 	}
 	metrics.Webhooks.WithLabelValues(res.outcome).Inc()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]string{"id": in.ID, "outcome": res.outcome})
-}
-
-// reply sends each non-blank reply text back to the sender through the connection: every
-// reply is in the outbox before it is sent (so an unreachable provider or a restart does not
-// lose it) and removed once the provider took it.
-func (c *HTTPChannel) reply(ctx context.Context, log *slog.Logger, in Inbound, texts []string) {
-	c.p.sendReplies(ctx, log, c.p.keepReplies(ctx, log, in, texts))
 }
 
 // Status is POST /http/{connection}/status with id (the sid send_sms returned) and status

@@ -118,9 +118,6 @@ func New(opts Options) (*Provider, error) {
 // Kind is "smpp".
 func (p *Provider) Kind() string { return Kind }
 
-// Name is the connection's name.
-func (p *Provider) Name() string { return p.cfg.Name }
-
 // errNoInbound is the answer to a deliver_sm before Start: temporary, so the SMSC delivers it
 // again once the connector takes inbound messages.
 var errNoInbound = errors.New("this connector does not take inbound messages yet")
@@ -282,17 +279,14 @@ func (p *Provider) classify(err error, accepted int) *errs.Error {
 		if se.Retryable() {
 			e.RetryAfter = time.Second
 		}
-	case errors.Is(err, esme.ErrNotBound):
-		// Nothing was written: sending again is safe.
-		e.Code = errs.Connection
 	case errors.Is(err, esme.ErrUncertain):
-		e.Code, e.Uncertain = errs.Connection, true
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		// The package reports a submit it wrote as ErrUncertain; a deadline before that
-		// wrote nothing, but be safe: it may have been written.
+		// Written, and no response came: it may have been accepted.
 		e.Code, e.Uncertain = errs.Connection, true
 	default:
-		e.Code, e.Uncertain = errs.Connection, true
+		// Not bound, or the deadline passed while waiting for the window or the pace: the
+		// package wrote nothing (it reports every written submit without response as
+		// ErrUncertain), so sending again is safe.
+		e.Code = errs.Connection
 	}
 	if accepted > 0 {
 		e.Uncertain = true

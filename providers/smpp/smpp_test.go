@@ -95,6 +95,7 @@ func TestSendFailuresMapToTheTaxonomy(t *testing.T) {
 		{"not bound", answer{err: fmt.Errorf("connection smsc: %w: dial refused", esme.ErrNotBound)}, errs.Connection, "", false},
 		{"wrong password", answer{err: fmt.Errorf("%w: connection smsc: bind refused: %w", esme.ErrNotBound, &esme.StatusError{Command: "bind_transceiver", Status: esme.StatusInvPaswd})}, errs.Authentication, "password", false},
 		{"bind refused otherwise", answer{err: fmt.Errorf("%w: connection smsc: bind refused: %w", esme.ErrNotBound, &esme.StatusError{Command: "bind_transceiver", Status: esme.StatusSysErr})}, errs.Connection, "", false},
+		{"window full until the deadline", answer{err: fmt.Errorf("smpp connection smsc: waiting for a free slot in the window of 10: %w", context.DeadlineExceeded)}, errs.Connection, "", false},
 		{"no response", answer{err: fmt.Errorf("connection smsc: %w", esme.ErrUncertain)}, errs.Connection, "", true},
 		{"second part throttled", answer{sub: esme.Submitted{MessageIDs: []string{"a1"}}, err: &esme.StatusError{Command: "submit_sm", Status: esme.StatusThrottled}}, errs.DeliveryUncertain, "", true},
 	}

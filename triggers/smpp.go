@@ -19,8 +19,8 @@ const ChannelSMPP = "smpp"
 // MODedupeWindow is how long an identical mobile-originated message (same connection,
 // sender, recipient and text) counts as a redelivery of the first: SMPP 3.4's deliver_sm
 // carries no message id. Messages are grouped in windows of this length, and one identical to
-// a message of the current or the previous window is a duplicate, so the span is 1 to 2
-// windows.
+// a message of the current or the previous window is a duplicate: a message coming again
+// within one window is always one, within two sometimes.
 const MODedupeWindow = 10 * time.Minute
 
 // SMPPOptions configure the inbound side of SMPP connections.

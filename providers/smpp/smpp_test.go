@@ -117,8 +117,11 @@ func TestSendFailuresMapToTheTaxonomy(t *testing.T) {
 	}
 }
 
-func TestFindCannotAsk(t *testing.T) {
+func TestFindCannotAskAndNoCalls(t *testing.T) {
 	p, _ := newProvider(t, &fakeSession{})
+	if _, ok := any(p).(providers.Caller); ok {
+		t.Error("an SMSC places no calls: make_call through it must be INVALID_INPUT naming the connection")
+	}
 	if _, _, err := p.Find(context.Background(), msg, time.Now()); !errors.Is(err, providers.ErrNoLookup) {
 		t.Fatalf("Find: %v, want ErrNoLookup (an uncertain submit is not sent again)", err)
 	}

@@ -34,7 +34,11 @@ func (p *keyProvider) Send(_ context.Context, m providers.Message) (providers.Se
 			return providers.Sent{}, err
 		}
 	}
-	return providers.Sent{SID: "K" + m.To, Status: "sent"}, nil
+	sent := providers.Sent{SID: "K" + m.To, Status: "sent"}
+	if len(m.Body) > 10 { // a long text: the network split it (as SMPP does)
+		sent.Parts = []string{sent.SID, sent.SID + "-2"}
+	}
+	return sent, nil
 }
 
 func (p *keyProvider) Find(context.Context, providers.Message, time.Time) (providers.Sent, bool, error) {
@@ -140,6 +144,25 @@ func TestUncertainAttemptWithoutLookupIsNotResent(t *testing.T) {
 	}
 	if got := sends(t, "keys", "keys", errs.DeliveryUncertain) - before; got != 2 {
 		t.Fatalf("metric counted %v refusals, want 2", got)
+	}
+}
+
+// A message the provider split reports its part ids in the result, also to a repeat of the
+// request (from the send record: nothing is sent again).
+func TestResultCarriesThePartIDs(t *testing.T) {
+	_, kp, sms, _ := keysFixture(t)
+	inv := Invocation{Connection: "keys", Vars: vars("smsTo", list("uAbc"), "smsBody", "a text of two parts"), IdempotencyKey: "job:parts"}
+	for range 2 {
+		res, err := sms.Invoke(context.Background(), inv)
+		if err != nil || res.TwilioError != nil || len(res.TwilioResult) != 1 {
+			t.Fatalf("err=%v %+v %+v", err, res.TwilioResult, res.TwilioError)
+		}
+		if r := res.TwilioResult[0]; *r.SID != "KuAbc" || strings.Join(r.Parts, ",") != "KuAbc,KuAbc-2" {
+			t.Fatalf("result %+v, want sid KuAbc and parts KuAbc, KuAbc-2", r)
+		}
+	}
+	if n := len(kp.messages()); n != 1 {
+		t.Fatalf("%d sends, want 1", n)
 	}
 }
 

@@ -42,6 +42,7 @@ type sendRecord struct {
 	SID      string    `json:"sid,omitempty"`
 	Status   string    `json:"status,omitempty"`
 	Segments int       `json:"segments,omitempty"`
+	Parts    []string  `json:"parts,omitempty"`
 	Pending  time.Time `json:"pending,omitzero"`
 }
 
@@ -102,7 +103,7 @@ func (d *Delivery) one(ctx context.Context, key, to string, send sendFunc, find 
 			return outcome{err: storeError(err)}
 		}
 		if ok && json.Unmarshal(raw, &rec) == nil && rec.SID != "" {
-			return outcome{sent: providers.Sent{SID: rec.SID, Status: rec.Status, Segments: rec.Segments}}
+			return outcome{sent: providers.Sent{SID: rec.SID, Status: rec.Status, Segments: rec.Segments, Parts: rec.Parts}}
 		}
 	}
 	save := func(r sendRecord) error {
@@ -180,7 +181,7 @@ func (d *Delivery) one(ctx context.Context, key, to string, send sendFunc, find 
 // message went out, and a failed request would make the caller repeat it.
 func (d *Delivery) accepted(tracked bool, save func(sendRecord) error, to string, s providers.Sent) outcome {
 	if tracked {
-		if err := save(sendRecord{SID: s.SID, Status: s.Status, Segments: s.Segments}); err != nil {
+		if err := save(sendRecord{SID: s.SID, Status: s.Status, Segments: s.Segments, Parts: s.Parts}); err != nil {
 			d.logger().Error("state store write failed after a send; a repeat of this request will look the send up at Twilio first",
 				"recipient", to, "sid", s.SID, "err", err)
 		}

@@ -121,7 +121,7 @@ func fanOut(ctx context.Context, d *Delivery, r fanOutRequest, send sendFunc, fi
 				continue
 			}
 			sid := o.sent.SID
-			slot.SID, slot.Status, slot.Segments = &sid, o.sent.Status, o.sent.Segments
+			slot.SID, slot.Status, slot.Segments, slot.Parts = &sid, o.sent.Status, o.sent.Segments, o.sent.Parts
 		}
 	}
 	for i, e := range slotErr {

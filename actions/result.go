@@ -20,6 +20,8 @@ type RecipientResult struct {
 	User   string  `json:"user,omitempty"`
 	SID    *string `json:"sid"`
 	Status string  `json:"status"`
+	// Parts are the provider's ids of the parts of a message it split (SMPP), if any.
+	Parts []string `json:"parts,omitempty"`
 	// Body is the rendered message, reported only in testing (dry-run) mode.
 	Body string `json:"body,omitempty"`
 	// Segments is the number of SMS segments: Twilio's num_segments for a sent message (absent

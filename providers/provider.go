@@ -128,12 +128,15 @@ type Call struct {
 }
 
 // Sent is a provider's answer to an accepted message or call: its id (the result's sid) and
-// status.
+// status, and the ids of its parts when the network split it (SMPP's concatenated messages).
 type Sent struct {
 	SID    string
 	Status string
 	// Segments is the number of segments the provider reports for a message (0: not reported).
 	Segments int
+	// Parts are the ids of each part of a message the provider split (SMPP), in order; SID is
+	// the first.
+	Parts []string
 }
 
 // ErrNoLookup is what Find returns when the provider cannot be asked whether an earlier

@@ -1,14 +1,12 @@
 package triggers
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -125,48 +123,14 @@ func (c *HTTPChannel) Receive(w http.ResponseWriter, r *http.Request) {
 	if res.duplicate {
 		log.Info("redelivered message: nothing published, no reply", "firstOutcome", res.first.Outcome)
 	} else {
-		c.reply(ctx, log, in, res.texts)
+		// Each reply is in the outbox before it is sent (so an unreachable provider or a
+		// restart does not lose it) and removed once the provider took it.
+		c.p.sendReplies(ctx, log, c.p.keepReplies(ctx, log, in, res.texts))
 		c.p.done(ctx, log, in.Key, nil, res.outcome)
 	}
 	metrics.Webhooks.WithLabelValues(res.outcome).Inc()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]string{"id": in.ID, "outcome": res.outcome})
-}
-
-// reply sends each non-blank reply text back to the sender through the connection: every
-// reply is in the outbox before it is sent (so an unreachable provider or a restart does not
-// lose it) and removed once the provider took it.
-func (c *HTTPChannel) reply(ctx context.Context, log *slog.Logger, in Inbound, texts []string) {
-	ob := c.p.outbox
-	var kept []outboxEntry
-	for i, text := range texts {
-		if strings.TrimSpace(text) == "" {
-			continue
-		}
-		e := outboxEntry{
-			Reply:       &Reply{ID: fmt.Sprintf("%s:reply:%d", in.Key, i), Connection: in.Connection, To: in.From, Text: text},
-			NextAttempt: ob.opts.Now().Add(ob.opts.PublishTimeout + ob.opts.MinBackoff),
-			Created:     ob.opts.Now(),
-		}
-		if err := ob.put(context.WithoutCancel(ctx), e); err != nil {
-			log.Error("cannot keep the reply in the outbox; it is not sent", "replyId", e.Reply.ID, "err", err)
-			continue
-		}
-		kept = append(kept, e)
-	}
-	for _, e := range kept {
-		if err := ob.reply(ctx, *e.Reply); err != nil {
-			log.Warn("sending the reply failed; it is kept in the outbox and retried", "replyId", e.Reply.ID, "err", err)
-			if err := ob.failed(context.WithoutCancel(ctx), e, err); err != nil {
-				log.Error("cannot record the failed attempt; the outbox retries it after its hold time", "replyId", e.Reply.ID, "err", err)
-			}
-			continue
-		}
-		log.Info("reply sent", "replyId", e.Reply.ID)
-		if err := ob.done(context.WithoutCancel(ctx), e.Reply.ID); err != nil {
-			log.Error("cannot remove a sent reply from the outbox; it will be sent again (same id)", "replyId", e.Reply.ID, "err", err)
-		}
-	}
 }
 
 // Status is POST /http/{connection}/status with id (the sid send_sms returned) and status

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/twilio-connector/twilio-connector/feel"
@@ -317,4 +318,47 @@ func (p *pipeline) fire(t *Trigger, groups, vars map[string]any, in Inbound) (*f
 		f.msg.Variables = published
 	}
 	return f, nil
+}
+
+// keepReplies puts each non-blank reply text to the sender of in, to go back through its
+// connection, in the outbox and returns the entries kept (the retry loop leaves them alone
+// until sendReplies has had its try).
+func (p *pipeline) keepReplies(ctx context.Context, log *slog.Logger, in Inbound, texts []string) []outboxEntry {
+	ob := p.outbox
+	var kept []outboxEntry
+	for i, text := range texts {
+		if strings.TrimSpace(text) == "" {
+			continue
+		}
+		e := outboxEntry{
+			Reply:       &Reply{ID: fmt.Sprintf("%s:reply:%d", in.Key, i), Connection: in.Connection, To: in.From, Text: text},
+			NextAttempt: ob.opts.Now().Add(ob.opts.PublishTimeout + ob.opts.MinBackoff),
+			Created:     ob.opts.Now(),
+		}
+		if err := ob.put(context.WithoutCancel(ctx), e); err != nil {
+			log.Error("cannot keep the reply in the outbox; it is not sent", "replyId", e.Reply.ID, "err", err)
+			continue
+		}
+		kept = append(kept, e)
+	}
+	return kept
+}
+
+// sendReplies makes one attempt at each kept reply: removed from the outbox once the provider
+// took it, else rescheduled there.
+func (p *pipeline) sendReplies(ctx context.Context, log *slog.Logger, kept []outboxEntry) {
+	ob := p.outbox
+	for _, e := range kept {
+		if err := ob.reply(ctx, *e.Reply); err != nil {
+			log.Warn("sending the reply failed; it is kept in the outbox and retried", "replyId", e.Reply.ID, "err", err)
+			if err := ob.failed(context.WithoutCancel(ctx), e, err); err != nil {
+				log.Error("cannot record the failed attempt; the outbox retries it after its hold time", "replyId", e.Reply.ID, "err", err)
+			}
+			continue
+		}
+		log.Info("reply sent", "replyId", e.Reply.ID)
+		if err := ob.done(context.WithoutCancel(ctx), e.Reply.ID); err != nil {
+			log.Error("cannot remove a sent reply from the outbox; it will be sent again (same id)", "replyId", e.Reply.ID, "err", err)
+		}
+	}
 }

@@ -139,6 +139,18 @@ func (h *StatusCallback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // in the outbox and publishes it, then answers: 204 once it is published, known already or
 // kept in the outbox; 503 when the store fails first.
 func publishStatus(ctx context.Context, w http.ResponseWriter, log *slog.Logger, st store.Store, ob *Outbox, timeout time.Duration, m Message) {
+	if err := recordStatus(ctx, log, st, ob, timeout, m); err != nil {
+		log.Error("state store failed; answering 503 so the sender may deliver again", "err", err)
+		reject(w, http.StatusServiceUnavailable, OutcomeStoreFailed, "state store unavailable")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// recordStatus claims the status message m, keeps it in the outbox and publishes it. An
+// error means the store failed before anything was recorded (the sender should deliver the
+// status again); nil means it is published, known already or kept in the outbox.
+func recordStatus(ctx context.Context, log *slog.Logger, st store.Store, ob *Outbox, timeout time.Duration, m Message) error {
 	// The (SID, status) pair is claimed together with the message's outbox entry, in one atomic
 	// write: a crash cannot leave the claim without the message (see SMSReceived).
 	held, err := ob.holdEntry(m, "", time.Now().Add(timeout+ob.opts.MinBackoff))
@@ -147,14 +159,11 @@ func publishStatus(ctx context.Context, w http.ResponseWriter, log *slog.Logger,
 		claimed, err = st.ClaimWith(ctx, store.Entry{Bucket: StatusBucket, Key: m.MessageID, Value: []byte("1")}, held)
 	}
 	if err != nil {
-		log.Error("state store failed; answering 503 so the sender may deliver again", "err", err)
-		reject(w, http.StatusServiceUnavailable, OutcomeStoreFailed, "state store unavailable")
-		return
+		return err
 	}
-	defer w.WriteHeader(http.StatusNoContent)
 	if !claimed {
 		metrics.Webhooks.WithLabelValues(OutcomeStatusDuplicate).Inc()
-		return
+		return nil
 	}
 	if err := ob.publish(ctx, m); err != nil {
 		log.Warn("publishing the status failed; kept in the outbox and retried", "temporary", IsTemporary(err), "err", err)
@@ -162,11 +171,12 @@ func publishStatus(ctx context.Context, w http.ResponseWriter, log *slog.Logger,
 			log.Error("cannot record the failed attempt; the outbox retries it after its hold time", "err", err)
 		}
 		metrics.Webhooks.WithLabelValues(OutcomeStatusEngineFailed).Inc()
-		return
+		return nil
 	}
 	if err := ob.done(context.WithoutCancel(ctx), m.MessageID); err != nil {
 		log.Error("cannot remove a published status from the outbox; it will be published again (idempotent)", "err", err)
 	}
 	log.Info("status published", "messageName", m.Name)
 	metrics.Webhooks.WithLabelValues(OutcomeStatusPublished).Inc()
+	return nil
 }

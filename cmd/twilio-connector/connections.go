@@ -8,6 +8,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/providers"
 	"github.com/twilio-connector/twilio-connector/providers/httpchannel"
 	"github.com/twilio-connector/twilio-connector/providers/pushover"
+	smppprovider "github.com/twilio-connector/twilio-connector/providers/smpp"
 	"github.com/twilio-connector/twilio-connector/providers/twilio"
 	"github.com/twilio-connector/twilio-connector/store"
 )
@@ -18,6 +19,7 @@ var providerKinds = map[string]providers.Constructor{
 	"twilio":   twilio.FromConnection,
 	"pushover": pushover.Construct,
 	"http":     httpchannel.Construct,
+	"smpp":     smppprovider.Construct,
 }
 
 // newConnections builds the connection default from the TWILIO_* variables (without a provider

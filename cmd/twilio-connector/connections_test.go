@@ -70,7 +70,7 @@ func TestBadConnectionsFile(t *testing.T) {
 	const account, secret = "AC0123456789abcdef0123456789abcdef", "sekret0123456789"
 	tokenFile := writeFile(t, "token", secret)
 	cases := []struct{ yaml, want string }{
-		{"connections: {a: {provider: smoke}}", `connection a: provider is "smoke": give one of http, pushover, twilio`},
+		{"connections: {a: {provider: smoke}}", `connection a: provider is "smoke": give one of http, pushover, smpp, twilio`},
 		{"connections: {a: {provider: twilio, account: " + account + "}}", "connection a: token is not set"},
 		{"connections: {a: {provider: twilio, account: AC1, token: " + secret + "}}", "connection a: account is not an Account SID"},
 		{"connections: {a: {provider: twilio, account: " + account + ", token: " + secret + ", token_file: " + tokenFile + "}}", "connection a: token is given twice"},

@@ -18,7 +18,8 @@ type inboundSecreter interface {
 
 // inboundSecrets returns, for the HTTP channel's endpoints, the inbound_secret of each
 // connection that has one. It warns about triggers listening on a connection that does not
-// exist or takes no inbound messages: they would never fire.
+// exist or takes no inbound messages (neither an http one with inbound_secret nor an smpp
+// one): they would never fire.
 func inboundSecrets(conns providers.Connections, reg *triggers.Registry, log *slog.Logger) func(string) (string, bool) {
 	secrets := map[string]string{}
 	for name, c := range conns {
@@ -26,15 +27,17 @@ func inboundSecrets(conns providers.Connections, reg *triggers.Registry, log *sl
 			secrets[name] = p.InboundSecret()
 		}
 	}
+	sessions := smppConnections(conns)
 	for _, t := range reg.Triggers() {
-		if _, ok := secrets[t.Connection]; t.Connection == "" || t.Connection == triggers.DefaultConnection || ok {
+		_, ok := secrets[t.Connection]
+		if _, smpp := sessions[t.Connection]; t.Connection == "" || t.Connection == triggers.DefaultConnection || ok || smpp {
 			continue
 		}
 		if _, ok := conns[t.Connection]; !ok {
 			log.Warn("trigger listens on a connection that is not configured: it never fires; fix the name or define it in CONNECTOR_CONNECTIONS_FILE",
 				"trigger", t.Where(), "connection", t.Connection)
 		} else {
-			log.Warn("trigger listens on a connection that takes no inbound messages: it never fires; only default (Twilio) and http connections with inbound_secret do",
+			log.Warn("trigger listens on a connection that takes no inbound messages: it never fires; only default (Twilio), http connections with inbound_secret and smpp connections do",
 				"trigger", t.Where(), "connection", t.Connection)
 		}
 	}
@@ -44,13 +47,13 @@ func inboundSecrets(conns providers.Connections, reg *triggers.Registry, log *sl
 	}
 }
 
-// replier sends the HTTP channel's replies with send_sms through the connection they came in
-// on, from its default_from: the same idempotency as a task (the reply id is the
+// replier sends the replies of the HTTP channel and of SMPP connections with send_sms through
+// the connection they came in on, from its default_from: the same idempotency as a task (the reply id is the
 // idempotency key, so a reply tried again is not sent twice), retries and metrics. A transient
 // failure keeps the reply in the outbox; a permanent one (a rejected recipient, an unknown
 // connection) is logged and dropped, as trying again cannot help.
 func replier(sms actions.Action, log *slog.Logger) triggers.Replier {
-	log = log.With("component", "http-channel-replies")
+	log = log.With("component", "channel-replies")
 	return func(ctx context.Context, r triggers.Reply) error {
 		res, err := sms.Invoke(ctx, actions.Invocation{
 			Connection: r.Connection, Engine: templates.Literal, IdempotencyKey: "reply:" + r.ID,

@@ -75,15 +75,16 @@ func TestReplierSendsThroughTheConnectionOnce(t *testing.T) {
 }
 
 // A trigger on a connection that is not configured, or that takes no inbound messages, is
-// reported at start: it would never fire.
+// reported at start: it would never fire. An smpp connection takes them (deliver_sm).
 func TestTriggerOnConnectionWithoutInboundWarns(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "connections.yaml")
-	doc := "connections:\n  second:\n    provider: twilio\n    account: AC0123456789abcdef0123456789abcdef\n    token: 0123456789abcdef0123456789abcdef\n"
+	doc := "connections:\n  second:\n    provider: twilio\n    account: AC0123456789abcdef0123456789abcdef\n    token: 0123456789abcdef0123456789abcdef\n" +
+		"  smsc:\n    provider: smpp\n    address: 127.0.0.1:2775\n    system_id: esme\n"
 	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var ts []*triggers.Trigger
-	for _, conn := range []string{"", "default", "second", "typo"} {
+	for _, conn := range []string{"", "default", "second", "typo", "smsc"} {
 		tr, err := triggers.Compile(triggers.Definition{Element: "on-" + conn, MessageName: "m", Pattern: "x", Connection: conn}, 0)
 		if err != nil {
 			t.Fatal(err)

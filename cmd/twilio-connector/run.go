@@ -159,6 +159,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 		},
 		Secret: secrets, StatusMessageName: cfg.StatusMessageName,
 	}).Register(mux)
+	stopSMPP := startSMPP(ctx, conns, triggers.NewSMPPChannel(triggers.SMPPOptions{
+		Options: triggers.Options{
+			Triggers: reg, Publisher: pub, Store: st, Outbox: outbox, MessageTTL: cfg.MessageTTL,
+			MatchOptOutKeywords: cfg.OptOutStartsProcesses, PublishTimeout: cfg.PublishTimeout, Logger: log,
+		},
+		StatusMessageName: cfg.StatusMessageName,
+	}), ready, log)
+	defer stopSMPP() // after the worker's last jobs, which may still submit
 	outboxDone := make(chan struct{})
 	go func() { defer close(outboxDone); outbox.Run(ctx) }()
 	log.Info("SMS_RECEIVED triggers loaded", "count", len(reg.Triggers()))

@@ -113,6 +113,7 @@ func sendCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	defer closeSMPP(conns, log)
 	acts, err := newActions(cfg, conns, st, log)
 	if err != nil {
 		return err

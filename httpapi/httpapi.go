@@ -219,7 +219,7 @@ func (a *api) endpoint(kind string, act Action, fields []string) http.Handler {
 		start := time.Now()
 		log := a.log.With("route", r.URL.Path)
 		reply := func(status int, res actions.Result, attrs ...any) {
-			writeJSON(w, status, encode(res))
+			writeJSON(w, status, Encode(res))
 			attrs = append(attrs, "status", status, "duration", time.Since(start))
 			if f := res.Failure(); f != nil {
 				attrs = append(attrs, "code", f.Code)
@@ -256,7 +256,7 @@ func (a *api) endpoint(kind string, act Action, fields []string) http.Handler {
 			fail(http.StatusBadRequest, errs.Invalid("body", "cannot read the body: %v", err))
 			return
 		}
-		req, e := decodeRequest(raw, fields)
+		req, e := DecodeRequest(raw, fields)
 		if e != nil {
 			fail(http.StatusBadRequest, e)
 			return
@@ -269,7 +269,7 @@ func (a *api) endpoint(kind string, act Action, fields []string) http.Handler {
 		var held *claim
 		if idem != "" {
 			log = log.With("idempotencyKey", idem)
-			c, stored, e := a.claim(r.Context(), kind+"/"+caller+"/"+idem, req.hash)
+			c, stored, e := a.claim(r.Context(), kind+"/"+caller+"/"+idem, req.Hash)
 			switch {
 			case e != nil && e.Code == errs.StoreUnavailable:
 				w.Header().Set("Retry-After", strconv.Itoa(int(DefaultRetryAfter/time.Second)))
@@ -297,25 +297,28 @@ func (a *api) endpoint(kind string, act Action, fields []string) http.Handler {
 		// Detached from the caller: a client that hangs up must not leave half a fan-out.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), a.timeout)
 		defer cancel()
-		inv := actions.Invocation{Vars: req.vars, Engine: req.engine, Connection: req.connection}
+		inv := actions.Invocation{Vars: req.Vars, Engine: req.Engine, Connection: req.Connection}
 		if idem != "" {
 			// The actions' delivery records are shared with Zeebe jobs: keep these apart from
 			// job keys and between the two endpoints.
 			inv.IdempotencyKey = "http/" + kind + "/" + caller + "/" + idem
 		}
 		res, sendErr := act.Invoke(ctx, inv)
-		if res.TwilioResult == nil {
-			res.TwilioResult = []actions.RecipientResult{}
-		}
-		status := statusOf(res, sendErr)
+		status, body := Answer(res, sendErr)
 		if status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(sendErr)))
 		}
 		if held != nil {
-			held.record(status, encode(res))
+			held.record(status, body)
 		}
 		reply(status, res, "recipients", len(res.TwilioResult))
 	})
+}
+
+// Answer is the HTTP API's answer to an action's outcome: the status (see the package
+// comment) and the JSON body. The AMQP entry point answers the same.
+func Answer(res actions.Result, sendErr error) (status int, body []byte) {
+	return statusOf(res, sendErr), Encode(res)
 }
 
 // statusOf maps an action's outcome to the HTTP status (see the package comment).
@@ -348,7 +351,11 @@ func retryAfterSeconds(err error) int {
 	return int(DefaultRetryAfter / time.Second)
 }
 
-func encode(res actions.Result) []byte {
+// Encode is the JSON of a result, as the HTTP API answers it (twilioResult is a list, never null).
+func Encode(res actions.Result) []byte {
+	if res.TwilioResult == nil {
+		res.TwilioResult = []actions.RecipientResult{}
+	}
 	b, err := json.Marshal(res)
 	if err != nil {
 		panic("httpapi: cannot encode a result: " + err.Error())
@@ -362,19 +369,22 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	w.Write(append(body, '\n'))
 }
 
-type request struct {
-	vars       map[string]any
-	engine     templates.Engine
-	connection string
-	// hash identifies the request's content for Idempotency-Key checks: the SHA-256 of its
-	// JSON re-encoded with sorted keys, so whitespace and key order do not matter.
-	hash string
+// Request is a decoded request body: the action's variables and how to run it.
+type Request struct {
+	Vars       map[string]any
+	Engine     templates.Engine
+	Connection string
+	// Hash identifies the request's content for idempotency checks: the SHA-256 of its JSON
+	// re-encoded with sorted keys, so whitespace and key order do not matter.
+	Hash string
 }
 
-// decodeRequest reads a JSON object of the endpoint's fields, templateEngine and variables.
-// Unknown fields are rejected: a misspelt optional field would otherwise be silently ignored.
-func decodeRequest(raw []byte, fields []string) (request, *errs.Error) {
-	var req request
+// DecodeRequest reads a JSON object of the action's fields (actions.SendSMS.Fields,
+// actions.MakeCall.Fields), connection, templateEngine and variables; the AMQP entry point
+// reads its bodies with it too. Unknown fields are rejected: a misspelt optional field would
+// otherwise be silently ignored.
+func DecodeRequest(raw []byte, fields []string) (Request, *errs.Error) {
+	var req Request
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var doc map[string]any
@@ -402,7 +412,7 @@ func decodeRequest(raw []byte, fields []string) (request, *errs.Error) {
 		if !ok {
 			return req, errs.Invalid(fieldConnection, "%s must be a string: the name of a configured connection", fieldConnection)
 		}
-		req.connection = s
+		req.Connection = s
 	}
 	if v, ok := doc[fieldTemplateEngine]; ok && v != nil {
 		s, ok := v.(string)
@@ -413,7 +423,7 @@ func decodeRequest(raw []byte, fields []string) (request, *errs.Error) {
 		if err != nil {
 			return req, errs.As(err)
 		}
-		req.engine = engine
+		req.Engine = engine
 	}
 	for k, v := range doc {
 		switch {
@@ -427,7 +437,7 @@ func decodeRequest(raw []byte, fields []string) (request, *errs.Error) {
 	}
 	canon, _ := json.Marshal(doc)
 	sum := sha256.Sum256(canon)
-	req.vars, req.hash = vars, hex.EncodeToString(sum[:])
+	req.Vars, req.Hash = vars, hex.EncodeToString(sum[:])
 	return req, nil
 }
 

@@ -116,8 +116,8 @@ func Start(t testing.TB) *Broker {
 	t.Cleanup(func() {
 		b.Stop()
 		b.command("epmd", "-port", strconv.Itoa(b.epmd), "-kill").Run() // the port mapper this broker started
-		if t.Failed() {
-			t.Logf("rabbitmq %s:\n%s", b.Node, b.log.String())
+		if log := b.log.String(); t.Failed() {
+			t.Logf("rabbitmq %s (the end of its log):\n%s", b.Node, log[max(0, len(log)-4000):])
 		}
 	})
 	return b

@@ -185,7 +185,20 @@ func (b *Broker) Stop() {
 	b.cmd = nil
 }
 
-// Restart stops the broker, waits down, and starts it again on the same port with the same
+// Kill ends the broker with SIGKILL, as a crash or an OOM kill would: no clean shutdown,
+// connections cut. Restart brings it back with what it had written to disk.
+func (b *Broker) Kill() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cmd == nil {
+		return
+	}
+	syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+	<-b.exited
+	b.cmd = nil
+}
+
+// Restart stops the broker (unless Kill did), waits down, and starts it again on the same port with the same
 // data.
 func (b *Broker) Restart(down time.Duration) {
 	b.Stop()

@@ -3,6 +3,7 @@ package test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/amqpapi"
 	"github.com/twilio-connector/twilio-connector/test/rabbitmqtest"
+	"github.com/twilio-connector/twilio-connector/test/twiliotest"
 	"github.com/twilio-connector/twilio-connector/test/wait"
 )
 
@@ -43,12 +45,62 @@ func amqpRequest(id, replyTo, body string) amqp.Publishing {
 	return amqp.Publishing{MessageId: id, CorrelationId: "corr-" + id, ReplyTo: replyTo, ContentType: "application/json", Body: []byte(body)}
 }
 
-// The AMQP entry point against Debian's RabbitMQ, through the binary. One broker for both
+// The AMQP entry point against Debian's RabbitMQ, through the binary. One broker for the
 // subtests: it takes seconds to start on a busy machine.
 func TestAMQP(t *testing.T) {
-	b := rabbitmqtest.Start(t)
+	b := rabbitmqtest.StartWithManagement(t)
+	t.Run("ReadmeExampleOnDev", func(t *testing.T) { testAMQPReadme(t, b) })
 	t.Run("RequestsSendOnceAndReplyOnReplyTo", func(t *testing.T) { testAMQPRequests(t, b) })
 	t.Run("BrokerRestartMidBatch", func(t *testing.T) { testAMQPBrokerRestart(t, b) })
+}
+
+// The README's rabbitmqadmin lines, as a reader runs them against dev (with the test broker's
+// ports): the request sends one SMS and its reply is the one the README shows.
+func testAMQPReadme(t *testing.T, b *rabbitmqtest.Broker) {
+	fake := twiliotest.New(t)
+	d := startDev(t, append(twilioEnv(fake), "CONNECTOR_AMQP_URL="+b.URL)...)
+	wait.Until(t, 15*time.Second, "the AMQP entry point to consume", func() bool {
+		return strings.Contains(d.stderr.String(), "AMQP connected; consuming")
+	})
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(readme), "\n") {
+		if strings.HasPrefix(l, "rabbitmqadmin ") {
+			lines = append(lines, strings.Replace(l, "rabbitmqadmin ", fmt.Sprintf("rabbitmqadmin --port %d ", b.ManagementPort), 1))
+		}
+	}
+	if len(lines) != 3 {
+		t.Fatalf("README.md has %d rabbitmqadmin lines, want declare, publish and get", len(lines))
+	}
+	runShell(t, lines[0])
+	runShell(t, lines[1])
+	var got string
+	wait.Until(t, 15*time.Second, "the reply on client.replies", func() bool {
+		got = runShell(t, lines[2])
+		return strings.Contains(got, "twilioResult")
+	})
+	var msgs []struct {
+		Payload    string
+		Properties struct {
+			CorrelationID string `json:"correlation_id"`
+			Headers       map[string]any
+		}
+	}
+	if err := json.Unmarshal([]byte(got), &msgs); err != nil || len(msgs) != 1 {
+		t.Fatalf("rabbitmqadmin get printed %s (%v)", got, err)
+	}
+	m := msgs[0]
+	var res actions.Result
+	if err := json.Unmarshal([]byte(m.Payload), &res); err != nil || m.Properties.CorrelationID != "4711" || m.Properties.Headers[amqpapi.HeaderStatus] != float64(200) ||
+		res.TwilioError != nil || len(res.TwilioResult) != 1 || res.TwilioResult[0].To != "+14155550101" || res.TwilioResult[0].Status != "queued" {
+		t.Fatalf("reply %s", got)
+	}
+	if sent := fake.Sent(); len(sent) != 1 || sent[0].Body != "Your order #4711 is ready for pickup." || sent[0].From != "+15005550006" {
+		t.Errorf("sent %+v", sent)
+	}
 }
 
 // A request published on the queue sends once at the Twilio stand-in and its reply arrives on

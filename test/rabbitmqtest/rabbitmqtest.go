@@ -39,6 +39,9 @@ type Broker struct {
 	URL  string // amqp://guest:guest@127.0.0.1:PORT/
 	Port int
 	Node string
+	// ManagementPort serves the management plugin's HTTP API (rabbitmqadmin --port) when
+	// started by StartWithManagement, else 0.
+	ManagementPort int
 
 	t    testing.TB
 	dir  string
@@ -61,6 +64,17 @@ var nodes struct {
 // rabbitmq-server the test is skipped, or fails when $CI is set.
 func Start(t testing.TB) *Broker {
 	t.Helper()
+	return start(t, false)
+}
+
+// StartWithManagement is Start with the management plugin, which rabbitmqadmin talks to.
+func StartWithManagement(t testing.TB) *Broker {
+	t.Helper()
+	return start(t, true)
+}
+
+func start(t testing.TB, management bool) *Broker {
+	t.Helper()
 	if _, err := os.Stat(installed); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal("rabbitmq-server is not installed: run bash test/setup.sh")
@@ -81,7 +95,14 @@ func Start(t testing.TB) *Broker {
 	b.dir = dir
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	must(t, os.WriteFile(filepath.Join(dir, ".erlang.cookie"), []byte(rand.Text()), 0o400))
-	must(t, os.WriteFile(filepath.Join(dir, "enabled_plugins"), []byte("[].\n"), 0o644))
+	plugins, conf := "[].\n", ""
+	if management {
+		b.ManagementPort = loopback.FreePort(t)
+		plugins = "[rabbitmq_management].\n"
+		conf = fmt.Sprintf("management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = %d\n", b.ManagementPort)
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "enabled_plugins"), []byte(plugins), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "rabbitmq.conf"), []byte(conf), 0o644))
 	if os.Geteuid() == 0 {
 		// Debian's broker runs as the rabbitmq user; so do its data, logs and cookie here.
 		u, err := user.Lookup("rabbitmq")
@@ -91,7 +112,7 @@ func Start(t testing.TB) *Broker {
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
 		b.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-		for _, p := range []string{dir, filepath.Join(dir, ".erlang.cookie"), filepath.Join(dir, "enabled_plugins")} {
+		for _, p := range []string{dir, filepath.Join(dir, ".erlang.cookie"), filepath.Join(dir, "enabled_plugins"), filepath.Join(dir, "rabbitmq.conf")} {
 			must(t, os.Chown(p, uid, gid))
 		}
 	}
@@ -107,7 +128,7 @@ func Start(t testing.TB) *Broker {
 		"RABBITMQ_MNESIA_BASE="+filepath.Join(dir, "mnesia"),
 		"RABBITMQ_LOG_BASE="+filepath.Join(dir, "log"),
 		"RABBITMQ_LOGS=-",
-		"RABBITMQ_CONFIG_FILE="+filepath.Join(dir, "rabbitmq"), // absent: no system configuration
+		"RABBITMQ_CONFIG_FILE="+filepath.Join(dir, "rabbitmq"), // rabbitmq.conf here, not the system's
 		"RABBITMQ_ENABLED_PLUGINS_FILE="+filepath.Join(dir, "enabled_plugins"),
 		"RABBITMQ_PID_FILE="+filepath.Join(dir, "pid"),
 	)
@@ -163,6 +184,9 @@ func (b *Broker) start() {
 		}
 		return err == nil
 	})
+	if b.ManagementPort != 0 {
+		loopback.WaitListening(b.t, b.ManagementPort, "rabbitmq's management plugin", StartTimeout)
+	}
 	b.t.Logf("rabbitmq %s up on 127.0.0.1:%d in %v", b.Node, b.Port, time.Since(started).Round(100*time.Millisecond))
 }
 

@@ -32,6 +32,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/errs"
 	"github.com/twilio-connector/twilio-connector/httpapi"
+	"github.com/twilio-connector/twilio-connector/metrics"
 	"github.com/twilio-connector/twilio-connector/store"
 )
 
@@ -74,8 +75,10 @@ type Options struct {
 	// Queue is consumed; it is declared durable when it does not exist.
 	Queue string
 	// Prefetch bounds the requests delivered and not yet acknowledged, so handled at once.
-	Prefetch   int
-	SMS, Calls actions.Action
+	Prefetch int
+	// MaxBodyBytes limits a request body, as the HTTP API's; 0 means httpapi.DefaultMaxBodyBytes.
+	MaxBodyBytes int
+	SMS, Calls   actions.Action
 	// Store records each request's answer. Required.
 	Store store.Store
 	// Timeout bounds the sending of one request (retries included) and the confirmation of its
@@ -131,6 +134,9 @@ func setDefaults(o *Options) {
 	}
 	if o.Prefetch <= 0 {
 		o.Prefetch = DefaultPrefetch
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = httpapi.DefaultMaxBodyBytes
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
@@ -232,6 +238,7 @@ func (c *Client) session() error {
 	if err != nil {
 		return fmt.Errorf("cannot open the reply channel: %w", err)
 	}
+	pubLost := pub.NotifyClose(make(chan *amqp.Error, 1))
 	sub, err := conn.Channel()
 	if err == nil {
 		err = sub.Qos(c.opts.Prefetch, 0, false)
@@ -254,6 +261,8 @@ func (c *Client) session() error {
 			return nil
 		case e := <-lost:
 			return fmt.Errorf("connection lost: %v", e)
+		case e := <-pubLost: // replies cannot be confirmed on this connection any more
+			return fmt.Errorf("reply channel closed: %v", e)
 		case d, ok := <-deliveries:
 			if !ok {
 				return fmt.Errorf("the broker ended the consumer of queue %s (deleted?)", c.opts.Queue)
@@ -361,7 +370,9 @@ func (c *Client) reply(pub *amqp.Channel, d amqp.Delivery, a answer) error {
 
 // answer decodes, deduplicates by message_id and runs one request.
 func (c *Client) answer(d amqp.Delivery, log *slog.Logger) answer {
+	kind := "unknown"
 	refuse := func(status int, e *errs.Error) answer {
+		metrics.AMQPRequests.WithLabelValues(kind, "invalid").Inc()
 		log.Info("AMQP request refused", "status", status, "code", e.Code, "field", e.Field)
 		return answer{status: status, body: httpapi.Encode(actions.RequestFailure(e))}
 	}
@@ -372,11 +383,14 @@ func (c *Client) answer(d amqp.Delivery, log *slog.Logger) answer {
 			"set the AMQP property message_id: it is the request's idempotency key (a UUID is a good choice)"))
 	case len(id) > maxMessageIDLen:
 		return refuse(http.StatusBadRequest, errs.Invalid(FieldMessageID, "%s is longer than %d characters", FieldMessageID, maxMessageIDLen))
+	case len(d.Body) > c.opts.MaxBodyBytes:
+		return refuse(http.StatusRequestEntityTooLarge, errs.Invalid("body", "the body is larger than %d bytes", c.opts.MaxBodyBytes))
 	}
-	kind, req, e := decode(d.Body)
+	decoded, req, e := decode(d.Body)
 	if e != nil {
 		return refuse(http.StatusBadRequest, e)
 	}
+	kind = decoded
 	sum := sha256.Sum256([]byte(kind + "/" + req.Hash))
 	hash := hex.EncodeToString(sum[:])
 	log = log.With("action", kind)
@@ -389,6 +403,7 @@ func (c *Client) answer(d amqp.Delivery, log *slog.Logger) answer {
 		log.Warn("AMQP request not handled now; it goes back to the queue", "err", e.Message)
 		return answer{requeue: e.Code == errs.StoreUnavailable, abandon: e.Code != errs.StoreUnavailable}
 	case rec != nil:
+		metrics.AMQPRequests.WithLabelValues(kind, "replayed").Inc()
 		log.Info("AMQP request delivered again; answering from the record, nothing sent", "status", rec.Status)
 		return answer{status: rec.Status, body: rec.Body, replayed: true}
 	}
@@ -423,6 +438,11 @@ func (c *Client) answer(d amqp.Delivery, log *slog.Logger) answer {
 			return answer{requeue: true}
 		}
 	}
+	outcome := "fail"
+	if status == http.StatusOK {
+		outcome = "success"
+	}
+	metrics.AMQPRequests.WithLabelValues(kind, outcome).Inc()
 	attrs := []any{"status", status, "recipients", len(res.TwilioResult)}
 	if f := res.Failure(); f != nil {
 		attrs = append(attrs, "code", f.Code)

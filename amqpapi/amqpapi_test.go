@@ -183,13 +183,16 @@ func testInvalid(t *testing.T, b *rabbitmqtest.Broker) {
 		request("m-2", "bad-action", "replies.invalid", `{"action": "send_fax"}`),
 		request("m-3", "bad-json", "replies.invalid", `{"smsTo": `),
 		request("m-4", "first", "replies.invalid", `{"smsTo": ["+12345000000"], "smsBody": "hi"}`),
-		request("m-4", "reused", "replies.invalid", `{"smsTo": ["+12345000000"], "smsBody": "another"}`),
+		request("m-6", "too-large", "replies.invalid", `{"smsTo": ["+12345000000"], "smsBody": "`+strings.Repeat("x", 70<<10)+`"}`),
 	)
 	wait.Until(t, 10*time.Second, "five replies", func() bool { return col.Count() == 5 })
+	// Once m-4 is answered, the same message_id with another body.
+	rabbitmqtest.Publish(t, b.URL, "requests.invalid", request("m-4", "reused", "replies.invalid", `{"smsTo": ["+12345000000"], "smsBody": "another"}`))
+	wait.Until(t, 10*time.Second, "six replies", func() bool { return col.Count() == 6 })
 	want := map[string]struct {
 		status int
 		field  string
-	}{"no-id": {400, FieldMessageID}, "bad-action": {400, FieldAction}, "bad-json": {400, "body"}, "first": {200, ""}, "reused": {422, FieldMessageID}}
+	}{"no-id": {400, FieldMessageID}, "bad-action": {400, FieldAction}, "bad-json": {400, "body"}, "first": {200, ""}, "reused": {422, FieldMessageID}, "too-large": {413, "body"}}
 	for _, r := range replies(t, col) {
 		w := want[r.CorrelationID]
 		field := ""
@@ -215,8 +218,8 @@ func testInvalid(t *testing.T, b *rabbitmqtest.Broker) {
 		return err == nil && q.Messages == 0
 	})
 	time.Sleep(500 * time.Millisecond)
-	if n := col.Count(); n != 5 {
-		t.Errorf("%d replies, want 5: a refused request came back", n)
+	if n := col.Count(); n != 6 {
+		t.Errorf("%d replies, want 6: a refused request came back", n)
 	}
 }
 

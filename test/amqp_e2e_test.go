@@ -224,5 +224,12 @@ func testAMQPBrokerRestart(t *testing.T, b *rabbitmqtest.Broker) {
 			replayed++
 		}
 	}
-	t.Logf("%d replies before the restart, %d in all (%d from the record) for %d requests", before, replies.Count(), replayed, n)
+	// Each request ran its action once; redeliveries, even those arriving while the first
+	// delivery was still sending, were answered from its record.
+	_, metrics := httpGet("http://" + p.httpAddr + "/metrics")
+	if !strings.Contains(metrics, fmt.Sprintf(`twilio_connector_amqp_requests_total{action="send_sms",outcome="success"} %d`, n)) {
+		t.Errorf("requests handled more than once: %s", grepLines(metrics, "twilio_connector_amqp_requests_total"))
+	}
+	t.Logf("%d replies before the restart, %d in all (%d from the record) for %d requests; %s", before, replies.Count(), replayed, n,
+		grepLines(metrics, "twilio_connector_amqp_requests_total"))
 }

@@ -185,7 +185,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	var aq *amqpapi.Client
 	if cfg.AMQPURL != "" {
 		if aq, err = amqpapi.Start(amqpapi.Options{
-			URL: cfg.AMQPURL, Queue: cfg.AMQPQueue, Prefetch: cfg.AMQPPrefetch,
+			URL: cfg.AMQPURL, Queue: cfg.AMQPQueue, Prefetch: cfg.AMQPPrefetch, MaxBodyBytes: cfg.APIMaxBody,
 			SMS: acts[actions.SendSMS.Name], Calls: acts[actions.MakeCall.Name], Store: st,
 			Timeout: cfg.APITimeout, Logger: log,
 		}); err != nil {

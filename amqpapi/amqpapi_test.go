@@ -111,6 +111,7 @@ func TestAgainstRabbitMQ(t *testing.T) {
 	t.Run("WrongPasswordIsLoggedWithoutIt", func(t *testing.T) { testWrongPassword(t, b) })
 	t.Run("RequestRepliesAndRedeliveryAnswersFromTheRecord", func(t *testing.T) { testReplyAndRedelivery(t, b) })
 	t.Run("InvalidRequestsGetAReplyNamingTheFieldAndAreAcknowledged", func(t *testing.T) { testInvalid(t, b) })
+	t.Run("ExistingQuorumQueueIsUsedAsItIs", func(t *testing.T) { testExistingQueue(t, b) })
 	t.Run("BrokerRestartMidRequestSendsOnceAndReplies", func(t *testing.T) { testRestart(t, b) })
 }
 
@@ -220,6 +221,28 @@ func testInvalid(t *testing.T, b *rabbitmqtest.Broker) {
 	time.Sleep(500 * time.Millisecond)
 	if n := col.Count(); n != 6 {
 		t.Errorf("%d replies, want 6: a refused request came back", n)
+	}
+}
+
+// A queue the operator created with other arguments (here a quorum queue) is consumed as it
+// is: declaring it again as a plain durable queue would fail with PRECONDITION_FAILED.
+func testExistingQueue(t *testing.T, b *rabbitmqtest.Broker) {
+	conn, err := amqp.Dial(b.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, _ := conn.Channel()
+	if _, err := ch.QueueDeclare("requests.quorum", true, false, false, false, amqp.Table{"x-queue-type": "quorum"}); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	act := &fakeAction{}
+	start(t, b, "requests.quorum", act)
+	col := rabbitmqtest.Collect(t, b.URL, "replies.quorum")
+	rabbitmqtest.Publish(t, b.URL, "requests.quorum", request("m-7", "c-7", "replies.quorum", `{"smsTo": ["+12345000000"], "smsBody": "hi"}`))
+	wait.Until(t, 10*time.Second, "the reply", func() bool { return col.Count() == 1 })
+	if r := replies(t, col)[0]; r.Status != 200 || r.CorrelationID != "c-7" {
+		t.Errorf("reply %+v", r)
 	}
 }
 

@@ -3,9 +3,11 @@ package amqpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,12 +114,18 @@ func TestAgainstRabbitMQ(t *testing.T) {
 	t.Run("RequestRepliesAndRedeliveryAnswersFromTheRecord", func(t *testing.T) { testReplyAndRedelivery(t, b) })
 	t.Run("InvalidRequestsGetAReplyNamingTheFieldAndAreAcknowledged", func(t *testing.T) { testInvalid(t, b) })
 	t.Run("ExistingQuorumQueueIsUsedAsItIs", func(t *testing.T) { testExistingQueue(t, b) })
+	t.Run("UnrecordedResultIsNeitherRepliedNorAcknowledged", func(t *testing.T) { testStoreDown(t, b) })
 	t.Run("BrokerRestartMidRequestSendsOnceAndReplies", func(t *testing.T) { testRestart(t, b) })
 }
 
 func start(t *testing.T, b *rabbitmqtest.Broker, queue string, act actions.Action) *Client {
 	t.Helper()
-	c, err := Start(Options{URL: b.URL, Queue: queue, SMS: act, Calls: act, Store: store.NewMemory(0),
+	return startWith(t, b, queue, act, store.NewMemory(0))
+}
+
+func startWith(t *testing.T, b *rabbitmqtest.Broker, queue string, act actions.Action, st store.Store) *Client {
+	t.Helper()
+	c, err := Start(Options{URL: b.URL, Queue: queue, SMS: act, Calls: act, Store: st,
 		Timeout: 10 * time.Second, MaxReconnect: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -242,6 +250,39 @@ func testExistingQueue(t *testing.T, b *rabbitmqtest.Broker) {
 	rabbitmqtest.Publish(t, b.URL, "requests.quorum", request("m-7", "c-7", "replies.quorum", `{"smsTo": ["+12345000000"], "smsBody": "hi"}`))
 	wait.Until(t, 10*time.Second, "the reply", func() bool { return col.Count() == 1 })
 	if r := replies(t, col)[0]; r.Status != 200 || r.CorrelationID != "c-7" {
+		t.Errorf("reply %+v", r)
+	}
+}
+
+// failingPuts is a store whose writes fail while down is set.
+type failingPuts struct {
+	store.Store
+	down atomic.Bool
+}
+
+func (f *failingPuts) Put(ctx context.Context, bucket, key string, value []byte, ttl time.Duration) error {
+	if f.down.Load() {
+		return errors.New("store down")
+	}
+	return f.Store.Put(ctx, bucket, key, value, ttl)
+}
+
+// A result that cannot be recorded is not replied to nor acknowledged: the request goes back
+// to the queue and is answered once the store takes the record.
+func testStoreDown(t *testing.T, b *rabbitmqtest.Broker) {
+	st := &failingPuts{Store: store.NewMemory(0)}
+	st.down.Store(true)
+	act := &fakeAction{}
+	startWith(t, b, "requests.storedown", act, st)
+	col := rabbitmqtest.Collect(t, b.URL, "replies.storedown")
+	rabbitmqtest.Publish(t, b.URL, "requests.storedown", request("m-8", "c-8", "replies.storedown", `{"smsTo": ["+12345000000"], "smsBody": "hi"}`))
+	wait.Until(t, 10*time.Second, "the request to come back", func() bool { return len(act.invocations()) >= 2 })
+	if n := col.Count(); n != 0 {
+		t.Fatalf("%d replies while the result could not be recorded, want none", n)
+	}
+	st.down.Store(false)
+	wait.Until(t, 10*time.Second, "the reply once recorded", func() bool { return col.Count() == 1 })
+	if r := replies(t, col)[0]; r.Status != 200 || r.CorrelationID != "c-8" {
 		t.Errorf("reply %+v", r)
 	}
 }

@@ -264,8 +264,13 @@ func (c *Client) session() error {
 		case e := <-pubLost: // replies cannot be confirmed on this connection any more
 			return fmt.Errorf("reply channel closed: %v", e)
 		case d, ok := <-deliveries:
-			if !ok {
-				return fmt.Errorf("the broker ended the consumer of queue %s (deleted?)", c.opts.Queue)
+			if !ok { // the connection's end closes the deliveries too: prefer its reason
+				select {
+				case e := <-lost:
+					return fmt.Errorf("connection lost: %v", e)
+				case <-time.After(100 * time.Millisecond):
+				}
+				return fmt.Errorf("the broker ended the consumer of queue %s (was it deleted?)", c.opts.Queue)
 			}
 			c.handlers.Add(1)
 			go c.handle(pub, d)

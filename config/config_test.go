@@ -173,3 +173,13 @@ func TestHTTPWriteTimeoutCoversTheAPITimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// CONNECTOR_AMQP_URL_FILE is read like every secret's _FILE, without its final newline.
+func TestAMQPURLFromFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "amqp_url")
+	os.WriteFile(file, []byte("amqps://svc:s3cretPW@rabbit:5671/prod\n"), 0o600)
+	cfg, err := Load(env(map[string]string{"CONNECTOR_AMQP_URL_FILE": file}), 0)
+	if err != nil || cfg.AMQPURL != "amqps://svc:s3cretPW@rabbit:5671/prod" || cfg.AMQPQueue != DefaultAMQPQueue || cfg.AMQPPrefetch != DefaultAMQPPrefetch {
+		t.Fatalf("url %q, queue %q, prefetch %d, error %v", cfg.AMQPURL, cfg.AMQPQueue, cfg.AMQPPrefetch, err)
+	}
+}

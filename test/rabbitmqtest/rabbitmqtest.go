@@ -85,7 +85,7 @@ func start(t testing.TB, management bool) *Broker {
 	nodes.n++
 	n := nodes.n
 	nodes.Unlock()
-	b := &Broker{t: t, Port: loopback.FreePort(t), epmd: loopback.FreePort(t),
+	b := &Broker{t: t, Port: freePort(t), epmd: freePort(t),
 		Node: fmt.Sprintf("tc%d-%d@localhost", os.Getpid(), n)}
 	// Not t.TempDir: its parent is private to this user, and the broker may run as rabbitmq.
 	dir, err := os.MkdirTemp("", "rabbitmqtest-")
@@ -97,7 +97,7 @@ func start(t testing.TB, management bool) *Broker {
 	must(t, os.WriteFile(filepath.Join(dir, ".erlang.cookie"), []byte(rand.Text()), 0o400))
 	plugins, conf := "[].\n", ""
 	if management {
-		b.ManagementPort = loopback.FreePort(t)
+		b.ManagementPort = freePort(t)
 		plugins = "[rabbitmq_management].\n"
 		conf = fmt.Sprintf("management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = %d\n", b.ManagementPort)
 	}
@@ -122,7 +122,7 @@ func start(t testing.TB, management bool) *Broker {
 		"RABBITMQ_NODENAME="+b.Node,
 		"RABBITMQ_NODE_IP_ADDRESS=127.0.0.1", "NODE_IP_ADDRESS=127.0.0.1",
 		"RABBITMQ_NODE_PORT="+strconv.Itoa(b.Port),
-		"RABBITMQ_DIST_PORT="+strconv.Itoa(loopback.FreePort(t)),
+		"RABBITMQ_DIST_PORT="+strconv.Itoa(freePort(t)),
 		"ERL_EPMD_ADDRESS=127.0.0.1", "ERL_EPMD_PORT="+strconv.Itoa(b.epmd),
 		"RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1}",
 		"RABBITMQ_MNESIA_BASE="+filepath.Join(dir, "mnesia"),
@@ -142,6 +142,16 @@ func start(t testing.TB, management bool) *Broker {
 		}
 	})
 	return b
+}
+
+// freePort is a free port outside 35672-35682, where every rabbitmqctl (of any test running at
+// the same time) listens for a moment.
+func freePort(t testing.TB) int {
+	for {
+		if p := loopback.FreePort(t); p < 35672 || p > 35682 {
+			return p
+		}
+	}
 }
 
 func must(t testing.TB, err error) {

@@ -91,6 +91,11 @@ type Config struct {
 	MQTTURL         string // CONNECTOR_MQTT_URL (or _FILE): tcp://[user:password@]host:1883; secret; empty = MQTT off
 	MQTTClientID    string // CONNECTOR_MQTT_CLIENT_ID: names the persistent session; one per replica
 	MQTTTopicPrefix string // CONNECTOR_MQTT_TOPIC_PREFIX: <prefix>/txt, <prefix>/call, <prefix>/message/status
+
+	// AMQP entry point (requests on a queue, replies to reply_to)
+	AMQPURL      string // CONNECTOR_AMQP_URL (or _FILE): amqp://user:password@host:5672/vhost; secret; empty = AMQP off
+	AMQPQueue    string // CONNECTOR_AMQP_QUEUE: the request queue, declared durable if absent
+	AMQPPrefetch int    // CONNECTOR_AMQP_PREFETCH: unacknowledged requests at once
 }
 
 // Defaults. The worker's concurrency is far above the Zeebe Go client's own (Twilio answers in
@@ -101,6 +106,9 @@ const (
 	DefaultJobTypePrefix   = "twilioConnector"
 	DefaultMQTTClientID    = "twilio-connector"
 	DefaultMQTTTopicPrefix = "twilio"
+	DefaultAMQPQueue       = "twilio-connector.requests"
+	DefaultAMQPPrefetch    = 16
+	MaxAMQPPrefetch        = 1000
 	DefaultHTTPAddr        = ":8080"
 	// The HTTP server's bounds: Twilio gives a webhook 15 s; the write timeout covers the
 	// longest answer, an HTTP API request sending for CONNECTOR_API_TIMEOUT (validate checks).
@@ -165,6 +173,8 @@ func Default() Config {
 		APITimeout:        DefaultAPITimeout,
 		MQTTClientID:      DefaultMQTTClientID,
 		MQTTTopicPrefix:   DefaultMQTTTopicPrefix,
+		AMQPQueue:         DefaultAMQPQueue,
+		AMQPPrefetch:      DefaultAMQPPrefetch,
 	}
 }
 
@@ -262,6 +272,9 @@ func Load(getenv func(string) string, need Requirement) (Config, error) {
 	l.secret(&c.MQTTURL, "CONNECTOR_MQTT_URL")
 	l.str(&c.MQTTClientID, "CONNECTOR_MQTT_CLIENT_ID")
 	l.str(&c.MQTTTopicPrefix, "CONNECTOR_MQTT_TOPIC_PREFIX")
+	l.secret(&c.AMQPURL, "CONNECTOR_AMQP_URL")
+	l.str(&c.AMQPQueue, "CONNECTOR_AMQP_QUEUE")
+	l.integer(&c.AMQPPrefetch, "CONNECTOR_AMQP_PREFETCH")
 	if l.err != nil {
 		return Config{}, l.err
 	}
@@ -340,6 +353,21 @@ func (c *Config) validate(need Requirement) error {
 	}
 	if strings.ContainsAny(c.MQTTTopicPrefix, "#+") || c.MQTTTopicPrefix == "" {
 		return &Error{"CONNECTOR_MQTT_TOPIC_PREFIX", "must be a topic without wildcards (default " + DefaultMQTTTopicPrefix + ")"}
+	}
+	if c.AMQPURL != "" {
+		p, err := url.Parse(c.AMQPURL)
+		if err != nil && strings.Contains(err.Error(), "invalid URL escape") {
+			return &Error{"CONNECTOR_AMQP_URL", "is not a valid URL: it contains a % not followed by two hex digits; write a % in the password as %25 (the value is not shown because it holds a password)"}
+		}
+		if err != nil || p.Host == "" || (p.Scheme != "amqp" && p.Scheme != "amqps") {
+			return &Error{"CONNECTOR_AMQP_URL", "must be a broker URL such as amqp://user:password@127.0.0.1:5672/ (schemes amqp, amqps; the value is not shown because it may hold a password)"}
+		}
+	}
+	if c.AMQPQueue == "" || len(c.AMQPQueue) > 255 || strings.HasPrefix(c.AMQPQueue, "amq.") {
+		return &Error{"CONNECTOR_AMQP_QUEUE", "must be a queue name of 1 to 255 bytes not starting with amq. (default " + DefaultAMQPQueue + ")"}
+	}
+	if c.AMQPPrefetch < 1 || c.AMQPPrefetch > MaxAMQPPrefetch {
+		return &Error{"CONNECTOR_AMQP_PREFETCH", fmt.Sprintf("must be between 1 and %d (default %d): the requests handled at once", MaxAMQPPrefetch, DefaultAMQPPrefetch)}
 	}
 	if !prefixPattern.MatchString(c.JobTypePrefix) {
 		return &Error{"CONNECTOR_JOB_TYPE_PREFIX", "must be letters, digits, '_', '.' or '-' (default " + DefaultJobTypePrefix + ")"}
@@ -427,6 +455,7 @@ func init() {
 		CONNECTOR_STATUS_MESSAGE_NAME CONNECTOR_OPT_OUT_STARTS_PROCESSES CONNECTOR_PUBLISH_TIMEOUT
 		CONNECTOR_OUTBOX_INTERVAL CONNECTOR_OUTBOX_MAX_BACKOFF CONNECTOR_WEBHOOK_MAX_BODY
 		CONNECTOR_MQTT_URL CONNECTOR_MQTT_URL_FILE CONNECTOR_MQTT_CLIENT_ID CONNECTOR_MQTT_TOPIC_PREFIX
+		CONNECTOR_AMQP_URL CONNECTOR_AMQP_URL_FILE CONNECTOR_AMQP_QUEUE CONNECTOR_AMQP_PREFETCH
 		CONNECTOR_API_KEYS CONNECTOR_API_KEYS_FILE CONNECTOR_API_MAX_BODY CONNECTOR_API_TIMEOUT
 		CONNECTOR_STATE_STORE CONNECTOR_REDIS_URL CONNECTOR_REDIS_URL_FILE CONNECTOR_REDIS_PREFIX CONNECTOR_DIRECTORY_REDIS`) {
 		known[k] = true

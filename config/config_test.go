@@ -22,6 +22,10 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "token")
 	os.WriteFile(tokenFile, []byte(token+"\n"), 0o600)
+	amqpURLFile := filepath.Join(dir, "amqp_url")
+	os.WriteFile(amqpURLFile, []byte("amqp://u:secretpw@broker:5672/\n"), 0o600)
+	emptyQueueFile := filepath.Join(dir, "empty_queue.yaml")
+	os.WriteFile(emptyQueueFile, []byte("CONNECTOR_AMQP_QUEUE: \"\"\n"), 0o600)
 	cases := []struct {
 		name string
 		env  map[string]string
@@ -61,6 +65,14 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"mqtt url of another scheme", map[string]string{"CONNECTOR_MQTT_URL": "http://u:secretpw@broker:1883"}, 0, "CONNECTOR_MQTT_URL"},
 		{"mqtt topic prefix with a wildcard", map[string]string{"CONNECTOR_MQTT_TOPIC_PREFIX": "twilio/#"}, 0, "CONNECTOR_MQTT_TOPIC_PREFIX"},
 		{"mqtt ok", map[string]string{"CONNECTOR_MQTT_URL": "ssl://u:secretpw@broker:8883"}, 0, ""},
+		{"amqp url of another scheme", map[string]string{"CONNECTOR_AMQP_URL": "tcp://u:secretpw@broker:5672"}, 0, "CONNECTOR_AMQP_URL"},
+		{"amqp url without host", map[string]string{"CONNECTOR_AMQP_URL": "amqp:///vhost"}, 0, "CONNECTOR_AMQP_URL"},
+		{"amqp reserved queue", map[string]string{"CONNECTOR_AMQP_QUEUE": "amq.requests"}, 0, "CONNECTOR_AMQP_QUEUE"},
+		{"amqp empty queue", map[string]string{"CONNECTOR_CONFIG_FILE": emptyQueueFile}, 0, "CONNECTOR_AMQP_QUEUE"},
+		{"amqp prefetch 0", map[string]string{"CONNECTOR_AMQP_PREFETCH": "0"}, 0, "CONNECTOR_AMQP_PREFETCH"},
+		{"amqp prefetch too high", map[string]string{"CONNECTOR_AMQP_PREFETCH": "100000"}, 0, "CONNECTOR_AMQP_PREFETCH"},
+		{"amqp ok", map[string]string{"CONNECTOR_AMQP_URL": "amqps://u:secretpw@broker:5671/prod", "CONNECTOR_AMQP_PREFETCH": "64"}, 0, ""},
+		{"amqp url from file", map[string]string{"CONNECTOR_AMQP_URL_FILE": amqpURLFile}, 0, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -152,6 +164,8 @@ func TestSecretsNeverInErrors(t *testing.T) {
 		{"redis no host", "CONNECTOR_REDIS_URL", map[string]string{"CONNECTOR_DIRECTORY_REDIS": "true", "CONNECTOR_REDIS_URL": "redis://:s3cretPW@/0"}},
 		{"mqtt % escape", "CONNECTOR_MQTT_URL", map[string]string{"CONNECTOR_MQTT_URL": "tcp://u:s3cr%tPW@broker:1883"}},
 		{"mqtt wrong scheme", "CONNECTOR_MQTT_URL", map[string]string{"CONNECTOR_MQTT_URL": "http://u:s3cretPW@broker:1883"}},
+		{"amqp % escape", "CONNECTOR_AMQP_URL", map[string]string{"CONNECTOR_AMQP_URL": "amqp://u:s3cr%tPW@broker:5672/"}},
+		{"amqp wrong scheme", "CONNECTOR_AMQP_URL", map[string]string{"CONNECTOR_AMQP_URL": "http://u:s3cretPW@broker:5672/"}},
 		{"token with a quote", "TWILIO_TOKEN", map[string]string{"TWILIO_TOKEN": `s3cret"PW`}},
 		{"token and its file", "TWILIO_TOKEN_FILE", map[string]string{"TWILIO_TOKEN": "s3cretPW", "TWILIO_TOKEN_FILE": yamlFile}},
 		{"api keys and their file", "CONNECTOR_API_KEYS_FILE", map[string]string{"CONNECTOR_API_KEYS": "s3cretPW", "CONNECTOR_API_KEYS_FILE": yamlFile}},
@@ -187,5 +201,15 @@ func TestHTTPWriteTimeoutCoversTheAPITimeout(t *testing.T) {
 	}
 	if _, err := Load(env(map[string]string{"CONNECTOR_API_TIMEOUT": "50s", "CONNECTOR_HTTP_WRITE_TIMEOUT": "1m"}), 0); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// CONNECTOR_AMQP_URL_FILE is read like every secret's _FILE, without its final newline.
+func TestAMQPURLFromFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "amqp_url")
+	os.WriteFile(file, []byte("amqps://svc:s3cretPW@rabbit:5671/prod\n"), 0o600)
+	cfg, err := Load(env(map[string]string{"CONNECTOR_AMQP_URL_FILE": file}), 0)
+	if err != nil || cfg.AMQPURL != "amqps://svc:s3cretPW@rabbit:5671/prod" || cfg.AMQPQueue != DefaultAMQPQueue || cfg.AMQPPrefetch != DefaultAMQPPrefetch {
+		t.Fatalf("url %q, queue %q, prefetch %d, error %v", cfg.AMQPURL, cfg.AMQPQueue, cfg.AMQPPrefetch, err)
 	}
 }

@@ -227,24 +227,24 @@ func (a *api) authenticate(r *http.Request) string {
 
 // reader builds an endpoint's request: from a JSON body (jsonBody) or the path
 // (messageSIDPath). The status goes with the error.
-type reader func(a *api, w http.ResponseWriter, r *http.Request) (request, int, *errs.Error)
+type reader func(a *api, w http.ResponseWriter, r *http.Request) (Request, int, *errs.Error)
 
 // jsonBody reads a JSON object of fields, connection, templateEngine and variables: content
 // type, size limit, decode.
 func jsonBody(fields []string) reader {
-	return func(a *api, w http.ResponseWriter, r *http.Request) (request, int, *errs.Error) {
+	return func(a *api, w http.ResponseWriter, r *http.Request) (Request, int, *errs.Error) {
 		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return request{}, http.StatusUnsupportedMediaType, errs.Invalid("Content-Type", "send the body as JSON with Content-Type: application/json")
+			return Request{}, http.StatusUnsupportedMediaType, errs.Invalid("Content-Type", "send the body as JSON with Content-Type: application/json")
 		}
 		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.maxBody))
 		if err != nil {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
-				return request{}, http.StatusRequestEntityTooLarge, errs.Invalid("body", "the body is larger than %d bytes", a.maxBody)
+				return Request{}, http.StatusRequestEntityTooLarge, errs.Invalid("body", "the body is larger than %d bytes", a.maxBody)
 			}
-			return request{}, http.StatusBadRequest, errs.Invalid("body", "cannot read the body: %v", err)
+			return Request{}, http.StatusBadRequest, errs.Invalid("body", "cannot read the body: %v", err)
 		}
-		req, e := decodeRequest(raw, fields)
+		req, e := DecodeRequest(raw, fields)
 		if e != nil {
 			return req, http.StatusBadRequest, e
 		}
@@ -254,16 +254,16 @@ func jsonBody(fields []string) reader {
 
 // messageSIDPath reads the message SID from the path and the connection from the query
 // (?connection=NAME); a body is not read.
-func messageSIDPath(_ *api, _ http.ResponseWriter, r *http.Request) (request, int, *errs.Error) {
+func messageSIDPath(_ *api, _ http.ResponseWriter, r *http.Request) (Request, int, *errs.Error) {
 	q := r.URL.Query()
 	for k := range q {
 		if k != fieldConnection {
-			return request{}, http.StatusBadRequest, errs.Invalid(k, "unknown query parameter %q: the only one is %s", k, fieldConnection)
+			return Request{}, http.StatusBadRequest, errs.Invalid(k, "unknown query parameter %q: the only one is %s", k, fieldConnection)
 		}
 	}
 	sid, conn := r.PathValue(actions.FieldMessageSID), q.Get(fieldConnection)
 	sum := sha256.Sum256([]byte(sid + "\x00" + conn))
-	return request{vars: map[string]any{actions.FieldMessageSID: sid}, connection: conn, hash: hex.EncodeToString(sum[:])}, 0, nil
+	return Request{Vars: map[string]any{actions.FieldMessageSID: sid}, Connection: conn, Hash: hex.EncodeToString(sum[:])}, 0, nil
 }
 
 // endpoint handles one action route in a fixed order: auth, read (content type, size limit,
@@ -273,7 +273,7 @@ func (a *api) endpoint(kind string, act Action, read reader) http.Handler {
 		start := time.Now()
 		log := a.log.With("route", r.URL.Path)
 		reply := func(status int, res actions.Result, attrs ...any) {
-			writeJSON(w, status, encode(res))
+			writeJSON(w, status, Encode(res))
 			attrs = append(attrs, "status", status, "duration", time.Since(start))
 			if f := res.Failure(); f != nil {
 				attrs = append(attrs, "code", f.Code)
@@ -309,7 +309,7 @@ func (a *api) endpoint(kind string, act Action, read reader) http.Handler {
 		var held *claim
 		if idem != "" {
 			log = log.With("idempotencyKey", idem)
-			c, stored, e := a.claim(r.Context(), kind+"/"+caller+"/"+idem, req.hash)
+			c, stored, e := a.claim(r.Context(), kind+"/"+caller+"/"+idem, req.Hash)
 			switch {
 			case e != nil && e.Code == errs.StoreUnavailable:
 				w.Header().Set("Retry-After", strconv.Itoa(int(DefaultRetryAfter/time.Second)))
@@ -337,22 +337,19 @@ func (a *api) endpoint(kind string, act Action, read reader) http.Handler {
 		// Detached from the caller: a client that hangs up must not leave half a fan-out.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), a.timeout)
 		defer cancel()
-		inv := actions.Invocation{Vars: req.vars, Engine: req.engine, Connection: req.connection}
+		inv := actions.Invocation{Vars: req.Vars, Engine: req.Engine, Connection: req.Connection}
 		if idem != "" {
 			// The actions' delivery records are shared with Zeebe jobs: keep these apart from
 			// job keys and between the two endpoints.
 			inv.IdempotencyKey = "http/" + kind + "/" + caller + "/" + idem
 		}
 		res, sendErr := act.Invoke(ctx, inv)
-		if res.TwilioResult == nil {
-			res.TwilioResult = []actions.RecipientResult{}
-		}
-		status = statusOf(res, sendErr)
+		status, body := Answer(res, sendErr)
 		if status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(sendErr)))
 		}
 		if held != nil {
-			held.record(status, encode(res))
+			held.record(status, body)
 		}
 		reply(status, res, "recipients", len(res.TwilioResult))
 	})
@@ -361,6 +358,12 @@ func (a *api) endpoint(kind string, act Action, read reader) http.Handler {
 // twilioNotFound is Twilio's error code of an unknown resource (a message SID of another
 // account, say).
 const twilioNotFound = 20404
+
+// Answer is the HTTP API's answer to an action's outcome: the status (see the package
+// comment) and the JSON body. The AMQP entry point answers the same.
+func Answer(res actions.Result, sendErr error) (status int, body []byte) {
+	return statusOf(res, sendErr), Encode(res)
+}
 
 // statusOf maps an action's outcome to the HTTP status (see the package comment).
 func statusOf(res actions.Result, sendErr error) int {
@@ -395,7 +398,11 @@ func retryAfterSeconds(err error) int {
 	return int(DefaultRetryAfter / time.Second)
 }
 
-func encode(res actions.Result) []byte {
+// Encode is the JSON of a result, as the HTTP API answers it (twilioResult is a list, never null).
+func Encode(res actions.Result) []byte {
+	if res.TwilioResult == nil {
+		res.TwilioResult = []actions.RecipientResult{}
+	}
 	b, err := json.Marshal(res)
 	if err != nil {
 		panic("httpapi: cannot encode a result: " + err.Error())
@@ -409,19 +416,22 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	w.Write(append(body, '\n'))
 }
 
-type request struct {
-	vars       map[string]any
-	engine     templates.Engine
-	connection string
-	// hash identifies the request's content for Idempotency-Key checks: the SHA-256 of its
-	// JSON re-encoded with sorted keys, so whitespace and key order do not matter.
-	hash string
+// Request is a decoded request body: the action's variables and how to run it.
+type Request struct {
+	Vars       map[string]any
+	Engine     templates.Engine
+	Connection string
+	// Hash identifies the request's content for idempotency checks: the SHA-256 of its JSON
+	// re-encoded with sorted keys, so whitespace and key order do not matter.
+	Hash string
 }
 
-// decodeRequest reads a JSON object of the endpoint's fields, templateEngine and variables.
-// Unknown fields are rejected: a misspelt optional field would otherwise be silently ignored.
-func decodeRequest(raw []byte, fields []string) (request, *errs.Error) {
-	var req request
+// DecodeRequest reads a JSON object of the action's fields (actions.SendSMS.Fields,
+// actions.MakeCall.Fields), connection, templateEngine and variables; the AMQP entry point
+// reads its bodies with it too. Unknown fields are rejected: a misspelt optional field would
+// otherwise be silently ignored.
+func DecodeRequest(raw []byte, fields []string) (Request, *errs.Error) {
+	var req Request
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var doc map[string]any
@@ -449,7 +459,7 @@ func decodeRequest(raw []byte, fields []string) (request, *errs.Error) {
 		if !ok {
 			return req, errs.Invalid(fieldConnection, "%s must be a string: the name of a configured connection", fieldConnection)
 		}
-		req.connection = s
+		req.Connection = s
 	}
 	if v, ok := doc[fieldTemplateEngine]; ok && v != nil {
 		s, ok := v.(string)
@@ -460,7 +470,7 @@ func decodeRequest(raw []byte, fields []string) (request, *errs.Error) {
 		if err != nil {
 			return req, errs.As(err)
 		}
-		req.engine = engine
+		req.Engine = engine
 	}
 	for k, v := range doc {
 		switch {
@@ -474,7 +484,7 @@ func decodeRequest(raw []byte, fields []string) (request, *errs.Error) {
 	}
 	canon, _ := json.Marshal(doc)
 	sum := sha256.Sum256(canon)
-	req.vars, req.hash = vars, hex.EncodeToString(sum[:])
+	req.Vars, req.Hash = vars, hex.EncodeToString(sum[:])
 	return req, nil
 }
 

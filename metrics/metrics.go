@@ -60,10 +60,16 @@ var (
 	MQTTRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "twilio_connector_mqtt_requests_total", Help: "MQTT requests by topic kind and outcome.",
 	}, []string{"kind", "outcome"})
+	// AMQPRequests counts AMQP requests by action (send_sms, make_call, unknown) and outcome
+	// (success: answered 200, fail: another answer of the action, replayed: answered from the
+	// record, invalid: refused before the action ran).
+	AMQPRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "twilio_connector_amqp_requests_total", Help: "AMQP requests by action and outcome.",
+	}, []string{"action", "outcome"})
 )
 
 func init() {
-	Registry.MustRegister(Jobs, JobSeconds, Sends, TwilioSeconds, PaceWait, PaceThrottled, TwilioRefusals, Webhooks, MQTTRequests,
+	Registry.MustRegister(Jobs, JobSeconds, Sends, TwilioSeconds, PaceWait, PaceThrottled, TwilioRefusals, Webhooks, MQTTRequests, AMQPRequests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 

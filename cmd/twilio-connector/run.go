@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/twilio-connector/twilio-connector/actions"
+	"github.com/twilio-connector/twilio-connector/amqpapi"
 	"github.com/twilio-connector/twilio-connector/config"
 	"github.com/twilio-connector/twilio-connector/httpapi"
 	"github.com/twilio-connector/twilio-connector/metrics"
@@ -102,7 +103,7 @@ func loadTriggers(cfg config.Config, reg *triggers.Registry) error {
 	return nil
 }
 
-// serve runs the worker, the webhooks, the outbox and the MQTT entry point until ctx ends, then shuts down
+// serve runs the worker, the webhooks, the outbox and the MQTT and AMQP entry points until ctx ends, then shuts down
 // gracefully: stop taking work, finish in-flight jobs, stop the HTTP server.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.Client, polls *worker.LongPolls, st store.Store, reg *triggers.Registry) error {
 	conns, err := newConnections(cfg, st)
@@ -190,6 +191,17 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 		}
 		ready.add("mqtt", func(context.Context) error { return mq.Health() })
 	}
+	var aq *amqpapi.Client
+	if cfg.AMQPURL != "" {
+		if aq, err = amqpapi.Start(amqpapi.Options{
+			URL: cfg.AMQPURL, Queue: cfg.AMQPQueue, Prefetch: cfg.AMQPPrefetch, MaxBodyBytes: cfg.APIMaxBody,
+			SMS: acts[actions.SendSMS.Name], Calls: acts[actions.MakeCall.Name], Store: st,
+			Timeout: cfg.APITimeout, Logger: log,
+		}); err != nil {
+			return err
+		}
+		ready.add("amqp", func(context.Context) error { return aq.Health() })
+	}
 
 	w.Start()
 	<-ctx.Done()
@@ -200,6 +212,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	defer cancel()
 	if mq != nil {
 		mq.Close(sctx) // requests it does not finish stay unacknowledged at the broker
+	}
+	if aq != nil {
+		aq.Close(sctx) // likewise
 	}
 	werr := w.Stop(sctx)
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -39,7 +39,7 @@ func TestReadmeSMPPExampleLoads(t *testing.T) {
 		t.Fatalf("want the connection and the trigger example, found %d yaml blocks", len(blocks))
 	}
 	doc := strings.Replace(blocks[0], "/run/secrets/smsc", writeFile(t, "smsc", "pw\n"), 1)
-	conns, err := newConnections(config.Config{ConnectionsFile: writeFile(t, "connections.yaml", doc)})
+	conns, err := newConnections(config.Config{ConnectionsFile: writeFile(t, "connections.yaml", doc)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

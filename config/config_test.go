@@ -202,3 +202,23 @@ func TestVariables(t *testing.T) {
 		}
 	}
 }
+
+// The README's Configuration section names every variable the connector reads (a secret's
+// NAME_FILE through its NAME: the section says every secret can be a file).
+func TestVariablesDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(readme), "\n## Configuration\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	for _, v := range Variables() {
+		name := strings.TrimSuffix(v, "_FILE")
+		if !slices.Contains(Variables(), name) {
+			name = v // a variable of its own, such as CONNECTOR_CONFIG_FILE
+		}
+		if !strings.Contains(section, "`"+name+"`") && !strings.Contains(section, "`"+name+" ") {
+			t.Errorf("README.md's Configuration section does not name %s", name)
+		}
+	}
+}

@@ -322,7 +322,7 @@ func dockerBinary(t *testing.T) string {
 		cmd.Dir = ctxDir // WORKDIR /src, where COPY . . put the context
 		cmd.Env = append(os.Environ(), b.env...)
 		if output, err := cmd.CombinedOutput(); err != nil {
-			built.err = fmt.Sprintf("the Dockerfile's go build %s failed on the build context: %v\n%s", strings.Join(args, " "), err, output)
+			built.err = fmt.Sprintf("the Dockerfile's `go %s` failed on the build context: %v\n%s", strings.Join(args, " "), err, output)
 			return
 		}
 		built.path = out

@@ -120,7 +120,10 @@ type object struct {
 		Name string `yaml:"name"`
 	} `yaml:"images"`
 	Spec struct {
+		// A Service's selector is the labels; a workload's or a PodDisruptionBudget's
+		// is under matchLabels.
 		Selector struct {
+			Labels      map[string]string `yaml:",inline"`
 			MatchLabels map[string]string `yaml:"matchLabels"`
 		} `yaml:"selector"`
 		Template struct {
@@ -254,11 +257,11 @@ func TestKustomization(t *testing.T) {
 			t.Errorf("kustomization.yaml lists %s: %v", r, err)
 		}
 	}
-	if !slices.ContainsFunc(k.Images, func(i struct {
-		Name string `yaml:"name"`
-	}) bool {
-		return i.Name == connectorImage
-	}) {
+	images := false
+	for _, i := range k.Images {
+		images = images || i.Name == connectorImage
+	}
+	if !images {
 		t.Errorf("kustomization.yaml has no images entry for %s", connectorImage)
 	}
 }
@@ -362,21 +365,12 @@ func TestKubernetesPorts(t *testing.T) {
 		}
 		return len(sel) > 0
 	}
-	svc := find(t, objs, "Service", dep.Metadata.Name)
-	var svcSelector map[string]string
-	for _, d := range documents(t, svc.file) { // a Service's selector is a plain map
-		var s struct {
-			Kind string `yaml:"kind"`
-			Spec struct {
-				Selector map[string]string `yaml:"selector"`
-			} `yaml:"spec"`
-		}
-		if d.Decode(&s) == nil && s.Kind == "Service" {
-			svcSelector = s.Spec.Selector
-		}
+	if !selects(dep.Spec.Selector.MatchLabels) {
+		t.Errorf("Deployment %s selects %v, not its pods %v", dep.Metadata.Name, dep.Spec.Selector.MatchLabels, labels)
 	}
-	if !selects(svcSelector) {
-		t.Errorf("Service %s selects %v, not the connector's pods %v", svc.Metadata.Name, svcSelector, labels)
+	svc := find(t, objs, "Service", dep.Metadata.Name)
+	if !selects(svc.Spec.Selector.Labels) {
+		t.Errorf("Service %s selects %v, not the connector's pods %v", svc.Metadata.Name, svc.Spec.Selector.Labels, labels)
 	}
 	if len(svc.Spec.Ports) != 1 || strconv.Itoa(svc.Spec.Ports[0].Port) != port || resolve(svc.Spec.Ports[0].TargetPort) != port {
 		t.Errorf("Service %s ports %+v, want port and targetPort %s", svc.Metadata.Name, svc.Spec.Ports, port)

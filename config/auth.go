@@ -40,19 +40,6 @@ var (
 	audienceVars     = []string{"ZEEBE_TOKEN_AUDIENCE", "CAMUNDA_TOKEN_AUDIENCE", "CAMUNDA_ZEEBE_OAUTH_AUDIENCE"}
 )
 
-func init() {
-	for _, names := range [][]string{authStrategyVars, usernameVars, passwordVars, clientIDVars, clientSecretVars, oauthURLVars, audienceVars} {
-		for _, n := range names {
-			known[n] = true
-		}
-	}
-	for _, names := range [][]string{passwordVars, clientSecretVars} {
-		for _, n := range names {
-			known[n+"_FILE"] = true
-		}
-	}
-}
-
 // loadAuth reads the Zeebe authentication settings.
 func (l *loader) loadAuth(a *ZeebeAuth) {
 	l.str(&a.Strategy, authStrategyVars...)

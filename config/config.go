@@ -13,10 +13,12 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
 	"gopkg.in/yaml.v3"
 
 	"github.com/twilio-connector/twilio-connector/pace"
@@ -201,23 +203,34 @@ func (e *Error) Error() string { return "configuration: " + e.Variable + ": " + 
 // file it names, and validates it for the given requirements.
 func Load(getenv func(string) string, need Requirement) (Config, error) {
 	l := loader{getenv: getenv}
-	if path := getenv("CONNECTOR_CONFIG_FILE"); path != "" {
+	if path := getenv(configFileVar); path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return Config{}, &Error{"CONNECTOR_CONFIG_FILE", fmt.Sprintf("cannot read %s: %v", path, err)}
+			return Config{}, &Error{configFileVar, fmt.Sprintf("cannot read %s: %v", path, err)}
 		}
 		if err := yaml.Unmarshal(data, &l.file); err != nil {
 			// yaml quotes the offending value, which may be a secret; keep only where it is.
 			where := strings.Join(strings.Fields(quotedYAML.ReplaceAllString(err.Error(), "(value not shown)")), " ")
-			return Config{}, &Error{"CONNECTOR_CONFIG_FILE", fmt.Sprintf("%s is not a YAML map of VARIABLE: value: %s", path, where)}
+			return Config{}, &Error{configFileVar, fmt.Sprintf("%s is not a YAML map of VARIABLE: value: %s", path, where)}
 		}
+		known := settings()
 		for k := range l.file {
-			if !known[k] {
+			if !slices.Contains(known, k) {
 				return Config{}, &Error{k, fmt.Sprintf("unknown setting in %s (check the spelling against the README's configuration table)", path)}
 			}
 		}
 	}
 	c := Default()
+	l.read(&c)
+	if l.err != nil {
+		return Config{}, l.err
+	}
+	return c, c.validate(need)
+}
+
+// read reads every setting into c. Each setting is read here and only here: Variables lists
+// the names this asks for.
+func (l *loader) read(c *Config) {
 	l.str(&c.AccountSID, "TWILIO_ACCOUNT", "TWILIO_ACCOUNT_SID")
 	l.secret(&c.AuthToken, "TWILIO_TOKEN", "TWILIO_AUTH_TOKEN")
 	l.str(&c.DefaultFrom, "TWILIO_DEFAULT_FROM")
@@ -275,10 +288,6 @@ func Load(getenv func(string) string, need Requirement) (Config, error) {
 	l.secret(&c.AMQPURL, "CONNECTOR_AMQP_URL")
 	l.str(&c.AMQPQueue, "CONNECTOR_AMQP_QUEUE")
 	l.integer(&c.AMQPPrefetch, "CONNECTOR_AMQP_PREFETCH")
-	if l.err != nil {
-		return Config{}, l.err
-	}
-	return c, c.validate(need)
 }
 
 // RedisURLProblem says what is wrong with a Redis URL without repeating any of it (url.Parse's
@@ -427,7 +436,7 @@ func (c *Config) validate(need Requirement) error {
 	if c.StatusMessageName == "" {
 		return &Error{"CONNECTOR_STATUS_MESSAGE_NAME", "must not be empty (default " + DefaultStatusMessage + ")"}
 	}
-	if need&NeedZeebe != 0 && c.ZeebeAddress == "" && os.Getenv("ZEEBE_HOST") == "" {
+	if need&NeedZeebe != 0 && c.ZeebeAddress == "" && os.Getenv(zbc.GatewayHostEnvVar) == "" {
 		return &Error{"ZEEBE_ADDRESS", "is not set: give the gateway address, e.g. 127.0.0.1:26500 or your Camunda SaaS cluster's address"}
 	}
 	if need&NeedZeebe != 0 {
@@ -438,34 +447,36 @@ func (c *Config) validate(need Requirement) error {
 	return nil
 }
 
-// known lists every setting a YAML file may hold.
-var known = map[string]bool{}
+// configFileVar names the YAML file of settings.
+const configFileVar = "CONNECTOR_CONFIG_FILE"
 
-func init() {
-	for _, k := range strings.Fields(`TWILIO_ACCOUNT TWILIO_ACCOUNT_SID TWILIO_TOKEN TWILIO_AUTH_TOKEN
-		TWILIO_DEFAULT_FROM TWILIO_MESSAGING_SERVICE_SID TWILIO_API_BASE_URL TWILIO_TIMEOUT TWILIO_CONCURRENCY
-		TWILIO_PACE_SENDERS TWILIO_PACE_DEFAULT TWILIO_PACE_ACCOUNT
-		CONNECTOR_DEFAULT_REGION CONNECTOR_DIRECTORY_FILE CONNECTOR_CONNECTIONS_FILE CONNECTOR_JOB_TYPE_PREFIX CONNECTOR_HTTP_ADDR CONNECTOR_PUBLIC_URL
-		CONNECTOR_HTTP_READ_TIMEOUT CONNECTOR_HTTP_WRITE_TIMEOUT CONNECTOR_HTTP_IDLE_TIMEOUT
-		CONNECTOR_STATE_FILE CONNECTOR_STATE_RETENTION CONNECTOR_LOG_FORMAT CONNECTOR_LOG_LEVEL
-		CONNECTOR_SEND_ATTEMPTS CONNECTOR_SEND_PARALLELISM CONNECTOR_SHUTDOWN_GRACE ZEEBE_ADDRESS
-		CONNECTOR_WORKER_NAME CONNECTOR_MAX_JOBS_ACTIVE CONNECTOR_CONCURRENCY CONNECTOR_JOB_TIMEOUT
-		CONNECTOR_POLL_INTERVAL CONNECTOR_REQUEST_TIMEOUT CONNECTOR_RETRY_BACKOFF CONNECTOR_BPMN_DIR
-		CONNECTOR_TRIGGERS_FILE CONNECTOR_WEBHOOK_SKIP_SIGNATURE CONNECTOR_MESSAGE_TTL CONNECTOR_MATCH_TIMEOUT
-		CONNECTOR_STATUS_MESSAGE_NAME CONNECTOR_OPT_OUT_STARTS_PROCESSES CONNECTOR_PUBLISH_TIMEOUT
-		CONNECTOR_OUTBOX_INTERVAL CONNECTOR_OUTBOX_MAX_BACKOFF CONNECTOR_WEBHOOK_MAX_BODY
-		CONNECTOR_MQTT_URL CONNECTOR_MQTT_URL_FILE CONNECTOR_MQTT_CLIENT_ID CONNECTOR_MQTT_TOPIC_PREFIX
-		CONNECTOR_AMQP_URL CONNECTOR_AMQP_URL_FILE CONNECTOR_AMQP_QUEUE CONNECTOR_AMQP_PREFETCH
-		CONNECTOR_API_KEYS CONNECTOR_API_KEYS_FILE CONNECTOR_API_MAX_BODY CONNECTOR_API_TIMEOUT
-		CONNECTOR_STATE_STORE CONNECTOR_REDIS_URL CONNECTOR_REDIS_URL_FILE CONNECTOR_REDIS_PREFIX CONNECTOR_DIRECTORY_REDIS`) {
-		known[k] = true
-	}
+// zeebeClientVariables are read by the Zeebe Go client itself, from the environment only.
+var zeebeClientVariables = []string{zbc.GatewayHostEnvVar, zbc.GatewayPortEnvVar, zbc.InsecureEnvVar, zbc.CaCertificatePath,
+	zbc.OverrideAuthorityEnvVar, zbc.KeepAliveEnvVar, zbc.OAuthCachePathEnvVar, zbc.OAuthRequestTimeoutEnvVar}
+
+// settings returns the name of every setting Load reads, in the order it reads them: what the
+// environment and a CONNECTOR_CONFIG_FILE may set.
+func settings() []string {
+	l := loader{getenv: func(string) string { return "" }}
+	var c Config
+	l.read(&c)
+	return l.names
+}
+
+// Variables returns, sorted, every environment variable the connector reads: its settings
+// (NAME_FILE included for secrets), CONNECTOR_CONFIG_FILE and the Zeebe client's own.
+// Deployment manifests and documentation are checked against it.
+func Variables() []string {
+	vs := append(append(settings(), configFileVar), zeebeClientVariables...)
+	slices.Sort(vs)
+	return slices.Compact(vs)
 }
 
 type loader struct {
 	getenv func(string) string
 	file   map[string]any
 	err    error
+	names  []string // every setting asked for, in order
 }
 
 // lookup returns the first set value among names, from the environment then the file, with
@@ -484,8 +495,14 @@ func (l *loader) lookup(names ...string) (string, string, bool) {
 	return "", "", false
 }
 
+// setting is lookup for names that are settings: it records them for Variables.
+func (l *loader) setting(names ...string) (string, string, bool) {
+	l.names = append(l.names, names...)
+	return l.lookup(names...)
+}
+
 func (l *loader) str(dst *string, names ...string) {
-	if _, v, ok := l.lookup(names...); ok {
+	if _, v, ok := l.setting(names...); ok {
 		*dst = strings.TrimSpace(v)
 	}
 }
@@ -493,12 +510,12 @@ func (l *loader) str(dst *string, names ...string) {
 // secret reads names, or the file named by NAME_FILE. Both set is an error: which one wins
 // would be a guess.
 func (l *loader) secret(dst *string, names ...string) {
-	n, v, ok := l.lookup(names...)
+	n, v, ok := l.setting(names...)
 	var fileNames []string
 	for _, n := range names {
 		fileNames = append(fileNames, n+"_FILE")
 	}
-	fn, path, fok := l.lookup(fileNames...)
+	fn, path, fok := l.setting(fileNames...)
 	if l.err != nil {
 		return
 	}
@@ -525,7 +542,7 @@ func unwrapPath(err error) error {
 }
 
 func (l *loader) integer(dst *int, name string) {
-	if _, v, ok := l.lookup(name); ok && l.err == nil {
+	if _, v, ok := l.setting(name); ok && l.err == nil {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil {
 			l.err = &Error{name, fmt.Sprintf("%q is not a whole number", v)}
@@ -536,7 +553,7 @@ func (l *loader) integer(dst *int, name string) {
 }
 
 func (l *loader) duration(dst *time.Duration, name string) {
-	if _, v, ok := l.lookup(name); ok && l.err == nil {
+	if _, v, ok := l.setting(name); ok && l.err == nil {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
 		if err != nil {
 			l.err = &Error{name, fmt.Sprintf("%q is not a duration: write it like 30s, 500ms or 2m", v)}
@@ -582,7 +599,7 @@ func (l *loader) pace(dst **pace.Rates) {
 }
 
 func (l *loader) boolean(dst *bool, name string) {
-	if _, v, ok := l.lookup(name); ok && l.err == nil {
+	if _, v, ok := l.setting(name); ok && l.err == nil {
 		b, err := strconv.ParseBool(strings.TrimSpace(v))
 		if err != nil {
 			l.err = &Error{name, fmt.Sprintf("%q is not true or false", v)}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -211,5 +212,67 @@ func TestAMQPURLFromFile(t *testing.T) {
 	cfg, err := Load(env(map[string]string{"CONNECTOR_AMQP_URL_FILE": file}), 0)
 	if err != nil || cfg.AMQPURL != "amqps://svc:s3cretPW@rabbit:5671/prod" || cfg.AMQPQueue != DefaultAMQPQueue || cfg.AMQPPrefetch != DefaultAMQPPrefetch {
 		t.Fatalf("url %q, queue %q, prefetch %d, error %v", cfg.AMQPURL, cfg.AMQPQueue, cfg.AMQPPrefetch, err)
+	}
+}
+
+// Every secret's NAME_FILE works in the configuration file as in the environment (the file's
+// list of known settings once missed TWILIO_TOKEN_FILE).
+func TestSecretFileNamedInTheConfigurationFile(t *testing.T) {
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	os.WriteFile(tokenFile, []byte(token+"\n"), 0o600)
+	file := filepath.Join(dir, "connector.yaml")
+	os.WriteFile(file, []byte("TWILIO_ACCOUNT: "+sid+"\nTWILIO_TOKEN_FILE: "+tokenFile+"\n"), 0o600)
+	cfg, err := Load(env(map[string]string{"CONNECTOR_CONFIG_FILE": file}), NeedTwilio)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.AuthToken != token {
+		t.Fatalf("the token was not read from TWILIO_TOKEN_FILE")
+	}
+}
+
+func TestVariables(t *testing.T) {
+	vs := Variables()
+	if !slices.IsSorted(vs) || len(slices.Compact(slices.Clone(vs))) != len(vs) {
+		t.Fatalf("not sorted and unique: %v", vs)
+	}
+	for _, want := range []string{"TWILIO_ACCOUNT", "TWILIO_TOKEN_FILE", "CONNECTOR_REDIS_URL_FILE", "CAMUNDA_BASIC_AUTH_PASSWORD_FILE",
+		"CONNECTOR_STATE_STORE", "CONNECTOR_CONFIG_FILE", "ZEEBE_INSECURE_CONNECTION", "ZEEBE_CLIENT_CONFIG_PATH"} {
+		if !slices.Contains(vs, want) {
+			t.Errorf("%s missing from %v", want, vs)
+		}
+	}
+	// Only secrets have a _FILE variant.
+	for _, notRead := range []string{"CONNECTOR_HTTP_ADDR_FILE", "ZEEBE_CLIENT_ID_FILE", "CAMUNDA_BASIC_AUTH_USERNAME_FILE"} {
+		if slices.Contains(vs, notRead) {
+			t.Errorf("%s is listed but not read", notRead)
+		}
+	}
+	// Each listed setting is read: set alone to a bad value, it is the one an error names.
+	for _, v := range []string{"CONNECTOR_CONCURRENCY", "CONNECTOR_JOB_TIMEOUT", "CONNECTOR_DIRECTORY_REDIS"} {
+		if _, err := Load(env(map[string]string{v: "bad"}), 0); err == nil || !strings.Contains(err.Error(), v) {
+			t.Errorf("%s=bad: %v", v, err)
+		}
+	}
+}
+
+// The README's Configuration section names every variable the connector reads (a secret's
+// NAME_FILE through its NAME: the section says every secret can be a file).
+func TestVariablesDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(readme), "\n## Configuration\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	for _, v := range Variables() {
+		name := strings.TrimSuffix(v, "_FILE")
+		if !slices.Contains(Variables(), name) {
+			name = v // a variable of its own, such as CONNECTOR_CONFIG_FILE
+		}
+		if !strings.Contains(section, "`"+name+"`") && !strings.Contains(section, "`"+name+" ") {
+			t.Errorf("README.md's Configuration section does not name %s", name)
+		}
 	}
 }

@@ -3,7 +3,10 @@
 package metrics
 
 import (
+	"context"
 	"net/http"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -68,8 +71,43 @@ var (
 	}, []string{"action", "outcome"})
 )
 
+// outboxPending is the outbox's backlog: inbound messages, delivery statuses and replies
+// waiting for the engine, counted in the state store at each scrape. Replicas sharing one
+// Redis share one outbox and each reports all of it.
+var outboxPending = &countCollector{desc: prometheus.NewDesc("twilio_connector_outbox_pending",
+	"Inbound messages, delivery statuses and replies waiting in the outbox for the engine.", nil, nil)}
+
+// outboxCountTimeout bounds the count at a scrape.
+const outboxCountTimeout = 2 * time.Second
+
+// SetOutboxPending makes the twilio_connector_outbox_pending gauge report count (the outbox's
+// Pending) from now on.
+func SetOutboxPending(count func(context.Context) (int, error)) { outboxPending.count.Store(&count) }
+
+// countCollector reports a gauge counted when scraped.
+type countCollector struct {
+	desc  *prometheus.Desc
+	count atomic.Pointer[func(context.Context) (int, error)]
+}
+
+func (c *countCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+// Collect reports nothing before a count is set or when counting fails (the store is down:
+// /readyz says so), rather than failing the whole scrape.
+func (c *countCollector) Collect(ch chan<- prometheus.Metric) {
+	count := c.count.Load()
+	if count == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), outboxCountTimeout)
+	defer cancel()
+	if n, err := (*count)(ctx); err == nil {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n))
+	}
+}
+
 func init() {
-	Registry.MustRegister(Jobs, JobSeconds, Sends, TwilioSeconds, PaceWait, PaceThrottled, TwilioRefusals, Webhooks, MQTTRequests, AMQPRequests,
+	Registry.MustRegister(Jobs, JobSeconds, Sends, TwilioSeconds, PaceWait, PaceThrottled, TwilioRefusals, Webhooks, MQTTRequests, AMQPRequests, outboxPending,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 

@@ -9,14 +9,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
 	"syscall"
 
 	"github.com/twilio-connector/twilio-connector/actions"
 )
-
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
 
 type command struct {
 	name, summary string
@@ -33,10 +29,7 @@ func commands() []command {
 		{"sms", "post a signed inbound SMS to a running connector's webhook (as Twilio would)", smsCommand},
 		{"match", "try an SMS_RECEIVED pattern and echo on a message, offline", matchCommand},
 		{"lint", "check BPMN models that use the connector (task types, inputs, headers, SMS triggers)", lintCommand},
-		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
-			fmt.Fprintf(stdout, "twilio-connector %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-			return nil
-		}},
+		{"version", "print the version and the commit it was built from", versionCommand},
 	}
 }
 

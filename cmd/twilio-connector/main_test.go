@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -32,7 +34,8 @@ func TestDispatch(t *testing.T) {
 	}{
 		{[]string{"help"}, 0, "Commands:", ""},
 		{nil, 0, "send", ""},
-		{[]string{"version"}, 0, "twilio-connector dev", ""},
+		{[]string{"version"}, 0, "twilio-connector (devel) (commit ", ""},
+		{[]string{"version", "extra"}, 2, "", "version takes no arguments"},
 		{[]string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
 		{[]string{"send", "--bogus"}, 2, "", "flag provided but not defined"},
 		{[]string{"send", "--vars", "[1]", "--testing"}, 2, "", "--vars is not a JSON object"},
@@ -63,6 +66,30 @@ func TestSendTestingPrintsTheJobResult(t *testing.T) {
 	for _, r := range res.TwilioResult {
 		if r.Status != actions.StatusTesting || r.Body != "Order 1,042 is ready" || r.SID != nil {
 			t.Errorf("%+v", r)
+		}
+	}
+}
+
+func TestVersionLine(t *testing.T) {
+	stamped := &debug.BuildInfo{Main: debug.Module{Version: "v1.4.0"}, Settings: []debug.BuildSetting{
+		{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: "c027d98e1f"}, {Key: "vcs.modified", Value: "true"}}}
+	clean := &debug.BuildInfo{Main: debug.Module{Version: "v1.4.0"}, Settings: []debug.BuildSetting{
+		{Key: "vcs.revision", Value: "c027d98e1f"}, {Key: "vcs.modified", Value: "false"}}}
+	for _, c := range []struct {
+		info                *debug.BuildInfo
+		ldVersion, ldCommit string
+		want                string
+	}{
+		{stamped, "", "", "twilio-connector v1.4.0 (commit c027d98e1f, modified; "},
+		{clean, "", "", "twilio-connector v1.4.0 (commit c027d98e1f; "},
+		{&debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, "", "", "twilio-connector (devel) (commit unknown; "},
+		{nil, "", "", "twilio-connector (devel) (commit unknown; "},
+		{&debug.BuildInfo{}, "v2.0.0", "0123abc", "twilio-connector v2.0.0 (commit 0123abc; "},
+		{stamped, "v2.0.0", "0123abc", "twilio-connector v2.0.0 (commit 0123abc, modified; "},
+	} {
+		got := versionLine(c.info, c.ldVersion, c.ldCommit)
+		if !strings.HasPrefix(got, c.want) || !strings.HasSuffix(got, runtime.Version()+" "+runtime.GOOS+"/"+runtime.GOARCH+")") {
+			t.Errorf("versionLine(%+v, %q, %q) = %q, want %q…", c.info, c.ldVersion, c.ldCommit, got, c.want)
 		}
 	}
 }

@@ -141,6 +141,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 		Interval: cfg.OutboxInterval, MaxBackoff: cfg.OutboxMaxBackoff, PublishTimeout: cfg.PublishTimeout, Logger: log,
 		Replier: replier(acts[actions.SendSMS.Name], log),
 	})
+	metrics.SetOutboxPending(outbox.Pending)
 	verifier := triggers.Verifier{AuthToken: cfg.AuthToken, PublicURL: cfg.PublicURL, Skip: cfg.SkipSignatureTest}
 	mux.Handle("/twilio/sms", triggers.NewSMSReceived(triggers.Options{
 		Triggers: reg, Publisher: pub, Store: st, Outbox: outbox, Verifier: verifier, MessageTTL: cfg.MessageTTL,

@@ -86,6 +86,10 @@ type Config struct {
 	MQTTURL         string // CONNECTOR_MQTT_URL (or _FILE): tcp://[user:password@]host:1883; secret; empty = MQTT off
 	MQTTClientID    string // CONNECTOR_MQTT_CLIENT_ID: names the persistent session; one per replica
 	MQTTTopicPrefix string // CONNECTOR_MQTT_TOPIC_PREFIX: <prefix>/txt, <prefix>/call, <prefix>/message/status
+
+	// Console (/console): always on in dev; in run only with CONNECTOR_CONSOLE=true, behind a login
+	Console         bool   // CONNECTOR_CONSOLE
+	ConsolePassword string // CONNECTOR_CONSOLE_PASSWORD (or _FILE): signs in besides the API keys; secret
 }
 
 // Defaults. The worker's concurrency is far above the Zeebe Go client's own (Twilio answers in
@@ -122,6 +126,8 @@ const (
 	DefaultOutboxInterval    = 5 * time.Second
 	DefaultOutboxBackoff     = 5 * time.Minute
 	DefaultWebhookMaxBody    = 64 << 10
+	// MinConsolePassword is the shortest CONNECTOR_CONSOLE_PASSWORD, as for API keys.
+	MinConsolePassword = 16
 )
 
 // Default returns a Config holding only defaults.
@@ -256,6 +262,8 @@ func Load(getenv func(string) string, need Requirement) (Config, error) {
 	l.secret(&c.MQTTURL, "CONNECTOR_MQTT_URL")
 	l.str(&c.MQTTClientID, "CONNECTOR_MQTT_CLIENT_ID")
 	l.str(&c.MQTTTopicPrefix, "CONNECTOR_MQTT_TOPIC_PREFIX")
+	l.boolean(&c.Console, "CONNECTOR_CONSOLE")
+	l.secret(&c.ConsolePassword, "CONNECTOR_CONSOLE_PASSWORD")
 	if l.err != nil {
 		return Config{}, l.err
 	}
@@ -396,6 +404,13 @@ func (c *Config) validate(need Requirement) error {
 	if need&NeedZeebe != 0 && c.ZeebeAddress == "" && os.Getenv("ZEEBE_HOST") == "" {
 		return &Error{"ZEEBE_ADDRESS", "is not set: give the gateway address, e.g. 127.0.0.1:26500 or your Camunda SaaS cluster's address"}
 	}
+	if c.ConsolePassword != "" && len(c.ConsolePassword) < MinConsolePassword {
+		return &Error{"CONNECTOR_CONSOLE_PASSWORD", fmt.Sprintf("has %d characters; use at least %d random ones (e.g. openssl rand -hex 32)", len(c.ConsolePassword), MinConsolePassword)}
+	}
+	// run's console needs a login (dev's is open to this machine only).
+	if need&NeedZeebe != 0 && c.Console && c.ConsolePassword == "" && c.APIKeys == "" {
+		return &Error{"CONNECTOR_CONSOLE", "is true but nobody could sign in: set CONNECTOR_CONSOLE_PASSWORD (or _FILE) or CONNECTOR_API_KEYS"}
+	}
 	if need&NeedZeebe != 0 {
 		if err := c.ZeebeAuth.validate(); err != nil {
 			return err
@@ -421,7 +436,8 @@ func init() {
 		CONNECTOR_OUTBOX_INTERVAL CONNECTOR_OUTBOX_MAX_BACKOFF CONNECTOR_WEBHOOK_MAX_BODY
 		CONNECTOR_MQTT_URL CONNECTOR_MQTT_URL_FILE CONNECTOR_MQTT_CLIENT_ID CONNECTOR_MQTT_TOPIC_PREFIX
 		CONNECTOR_API_KEYS CONNECTOR_API_KEYS_FILE CONNECTOR_API_MAX_BODY CONNECTOR_API_TIMEOUT
-		CONNECTOR_STATE_STORE CONNECTOR_REDIS_URL CONNECTOR_REDIS_URL_FILE CONNECTOR_REDIS_PREFIX CONNECTOR_DIRECTORY_REDIS`) {
+		CONNECTOR_STATE_STORE CONNECTOR_REDIS_URL CONNECTOR_REDIS_URL_FILE CONNECTOR_REDIS_PREFIX CONNECTOR_DIRECTORY_REDIS
+		CONNECTOR_CONSOLE CONNECTOR_CONSOLE_PASSWORD CONNECTOR_CONSOLE_PASSWORD_FILE`) {
 		known[k] = true
 	}
 }

@@ -52,6 +52,11 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"mqtt url of another scheme", map[string]string{"CONNECTOR_MQTT_URL": "http://u:secretpw@broker:1883"}, 0, "CONNECTOR_MQTT_URL"},
 		{"mqtt topic prefix with a wildcard", map[string]string{"CONNECTOR_MQTT_TOPIC_PREFIX": "twilio/#"}, 0, "CONNECTOR_MQTT_TOPIC_PREFIX"},
 		{"mqtt ok", map[string]string{"CONNECTOR_MQTT_URL": "ssl://u:secretpw@broker:8883"}, 0, ""},
+		{"console in run without a login", map[string]string{"ZEEBE_ADDRESS": "zeebe:26500", "CONNECTOR_CONSOLE": "true"}, NeedZeebe, "CONNECTOR_CONSOLE"},
+		{"console in run with a password", map[string]string{"ZEEBE_ADDRESS": "zeebe:26500", "CONNECTOR_CONSOLE": "true", "CONNECTOR_CONSOLE_PASSWORD": "secretpw-secretpw"}, NeedZeebe, ""},
+		{"console in run with API keys", map[string]string{"ZEEBE_ADDRESS": "zeebe:26500", "CONNECTOR_CONSOLE": "true", "CONNECTOR_API_KEYS": "secretpw-secretpw"}, NeedZeebe, ""},
+		{"short console password", map[string]string{"CONNECTOR_CONSOLE_PASSWORD": "secretpw"}, 0, "CONNECTOR_CONSOLE_PASSWORD"},
+		{"console password from file", map[string]string{"CONNECTOR_CONSOLE_PASSWORD_FILE": tokenFile}, 0, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -90,6 +90,7 @@ type Config struct {
 	// Console (/console): always on in dev; in run only with CONNECTOR_CONSOLE=true, behind a login
 	Console         bool   // CONNECTOR_CONSOLE
 	ConsolePassword string // CONNECTOR_CONSOLE_PASSWORD (or _FILE): signs in besides the API keys; secret
+	ConsoleOpen     bool   // set by dev, not a variable: the console needs no login
 }
 
 // Defaults. The worker's concurrency is far above the Zeebe Go client's own (Twilio answers in

@@ -16,6 +16,7 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/config"
+	"github.com/twilio-connector/twilio-connector/console"
 	"github.com/twilio-connector/twilio-connector/httpapi"
 	"github.com/twilio-connector/twilio-connector/metrics"
 	"github.com/twilio-connector/twilio-connector/mqttapi"
@@ -113,6 +114,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	if err != nil {
 		return err
 	}
+	// The console watches every entry point's sends and the inbound endpoints.
+	var activity *console.Activity
+	var observer triggers.Observer
+	if cfg.Console {
+		activity = console.NewActivity(0)
+		observer = activity
+		for name, a := range acts {
+			acts[name] = activity.Observe(name, a)
+		}
+	}
 	apiKeys, err := httpapi.ParseAPIKeys(cfg.APIKeys)
 	if err != nil {
 		return fmt.Errorf("CONNECTOR_API_KEYS: %w", err)
@@ -143,21 +154,25 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	mux.Handle("/twilio/sms", triggers.NewSMSReceived(triggers.Options{
 		Triggers: reg, Publisher: pub, Store: st, Outbox: outbox, Verifier: verifier, MessageTTL: cfg.MessageTTL,
 		MaxBodyBytes: int64(cfg.WebhookMaxBody), MatchOptOutKeywords: cfg.OptOutStartsProcesses,
-		PublishTimeout: cfg.PublishTimeout, Logger: log,
+		PublishTimeout: cfg.PublishTimeout, Logger: log, Observer: observer,
 	}))
 	mux.Handle("/twilio/status", triggers.NewStatusCallback(triggers.StatusOptions{
 		Publisher: pub, Store: st, Outbox: outbox, Verifier: verifier, MessageName: cfg.StatusMessageName,
 		MessageTTL: cfg.MessageTTL, MaxBodyBytes: int64(cfg.WebhookMaxBody), PublishTimeout: cfg.PublishTimeout, Logger: log,
+		Observer: observer,
 	}))
 	secrets := inboundSecrets(conns, reg, log)
 	triggers.NewHTTPChannel(triggers.HTTPOptions{
 		Options: triggers.Options{
 			Triggers: reg, Publisher: pub, Store: st, Outbox: outbox, MessageTTL: cfg.MessageTTL,
 			MaxBodyBytes: int64(cfg.WebhookMaxBody), MatchOptOutKeywords: cfg.OptOutStartsProcesses,
-			PublishTimeout: cfg.PublishTimeout, Logger: log,
+			PublishTimeout: cfg.PublishTimeout, Logger: log, Observer: observer,
 		},
 		Secret: secrets, StatusMessageName: cfg.StatusMessageName,
 	}).Register(mux)
+	if cfg.Console {
+		mountConsole(mux, cfg, log, conns, acts, reg, ready, activity, st, apiKeys)
+	}
 	outboxDone := make(chan struct{})
 	go func() { defer close(outboxDone); outbox.Run(ctx) }()
 	log.Info("SMS_RECEIVED triggers loaded", "count", len(reg.Triggers()))

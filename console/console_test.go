@@ -316,7 +316,7 @@ func TestActivityShowsSendsWithTheirLatestStatusAndInboundWithTheOutbox(t *testi
 		t.Fatalf("no live region:\n%s", page)
 	}
 	_, live, _ := b.get("/console/activity/live")
-	for _, want := range []string{"pager", "&#43;14155550100", "SM0123456789abcdef0123456789abcdef", `<td class="status">sent</td>`,
+	for _, want := range []string{"pager", "&#43;14155550100", "SM0123456789abcdef0123456789abcdef", `class="status">sent</td>`,
 		"status A-7", "orders.bpmn: p/start → waiting: waiting in the outbox", "orders.bpmn: p/other → gone: published by the outbox"} {
 		if !strings.Contains(live, want) {
 			t.Errorf("the live tables lack %q:\n%s", want, live)
@@ -324,7 +324,7 @@ func TestActivityShowsSendsWithTheirLatestStatusAndInboundWithTheOutbox(t *testi
 	}
 	a.Status("default", "SM0123456789abcdef0123456789abcdef", "delivered")
 	a.Status("default", "SM0123456789abcdef0123456789abcdef", "sent") // late, out of order
-	if _, live, _ = b.get("/console/activity/live"); !strings.Contains(live, `<td class="status">delivered</td>`) {
+	if _, live, _ = b.get("/console/activity/live"); !strings.Contains(live, `class="status">delivered</td>`) {
 		t.Errorf("the latest status is not delivered:\n%s", live)
 	}
 }
@@ -359,11 +359,11 @@ func TestHealthShowsEveryCheckAndConnectionWithTheReason(t *testing.T) {
 	b, _ := newBrowser(t, opts)
 	_, body, _ := b.get("/console/health")
 	for _, want := range []string{
-		`<tr><td>zeebe</td><td class="down">down</td><td>unavailable: connection refused</td></tr>`,
-		`<tr><td>store</td><td class="up">up</td><td></td></tr>`,
-		`<tr><td>amqp</td><td class="up">up</td>`,
-		`<tr><td>default</td><td>none</td><td class="testing only">testing only</td>`,
-		`<tr><td>sms</td><td>smpp</td><td class="down">down</td><td>bind refused</td></tr>`,
+		`<tr><td data-label="Dependency">zeebe</td><td data-label="State" class="down">down</td><td data-label="Reason">unavailable: connection refused</td></tr>`,
+		`<tr><td data-label="Dependency">store</td><td data-label="State" class="up">up</td><td data-label="Reason"></td></tr>`,
+		`<tr><td data-label="Dependency">amqp</td><td data-label="State" class="up">up</td>`,
+		`<tr><td data-label="Connection">default</td><td data-label="Provider">none</td><td data-label="State" class="testing only">testing only</td>`,
+		`<tr><td data-label="Connection">sms</td><td data-label="Provider">smpp</td><td data-label="State" class="down">down</td><td data-label="Note">bind refused</td></tr>`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the page lacks %s\n%s", want, body)

@@ -136,14 +136,32 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Errorf("the inbound row does not show the trigger published: %s", text)
 	}
 
-	// Try a trigger, as match prints it.
+	// Try a trigger, as match prints it, with the keyboard only: the first Tab reaches the
+	// skip link, Enter moves to the page's content, Tabs reach the fields in order and Enter
+	// submits.
 	must(p.Navigate(ctx, base+"try"))
+	must(p.Press(ctx, "Tab"))
+	var focused string
+	must(p.Eval(ctx, `document.activeElement.textContent`, &focused))
+	if focused != "Skip to content" {
+		t.Fatalf("the first Tab focuses %q, want the skip link", focused)
+	}
+	must(p.Press(ctx, "Enter"))
+	must(p.WaitFor(ctx, `location.hash === "#main"`))
 	must(p.Eval(ctx, `(() => {
 		document.getElementById("pattern").value = "Order Number (?<orderNumber>.+)";
 		document.getElementById("echo").value = "Your reference number is ${orderNumber}";
 		document.getElementById("message").value = "Order Number 4711";
-		document.querySelector("form[action='/console/try'] button").click();
 	})()`, nil))
+	for _, id := range []string{"pattern", "echo", "echoError", "message"} {
+		must(p.Press(ctx, "Tab"))
+		must(p.Eval(ctx, `document.activeElement.id`, &focused))
+		if focused != id {
+			t.Fatalf("Tab focuses %q, want %q", focused, id)
+		}
+	}
+	must(p.Eval(ctx, `document.getElementById("tto").focus()`, nil))
+	must(p.Press(ctx, "Enter")) // submits the form from a text field
 	must(p.WaitFor(ctx, `document.getElementById("match-output") !== null`))
 	var tried struct {
 		Matched     bool           `json:"matched"`

@@ -183,7 +183,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: min(10*time.Second, cfg.HTTPReadTimeout),
 		ReadTimeout: cfg.HTTPReadTimeout, WriteTimeout: cfg.HTTPWriteTimeout, IdleTimeout: cfg.HTTPIdleTimeout}
 	go srv.Serve(ln)
-	log.Info("http listening", "addr", ln.Addr().String(), "endpoints", "/twilio/sms /twilio/status /http/{connection}/receive /http/{connection}/status /v1/ /healthz /readyz /metrics")
+	endpoints := "/twilio/sms /twilio/status /http/{connection}/receive /http/{connection}/status /v1/ /healthz /readyz /metrics"
+	if cfg.Console {
+		endpoints += " " + console.Path
+	}
+	log.Info("http listening", "addr", ln.Addr().String(), "endpoints", endpoints)
 
 	var mq *mqttapi.Client
 	if cfg.MQTTURL != "" {

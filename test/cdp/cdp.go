@@ -266,3 +266,28 @@ func (p *Page) Screenshot(ctx context.Context, path string) error {
 	}
 	return os.WriteFile(path, data, 0o644)
 }
+
+// keys are the keys Press knows: DOM key, code and Windows virtual key code, text typed.
+var keys = map[string]struct {
+	code string
+	vk   int
+	text string
+}{
+	"Tab": {"Tab", 9, ""}, "Enter": {"Enter", 13, "\r"}, " ": {"Space", 32, " "},
+}
+
+// Press presses and releases a key (Tab, Enter or " ") as a keyboard would.
+func (p *Page) Press(ctx context.Context, key string) error {
+	k, ok := keys[key]
+	if !ok {
+		return fmt.Errorf("cdp: Press does not know the key %q", key)
+	}
+	down := map[string]any{"type": "keyDown", "key": key, "code": k.code, "windowsVirtualKeyCode": k.vk}
+	if k.text != "" {
+		down["text"] = k.text
+	}
+	if err := p.b.Call(ctx, p.session, "Input.dispatchKeyEvent", down, nil); err != nil {
+		return err
+	}
+	return p.b.Call(ctx, p.session, "Input.dispatchKeyEvent", map[string]any{"type": "keyUp", "key": key, "code": k.code, "windowsVirtualKeyCode": k.vk}, nil)
+}

@@ -98,6 +98,10 @@ type Config struct {
 	AMQPURL      string // CONNECTOR_AMQP_URL (or _FILE): amqp://user:password@host:5672/vhost; secret; empty = AMQP off
 	AMQPQueue    string // CONNECTOR_AMQP_QUEUE: the request queue, declared durable if absent
 	AMQPPrefetch int    // CONNECTOR_AMQP_PREFETCH: unacknowledged requests at once
+	// Console (/console): always on in dev; in run only with CONNECTOR_CONSOLE=true, behind a login
+	Console         bool   // CONNECTOR_CONSOLE
+	ConsolePassword string // CONNECTOR_CONSOLE_PASSWORD (or _FILE): signs in besides the API keys; secret
+	ConsoleOpen     bool   // set by dev, not a variable: the console needs no login
 }
 
 // Defaults. The worker's concurrency is far above the Zeebe Go client's own (Twilio answers in
@@ -137,6 +141,8 @@ const (
 	DefaultOutboxInterval    = 5 * time.Second
 	DefaultOutboxBackoff     = 5 * time.Minute
 	DefaultWebhookMaxBody    = 64 << 10
+	// MinConsolePassword is the shortest CONNECTOR_CONSOLE_PASSWORD, as for API keys.
+	MinConsolePassword = 16
 )
 
 // Default returns a Config holding only defaults.
@@ -288,6 +294,8 @@ func (l *loader) read(c *Config) {
 	l.secret(&c.AMQPURL, "CONNECTOR_AMQP_URL")
 	l.str(&c.AMQPQueue, "CONNECTOR_AMQP_QUEUE")
 	l.integer(&c.AMQPPrefetch, "CONNECTOR_AMQP_PREFETCH")
+	l.boolean(&c.Console, "CONNECTOR_CONSOLE")
+	l.secret(&c.ConsolePassword, "CONNECTOR_CONSOLE_PASSWORD")
 }
 
 // RedisURLProblem says what is wrong with a Redis URL without repeating any of it (url.Parse's
@@ -438,6 +446,13 @@ func (c *Config) validate(need Requirement) error {
 	}
 	if need&NeedZeebe != 0 && c.ZeebeAddress == "" && os.Getenv(zbc.GatewayHostEnvVar) == "" {
 		return &Error{"ZEEBE_ADDRESS", "is not set: give the gateway address, e.g. 127.0.0.1:26500 or your Camunda SaaS cluster's address"}
+	}
+	if c.ConsolePassword != "" && len(c.ConsolePassword) < MinConsolePassword {
+		return &Error{"CONNECTOR_CONSOLE_PASSWORD", fmt.Sprintf("has %d characters; use at least %d random ones (e.g. openssl rand -hex 32)", len(c.ConsolePassword), MinConsolePassword)}
+	}
+	// run's console needs a login (dev's is open to this machine only).
+	if need&NeedZeebe != 0 && c.Console && c.ConsolePassword == "" && c.APIKeys == "" {
+		return &Error{"CONNECTOR_CONSOLE", "is true but nobody could sign in: set CONNECTOR_CONSOLE_PASSWORD (or _FILE) or CONNECTOR_API_KEYS"}
 	}
 	if need&NeedZeebe != 0 {
 		if err := c.ZeebeAuth.validate(); err != nil {

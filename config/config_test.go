@@ -74,6 +74,11 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"amqp prefetch too high", map[string]string{"CONNECTOR_AMQP_PREFETCH": "100000"}, 0, "CONNECTOR_AMQP_PREFETCH"},
 		{"amqp ok", map[string]string{"CONNECTOR_AMQP_URL": "amqps://u:secretpw@broker:5671/prod", "CONNECTOR_AMQP_PREFETCH": "64"}, 0, ""},
 		{"amqp url from file", map[string]string{"CONNECTOR_AMQP_URL_FILE": amqpURLFile}, 0, ""},
+		{"console in run without a login", map[string]string{"ZEEBE_ADDRESS": "zeebe:26500", "CONNECTOR_CONSOLE": "true"}, NeedZeebe, "CONNECTOR_CONSOLE"},
+		{"console in run with a password", map[string]string{"ZEEBE_ADDRESS": "zeebe:26500", "CONNECTOR_CONSOLE": "true", "CONNECTOR_CONSOLE_PASSWORD": "secretpw-secretpw"}, NeedZeebe, ""},
+		{"console in run with API keys", map[string]string{"ZEEBE_ADDRESS": "zeebe:26500", "CONNECTOR_CONSOLE": "true", "CONNECTOR_API_KEYS": "secretpw-secretpw"}, NeedZeebe, ""},
+		{"short console password", map[string]string{"CONNECTOR_CONSOLE_PASSWORD": "secretpw"}, 0, "CONNECTOR_CONSOLE_PASSWORD"},
+		{"console password from file", map[string]string{"CONNECTOR_CONSOLE_PASSWORD_FILE": tokenFile}, 0, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

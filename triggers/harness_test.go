@@ -140,6 +140,7 @@ type harness struct {
 	outbox  *Outbox
 	logs    *syncbuf.Buffer
 	replies *fakeReplier
+	seen    *recordingObserver
 }
 
 // Connections of the HTTP channel in the harness, with their inbound secrets.
@@ -192,20 +193,20 @@ func newHarness(t *testing.T, defs []Definition, ho harnessOptions) *harness {
 		}
 		ts = append(ts, tr)
 	}
-	h := &harness{t: t, pub: &fakePublisher{}, store: &flakyStore{Store: store.NewMemory(0)}, logs: &syncbuf.Buffer{}, replies: &fakeReplier{}}
+	h := &harness{t: t, pub: &fakePublisher{}, store: &flakyStore{Store: store.NewMemory(0)}, logs: &syncbuf.Buffer{}, replies: &fakeReplier{}, seen: &recordingObserver{}}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h.outbox = NewOutbox(h.store, h.pub, OutboxOptions{Logger: log, Replier: h.replies.Reply})
 	v := Verifier{AuthToken: testToken, PublicURL: ho.publicURL}
 	mux := http.NewServeMux()
 	mux.Handle("/twilio/sms", NewSMSReceived(Options{
 		Triggers: NewRegistry(ts...), Publisher: h.pub, Store: h.store, Outbox: h.outbox, Verifier: v,
-		MatchOptOutKeywords: ho.optOut, MaxBodyBytes: ho.maxBody, Logger: log,
+		MatchOptOutKeywords: ho.optOut, MaxBodyBytes: ho.maxBody, Logger: log, Observer: h.seen,
 	}))
-	mux.Handle("/twilio/status", NewStatusCallback(StatusOptions{Publisher: h.pub, Store: h.store, Outbox: h.outbox, Verifier: v, Logger: log}))
+	mux.Handle("/twilio/status", NewStatusCallback(StatusOptions{Publisher: h.pub, Store: h.store, Outbox: h.outbox, Verifier: v, Logger: log, Observer: h.seen}))
 	secrets := map[string]string{httpConn: httpSecret, otherConn: otherSecret}
 	NewHTTPChannel(HTTPOptions{
 		Options: Options{Triggers: NewRegistry(ts...), Publisher: h.pub, Store: h.store, Outbox: h.outbox,
-			MatchOptOutKeywords: ho.optOut, MaxBodyBytes: ho.maxBody, Logger: log},
+			MatchOptOutKeywords: ho.optOut, MaxBodyBytes: ho.maxBody, Logger: log, Observer: h.seen},
 		Secret: func(c string) (string, bool) { s, ok := secrets[c]; return s, ok },
 	}).Register(mux)
 	h.srv = httptest.NewServer(mux)

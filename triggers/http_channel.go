@@ -153,6 +153,11 @@ func (c *HTTPChannel) Status(w http.ResponseWriter, r *http.Request) {
 	case !finalHTTPStatus[status] && status != "sent":
 		reject(w, http.StatusBadRequest, OutcomeBadRequest, "field status is "+quoteShort(status)+": send one of "+strings.Join(HTTPStatuses, ", "))
 		return
+	}
+	if c.p.opts.Observer != nil {
+		c.p.opts.Observer.Status(conn, id, status)
+	}
+	switch {
 	case !finalHTTPStatus[status]:
 		metrics.Webhooks.WithLabelValues(OutcomeStatusProgress).Inc()
 		w.WriteHeader(http.StatusNoContent)

@@ -145,6 +145,9 @@ func (p *pipeline) receive(ctx context.Context, log *slog.Logger, in Inbound) (r
 		return received{duplicate: true, first: p.first(ctx, log, in.Key), outcome: OutcomeDuplicate}, nil
 	}
 	texts, outcome := p.handle(ctx, log, in, keyword, matches, unique)
+	if p.opts.Observer != nil {
+		p.opts.Observer.Received(observed(in, outcome, matches))
+	}
 	return received{texts: texts, outcome: outcome}, nil
 }
 

@@ -61,6 +61,9 @@ type Options struct {
 	Logger         *slog.Logger
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
+	// Observer, if not nil, is told about every inbound message handled (and, on the HTTP
+	// channel, every delivery report).
+	Observer Observer
 }
 
 // SMSReceived is the webhook Twilio posts inbound SMS to. It runs, in this order: method,

@@ -33,6 +33,8 @@ type StatusOptions struct {
 	MaxBodyBytes   int64
 	PublishTimeout time.Duration
 	Logger         *slog.Logger
+	// Observer, if not nil, is told about every status callback, progress or final.
+	Observer Observer
 }
 
 // StatusCallback receives Twilio's status callbacks for messages and calls (the StatusCallback
@@ -110,6 +112,9 @@ func (h *StatusCallback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		reject(w, http.StatusBadRequest, OutcomeBadRequest, fmt.Sprintf("form field %s is longer than %d characters: this endpoint takes Twilio's status callbacks (its SIDs have 34)", field, MaxSIDChars))
 		return
+	}
+	if h.opts.Observer != nil {
+		h.opts.Observer.Status(DefaultConnection, sid, status)
 	}
 	if !final[status] {
 		// Progress (queued, sent, ringing, ...): a process waits for the outcome, and the

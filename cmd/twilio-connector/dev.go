@@ -57,6 +57,7 @@ func devCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + cfg.HTTPAddr
 	}
+	cfg.Console, cfg.ConsoleOpen = true, true // dev's HTTP address is this machine's by default
 	log := newLogger(cfg, stderr)
 	routeLibraryLogs(log)
 	twilioNote := "Twilio account " + cfg.AccountSID
@@ -167,6 +168,7 @@ twilio-connector dev is running (development engine: not for production).
   Zeebe gateway API  %s   (zbctl, the Zeebe Go client, Camunda Modeler "Deploy" all work)
   Webhooks           %s   (point a Twilio number here through a tunnel)
   HTTP               http://%s   (/healthz /readyz /metrics)
+  Console            http://%s/console/   (send, try triggers, watch activity and health in a browser)
   Twilio             %s
 
 Try it:
@@ -180,7 +182,7 @@ Try it:
   # an inbound SMS to your own models' SMS received triggers: any text, signed as Twilio signs it
   %s sms --url %s --from +14155550100 --to %s 'status A-1042'
 %s
-`, gateway, webhook, cfg.HTTPAddr, twilioNote, zbctlNote(cfg), gateway, curl.String(), selfCommand(), webhook, cfg.DefaultFrom, mqttTryIt(cfg))
+`, gateway, webhook, cfg.HTTPAddr, cfg.HTTPAddr, twilioNote, zbctlNote(cfg), gateway, curl.String(), selfCommand(), webhook, cfg.DefaultFrom, mqttTryIt(cfg))
 }
 
 // zbctlNote says why the zbctl line fails when the engine requires basic authentication.

@@ -46,41 +46,13 @@ func matchCommand(_ context.Context, args []string, stdout, stderr io.Writer) er
 	if !messageSet {
 		return usageError{"--message is required: the SMS text to try"}
 	}
-	t, err := triggers.Compile(triggers.Definition{Source: "command line", Element: "match", MessageName: "match",
-		Pattern: *pattern, Echo: *echo, EchoError: *echoError}, 0)
-	if err != nil {
+	out, err := triggers.Try(*pattern, *echo, *echoError, *message, *from, *to)
+	var defErr *triggers.DefinitionError
+	if errors.As(err, &defErr) {
 		return usageError{err.Error()}
 	}
-
-	groups, ok, err := t.Pattern().Match(*message)
 	if err != nil {
-		return fmt.Errorf("pattern: %w", err)
-	}
-	out := struct {
-		Matched          bool           `json:"matched"`
-		MatchGroups      map[string]any `json:"matchGroups,omitempty"`
-		Echo             *string        `json:"echo,omitempty"`
-		EchoRenderError  string         `json:"echoRenderError,omitempty"`
-		EchoError        *string        `json:"echoError,omitempty"`
-		EchoErrorRenderE string         `json:"echoErrorRenderError,omitempty"`
-	}{Matched: ok, MatchGroups: groups}
-	if ok {
-		in := triggers.Inbound{ID: "SM00000000000000000000000000000000", From: *from, To: *to, Text: *message,
-			Channel: triggers.TwilioChannel(*from), Connection: triggers.DefaultConnection}
-		if *echo != "" {
-			if s, err := t.Render(false, groups, in); err != nil {
-				out.EchoRenderError = err.Error()
-			} else {
-				out.Echo = &s
-			}
-		}
-		if *echoError != "" {
-			if s, err := t.Render(true, groups, in); err != nil {
-				out.EchoErrorRenderE = err.Error()
-			} else {
-				out.EchoError = &s
-			}
-		}
+		return err
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
@@ -88,7 +60,7 @@ func matchCommand(_ context.Context, args []string, stdout, stderr io.Writer) er
 	if err := enc.Encode(out); err != nil {
 		return err
 	}
-	if !ok {
+	if !out.Matched {
 		return exitError(1)
 	}
 	return nil

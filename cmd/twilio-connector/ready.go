@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
 
 	"github.com/twilio-connector/twilio-connector/config"
+	"github.com/twilio-connector/twilio-connector/console"
 	"github.com/twilio-connector/twilio-connector/store"
 )
 
@@ -39,6 +41,7 @@ type readiness struct {
 	checked  time.Time
 	ok       bool
 	body     string
+	results  []console.Check
 }
 
 func newReadiness(log *slog.Logger, client zbc.Client, cfg config.Config, st store.Store) *readiness {
@@ -70,7 +73,7 @@ func (r *readiness) stop() {
 }
 
 func (r *readiness) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
-	ok, body := r.state(req.Context())
+	ok, body, _ := r.state(req.Context())
 	rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	rw.Header().Set("Cache-Control", "no-store")
 	if !ok {
@@ -79,16 +82,22 @@ func (r *readiness) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	fmt.Fprint(rw, body)
 }
 
+// checks are the last results of every dependency's check (the console's Health page).
+func (r *readiness) checks(ctx context.Context) []console.Check {
+	_, _, results := r.state(ctx)
+	return results
+}
+
 // state checks every dependency at once, or reuses a check younger than readyCacheFor, and
 // logs each change.
-func (r *readiness) state(ctx context.Context) (bool, string) {
+func (r *readiness) state(ctx context.Context) (bool, string, []console.Check) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.stopping {
-		return false, "not ready: shutting down\n"
+		return false, "not ready: shutting down\n", []console.Check{{Name: "connector", Err: errors.New("shutting down")}}
 	}
 	if time.Since(r.checked) < readyCacheFor {
-		return r.ok, r.body
+		return r.ok, r.body, r.results
 	}
 	errs := make([]error, len(r.deps))
 	var wg sync.WaitGroup
@@ -102,7 +111,9 @@ func (r *readiness) state(ctx context.Context) (bool, string) {
 	wg.Wait()
 	ok := true
 	var b strings.Builder
+	results := make([]console.Check, len(r.deps))
 	for i, d := range r.deps {
+		results[i] = console.Check{Name: d.name, Err: errs[i]}
 		if errs[i] != nil {
 			ok = false
 			fmt.Fprintf(&b, "%s: down: %v\n", d.name, errs[i])
@@ -117,6 +128,6 @@ func (r *readiness) state(ctx context.Context) (bool, string) {
 		}
 		r.log.Log(ctx, level, "readiness changed", "ready", ok, "dependencies", strings.ReplaceAll(strings.TrimSpace(b.String()), "\n", "; "))
 	}
-	r.ok, r.body, r.checked = ok, b.String(), time.Now()
-	return ok, r.body
+	r.ok, r.body, r.results, r.checked = ok, b.String(), results, time.Now()
+	return ok, r.body, results
 }

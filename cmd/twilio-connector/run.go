@@ -17,6 +17,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/amqpapi"
 	"github.com/twilio-connector/twilio-connector/config"
+	"github.com/twilio-connector/twilio-connector/console"
 	"github.com/twilio-connector/twilio-connector/httpapi"
 	"github.com/twilio-connector/twilio-connector/metrics"
 	"github.com/twilio-connector/twilio-connector/mqttapi"
@@ -114,6 +115,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	if err != nil {
 		return err
 	}
+	// The console watches every entry point's sends and the inbound endpoints.
+	var activity *console.Activity
+	var observer triggers.Observer
+	if cfg.Console {
+		activity = console.NewActivity(0)
+		observer = activity
+		for name, a := range acts {
+			acts[name] = activity.Observe(name, a)
+		}
+	}
 	apiKeys, err := httpapi.ParseAPIKeys(cfg.APIKeys)
 	if err != nil {
 		return fmt.Errorf("CONNECTOR_API_KEYS: %w", err)
@@ -143,32 +154,31 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	})
 	metrics.SetOutboxPending(outbox.Pending)
 	verifier := triggers.Verifier{AuthToken: cfg.AuthToken, PublicURL: cfg.PublicURL, Skip: cfg.SkipSignatureTest}
-	mux.Handle("/twilio/sms", triggers.NewSMSReceived(triggers.Options{
-		Triggers: reg, Publisher: pub, Store: st, Outbox: outbox, Verifier: verifier, MessageTTL: cfg.MessageTTL,
+	// inbound is what every inbound channel (Twilio's webhook, the HTTP channel, SMPP) shares.
+	inbound := triggers.Options{
+		Triggers: reg, Publisher: pub, Store: st, Outbox: outbox, MessageTTL: cfg.MessageTTL,
 		MaxBodyBytes: int64(cfg.WebhookMaxBody), MatchOptOutKeywords: cfg.OptOutStartsProcesses,
-		PublishTimeout: cfg.PublishTimeout, Logger: log,
-	}))
+		PublishTimeout: cfg.PublishTimeout, Logger: log, Observer: observer,
+	}
+	twilioInbound := inbound
+	twilioInbound.Verifier = verifier
+	mux.Handle("/twilio/sms", triggers.NewSMSReceived(twilioInbound))
 	mux.Handle("/twilio/status", triggers.NewStatusCallback(triggers.StatusOptions{
 		Publisher: pub, Store: st, Outbox: outbox, Verifier: verifier, MessageName: cfg.StatusMessageName,
 		MessageTTL: cfg.MessageTTL, MaxBodyBytes: int64(cfg.WebhookMaxBody), PublishTimeout: cfg.PublishTimeout, Logger: log,
+		Observer: observer,
 	}))
 	secrets := inboundSecrets(conns, reg, log)
 	triggers.NewHTTPChannel(triggers.HTTPOptions{
-		Options: triggers.Options{
-			Triggers: reg, Publisher: pub, Store: st, Outbox: outbox, MessageTTL: cfg.MessageTTL,
-			MaxBodyBytes: int64(cfg.WebhookMaxBody), MatchOptOutKeywords: cfg.OptOutStartsProcesses,
-			PublishTimeout: cfg.PublishTimeout, Logger: log,
-		},
-		Secret: secrets, StatusMessageName: cfg.StatusMessageName,
+		Options: inbound, Secret: secrets, StatusMessageName: cfg.StatusMessageName,
 	}).Register(mux)
 	stopSMPP := startSMPP(ctx, conns, triggers.NewSMPPChannel(triggers.SMPPOptions{
-		Options: triggers.Options{
-			Triggers: reg, Publisher: pub, Store: st, Outbox: outbox, MessageTTL: cfg.MessageTTL,
-			MatchOptOutKeywords: cfg.OptOutStartsProcesses, PublishTimeout: cfg.PublishTimeout, Logger: log,
-		},
-		StatusMessageName: cfg.StatusMessageName,
+		Options: inbound, StatusMessageName: cfg.StatusMessageName,
 	}), ready, log)
 	defer stopSMPP() // after the worker's last jobs, which may still submit
+	if cfg.Console {
+		mountConsole(mux, cfg, log, conns, acts, reg, ready, activity, st, apiKeys)
+	}
 	outboxDone := make(chan struct{})
 	go func() { defer close(outboxDone); outbox.Run(ctx) }()
 	log.Info("SMS_RECEIVED triggers loaded", "count", len(reg.Triggers()))
@@ -179,7 +189,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: min(10*time.Second, cfg.HTTPReadTimeout),
 		ReadTimeout: cfg.HTTPReadTimeout, WriteTimeout: cfg.HTTPWriteTimeout, IdleTimeout: cfg.HTTPIdleTimeout}
 	go srv.Serve(ln)
-	log.Info("http listening", "addr", ln.Addr().String(), "endpoints", "/twilio/sms /twilio/status /http/{connection}/receive /http/{connection}/status /v1/ /healthz /readyz /metrics")
+	endpoints := "/twilio/sms /twilio/status /http/{connection}/receive /http/{connection}/status /v1/ /healthz /readyz /metrics"
+	if cfg.Console {
+		endpoints += " " + console.Path
+	}
+	log.Info("http listening", "addr", ln.Addr().String(), "endpoints", endpoints)
 
 	var mq *mqttapi.Client
 	if cfg.MQTTURL != "" {

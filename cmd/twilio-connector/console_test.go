@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twilio-connector/twilio-connector/config"
+	"github.com/twilio-connector/twilio-connector/console"
+	"github.com/twilio-connector/twilio-connector/store"
+	"github.com/twilio-connector/twilio-connector/triggers"
+	"github.com/twilio-connector/twilio-connector/worker"
+)
+
+// Every page of run's console, signed in, after sends through every connection (testing and
+// real ones that fail), a tried trigger and an inbound message, with a configuration full of
+// secrets: none of them appears.
+func TestConsoleRendersNoSecret(t *testing.T) {
+	secrets := map[string]string{
+		"twilio token":       "0123456789abcdef0123456789abcdef",
+		"api key":            "apikey-secret-0123456789",
+		"console password":   "console-secret-0123456789",
+		"redis password":     "redissecret0123",
+		"mqtt password":      "mqttsecret0123",
+		"camunda password":   "camundasecret0123",
+		"base url password":  "baseurlsecret0123",
+		"second token":       "fedcba9876543210fedcba9876543210",
+		"pushover token":     "azGDORePK8gMaC0QOYAMyEEuzJnyUi",
+		"gateway url secret": "gatewayurlsecret0123",
+		"gateway header":     "headersecret0123",
+		"inbound secret":     "inboundsecret0123",
+	}
+	conns := writeFile(t, "connections.yaml", `connections:
+  marketing:
+    provider: twilio
+    account: AC0123456789abcdef0123456789abcdef
+    token: `+secrets["second token"]+`
+    api_base_url: http://127.0.0.1:1
+    default_from: ACME
+  pager:
+    provider: pushover
+    token: `+secrets["pushover token"]+`
+    api_base_url: http://127.0.0.1:1
+  gateway:
+    provider: http
+    url: http://user:`+secrets["gateway url secret"]+`@127.0.0.1:1/send?key=`+secrets["gateway url secret"]+`
+    headers:
+      Authorization: "Bearer `+secrets["gateway header"]+`"
+    inbound_secret: `+secrets["inbound secret"]+`
+`)
+	env := map[string]string{
+		"TWILIO_ACCOUNT": "AC0123456789abcdef0123456789abcdef", "TWILIO_TOKEN": secrets["twilio token"],
+		"TWILIO_API_BASE_URL": "http://user:" + secrets["base url password"] + "@127.0.0.1:1", "TWILIO_DEFAULT_FROM": "+15005550006",
+		"CONNECTOR_API_KEYS": secrets["api key"], "CONNECTOR_CONSOLE": "true", "CONNECTOR_CONSOLE_PASSWORD": secrets["console password"],
+		"CONNECTOR_STATE_STORE": "redis", "CONNECTOR_REDIS_URL": "redis://:" + secrets["redis password"] + "@127.0.0.1:1/0",
+		"CONNECTOR_MQTT_URL": "tcp://user:" + secrets["mqtt password"] + "@127.0.0.1:1", "CONNECTOR_CONNECTIONS_FILE": conns,
+		"ZEEBE_ADDRESS": "127.0.0.1:1", "CAMUNDA_AUTH_STRATEGY": "BASIC", "CAMUNDA_BASIC_AUTH_USERNAME": "connector",
+		"CAMUNDA_BASIC_AUTH_PASSWORD": secrets["camunda password"], "CONNECTOR_SEND_ATTEMPTS": "1",
+	}
+	cfg, err := config.Load(func(k string) string { return env[k] }, config.NeedTwilio|config.NeedZeebe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cs, err := newConnections(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.NewMemory(time.Hour) // the Redis URL is configured but unreachable: its check fails as Redis's would
+	acts, err := newActions(cfg, cs, st, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := newZeebeClient(cfg, cfg.ZeebeAddress, true, worker.NewLongPolls())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	ready := newReadiness(log, client, cfg, st)
+	ready.add("mqtt", func(context.Context) error { return nil })
+	activity := console.NewActivity(0)
+	for name, a := range acts {
+		acts[name] = activity.Observe(name, a)
+	}
+	activity.Received(triggers.Observed{Inbound: triggers.Inbound{ID: "SM1", From: "+14155550100", To: "+15005550006", Text: "hello",
+		Channel: "sms", Connection: "default", ReceivedAt: time.Now()}, Outcome: triggers.OutcomeNoMatch})
+	mux := http.NewServeMux()
+	apiKeys := []string{secrets["api key"]}
+	mountConsole(mux, cfg, log, cs, acts, triggers.NewRegistry(), ready, activity, st, apiKeys)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	var pages []string
+	fetch := func(method, path string, form url.Values) string {
+		t.Helper()
+		var res *http.Response
+		var err error
+		if method == http.MethodPost {
+			res, err = hc.PostForm(srv.URL+path, form)
+		} else {
+			res, err = hc.Get(srv.URL + path)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		pages = append(pages, method+" "+path+"\n"+string(b))
+		return string(b)
+	}
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	token := func(page string) string {
+		m := csrf.FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("no CSRF token in\n%s", page)
+		}
+		return m[1]
+	}
+	login := fetch("GET", "/console/login", nil)
+	if page := fetch("POST", "/console/login", url.Values{"csrf": {token(login)}, "secret": {secrets["api key"]}}); !strings.Contains(page, "Sign out") {
+		t.Fatalf("not signed in:\n%s", page)
+	}
+	tok := token(fetch("GET", "/console/send", nil))
+	for _, conn := range []string{"default", "marketing", "pager", "gateway"} {
+		for _, testing := range []string{"true", ""} {
+			fetch("POST", "/console/send", url.Values{"csrf": {tok}, "connection": {conn}, "to": {"+14155550100"},
+				"body": {"token ${t}"}, "variables": {`{"t": "x"}`}, "testing": {testing}})
+		}
+	}
+	fetch("POST", "/console/try", url.Values{"csrf": {tok}, "pattern": {"(?<word>.+)"}, "echo": {"got ${word}"}, "message": {"hi"}})
+	for _, path := range []string{"/console/try", "/console/triggers", "/console/activity", "/console/activity/live", "/console/health"} {
+		fetch("GET", path, nil)
+	}
+	if health := pages[len(pages)-1]; !strings.Contains(health, `class="down">down</td>`) {
+		t.Fatalf("the unreachable gateway is not down:\n%s", health)
+	}
+	if live := pages[len(pages)-2]; strings.Count(live, "<tr>") < 8 {
+		t.Fatalf("the sends are not in the activity:\n%s", live)
+	}
+	for _, page := range pages {
+		for name, s := range secrets {
+			if strings.Contains(page, s) {
+				t.Errorf("the %s appears on %s", name, page)
+			}
+		}
+	}
+}

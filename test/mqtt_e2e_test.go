@@ -127,6 +127,61 @@ func TestMQTTOnDev(t *testing.T) {
 	}
 }
 
+// The message options of send_sms ride beside message on twilio/txt: a content template
+// (without message) and a scheduled message from a Messaging Service reach the Twilio
+// stand-in as Twilio's parameters; an option breaking its rule is refused naming the field.
+func TestMQTTMessageOptions(t *testing.T) {
+	broker := mosquittotest.Start(t)
+	fake := twiliotest.New(t)
+	d := startDev(t, append(twilioEnv(fake), "CONNECTOR_MQTT_URL="+broker.URL, "TWILIO_DEFAULT_FROM=+15005550006")...)
+	status := mosquittotest.Subscribe(t, broker.URL, "twilio/message/status")
+	wait.Until(t, 10*time.Second, "the MQTT entry point to subscribe", func() bool {
+		return strings.Contains(d.stderr.String(), "MQTT connected and subscribed")
+	})
+	sendAt := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	mosquittotest.Publish(t, broker.URL, "twilio/txt",
+		`{"request": {"recipient": {"name": "Ana", "phone_number": "whatsapp:14155550102", "content_sid": "HX0123456789abcdef0123456789abcdef", "content_variables": {"1": "Ana", "2": 10}},
+		  "from_number": "whatsapp:15005550006"}, "id": "template-1"}`,
+		`{"request": {"recipient": {"name": "Bo", "phone_number": "14155550103", "message": "Your visit is tomorrow", "send_at": "`+sendAt.Format(time.RFC3339)+`",
+		  "validity_period": 600, "smart_encoded": true, "shorten_urls": true}, "from_number": "`+testService+`"}, "id": "scheduled-1"}`,
+		`{"request": {"recipient": {"name": "Cy", "phone_number": "14155550104", "message": "hi", "validity_period": 0}}, "id": "bad-1"}`)
+	wait.Until(t, 20*time.Second, "three statuses", func() bool { return status.Count() == 3 })
+
+	byID := map[string]mqttapi.Status{}
+	for _, st := range decodeStatuses(t, status) {
+		byID[string(st.ID)] = st
+	}
+	if st := byID[`"template-1"`]; st.Response.Status != "success" || st.Response.Payload.Messages.MessageStatus != "queued" {
+		t.Errorf("content template: %+v", st.Response)
+	}
+	if st := byID[`"scheduled-1"`]; st.Response.Status != "success" || st.Response.Payload.Messages.MessageStatus != "scheduled" {
+		t.Errorf("scheduled: %+v", st.Response)
+	}
+	if st := byID[`"bad-1"`]; st.Response.Status != "fail" || st.Response.Error != "InvalidParameter" ||
+		!strings.HasPrefix(st.Response.ErrorMessage, "request.recipient.validity_period: ") || !strings.Contains(st.Response.ErrorMessage, "1 to 36000") {
+		t.Errorf("validity_period 0: %+v", st.Response)
+	}
+	sent := fake.Sent()
+	if len(sent) != 2 {
+		t.Fatalf("the stand-in got %d messages, want 2: %+v", len(sent), sent)
+	}
+	for _, m := range sent {
+		switch m.To {
+		case "whatsapp:+14155550102":
+			if m.ContentSID != "HX0123456789abcdef0123456789abcdef" || m.ContentVariables != `{"1":"Ana","2":"10"}` || m.Form.Has("Body") {
+				t.Errorf("content template sent as %v", m.Form)
+			}
+		case "+14155550103":
+			if m.MessagingServiceSID != testService || !m.SendAt.Equal(sendAt) || m.Form.Get("ScheduleType") != "fixed" ||
+				m.Form.Get("ValidityPeriod") != "600" || m.Form.Get("SmartEncoded") != "true" || m.Form.Get("ShortenUrls") != "true" {
+				t.Errorf("scheduled message sent as %v", m.Form)
+			}
+		default:
+			t.Errorf("a message to %s", m.To)
+		}
+	}
+}
+
 // The broker restarts in the middle of a batch: requests in flight are not acknowledged, come
 // back once the connector has reconnected, and every recipient still gets exactly one SMS and
 // every request a status.

@@ -185,6 +185,9 @@ func (s *SMS) send(ctx context.Context, conn *providers.Connection, req SMSReque
 		whatsApp: strings.HasPrefix(from, WhatsAppPrefix), directory: s.opts.Directory,
 		addresses: addr, connection: conn.Name, provider: kind(conn),
 	}, func(ctx context.Context, to string) (providers.Sent, error) {
+		if err := checkSendAt(options.SendAt); err != nil {
+			return providers.Sent{}, err
+		}
 		return conn.Provider.Send(ctx, message(to))
 	}, func(ctx context.Context, to string, since time.Time) (providers.Sent, bool, error) {
 		return conn.Provider.Find(ctx, message(to), since)

@@ -183,3 +183,34 @@ func TestLostAnswerOfAContentMessageIsLookedUpNotResent(t *testing.T) {
 		t.Fatalf("Twilio holds %d messages; result %+v", len(sent), res.TwilioResult)
 	}
 }
+
+// A retried request whose message was scheduled on an earlier attempt answers from its record,
+// even once smsSendAt is less than 15 minutes away (here: the same job's variables with the
+// clock moved on, as sendAt written 5 minutes ahead); a new request with that sendAt is
+// refused naming the field, and nothing more reaches Twilio.
+func TestRetryOfAScheduledSendAnswersFromTheRecord(t *testing.T) {
+	f := newFixture(t, fixtureOpts{}, nil)
+	inv := Invocation{Vars: vars("smsFrom", service, "smsTo", list(alice, bob), "smsBody", "reminder", "smsSendAt", ahead(time.Hour)), IdempotencyKey: "job:9"}
+	first, err := f.sms.Invoke(context.Background(), inv)
+	if err != nil || first.TwilioError != nil || first.TwilioResult[0].Status != StatusScheduled {
+		t.Fatalf("first attempt: err=%v result=%+v errors=%+v", err, first.TwilioResult, first.TwilioError)
+	}
+	inv.Vars["smsSendAt"] = ahead(5 * time.Minute)
+	retry, err := f.sms.Invoke(context.Background(), inv)
+	if err != nil || retry.TwilioError != nil || len(retry.TwilioResult) != 2 {
+		t.Fatalf("retry: err=%v result=%+v errors=%+v", err, retry.TwilioResult, retry.TwilioError)
+	}
+	for i := range 2 {
+		if r := retry.TwilioResult[i]; r.Status != StatusScheduled || *r.SID != *first.TwilioResult[i].SID {
+			t.Errorf("retry answered %+v, first %+v", r, first.TwilioResult[i])
+		}
+	}
+	inv.IdempotencyKey = "job:10"
+	res, err := f.sms.Invoke(context.Background(), inv)
+	if e := res.Failure(); err != nil || e == nil || e.Code != errs.InvalidInput || e.Field != FieldSMSSendAt || !strings.Contains(e.Message, "at least 15 minutes") {
+		t.Fatalf("a new request 5 minutes ahead: err=%v failure %+v", err, e)
+	}
+	if n := len(f.fake.Sent()); n != 2 {
+		t.Fatalf("%d messages reached Twilio, want the first attempt's 2", n)
+	}
+}

@@ -195,6 +195,16 @@ func (s *SMS) answersFromRecords(req SMSRequest) bool {
 	return !req.Testing && req.IdempotencyKey != "" && s.delivery != nil && s.delivery.Store != nil
 }
 
+// anySent reports whether a recipient of r was sent to (now or by an earlier run).
+func (r Result) anySent() bool {
+	for _, x := range r.TwilioResult {
+		if x.SID != nil {
+			return true
+		}
+	}
+	return false
+}
+
 func optionalBoolPtr(vars map[string]any, field string) (*bool, error) {
 	if v, ok := vars[field]; !ok || v == nil || v == "" {
 		return nil, nil
@@ -244,14 +254,6 @@ func (s *SMS) messageOptions(ctx context.Context, conn *providers.Connection, fr
 		}
 		raw, _ := json.Marshal(rendered)
 		out.ContentVariables = string(raw)
-	}
-	if !s.answersFromRecords(req) {
-		// Otherwise the window is checked when a recipient is sent to: a retry of a request
-		// whose message was scheduled earlier answers from its record, however close sendAt
-		// has come since.
-		if err := checkSendAt(o.SendAt); err != nil {
-			return out, err
-		}
 	}
 	used := out.Used()
 	if len(used) == 0 || conn.Provider == nil {

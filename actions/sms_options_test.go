@@ -205,12 +205,34 @@ func TestRetryOfAScheduledSendAnswersFromTheRecord(t *testing.T) {
 			t.Errorf("retry answered %+v, first %+v", r, first.TwilioResult[i])
 		}
 	}
+	// A new request (another job) with that sendAt is refused as a whole (HTTP: 400).
 	inv.IdempotencyKey = "job:10"
 	res, err := f.sms.Invoke(context.Background(), inv)
-	if e := res.Failure(); err != nil || e == nil || e.Code != errs.InvalidInput || e.Field != FieldSMSSendAt || !strings.Contains(e.Message, "at least 15 minutes") {
-		t.Fatalf("a new request 5 minutes ahead: err=%v failure %+v", err, e)
+	if e := res.Failure(); err != nil || e == nil || e.Code != errs.InvalidInput || e.Field != FieldSMSSendAt || !strings.Contains(e.Message, "at least 15 minutes") ||
+		res.TwilioError[0].To != nil {
+		t.Fatalf("a new request 5 minutes ahead: err=%v result %+v errors %+v", err, res.TwilioResult, res.TwilioError)
 	}
 	if n := len(f.fake.Sent()); n != 2 {
 		t.Fatalf("%d messages reached Twilio, want the first attempt's 2", n)
+	}
+}
+
+// A retry whose first run scheduled one recipient and failed transiently for the other
+// answers the first from its record and refuses only the other, once sendAt is too close.
+func TestRetryOfAPartlyScheduledSend(t *testing.T) {
+	f := newFixture(t, fixtureOpts{}, func(d *Delivery, _ *twilio.Options) { d.Attempts = 1 })
+	f.fake.FailTimes(bob, 1, 500, 0)
+	inv := Invocation{Vars: vars("smsFrom", service, "smsTo", list(alice, bob), "smsBody", "reminder", "smsSendAt", ahead(time.Hour)), IdempotencyKey: "job:11"}
+	if _, err := f.sms.Invoke(context.Background(), inv); err == nil {
+		t.Fatal("the first run did not fail transiently for bob")
+	}
+	inv.Vars["smsSendAt"] = ahead(5 * time.Minute)
+	res, err := f.sms.Invoke(context.Background(), inv)
+	if err != nil || len(res.TwilioResult) != 2 || res.TwilioResult[0].Status != StatusScheduled || res.TwilioResult[1].Status != StatusFailed ||
+		len(res.TwilioError) != 1 || *res.TwilioError[0].To != bob || res.TwilioError[0].Field != FieldSMSSendAt {
+		t.Fatalf("retry: err=%v result %+v errors %+v", err, res.TwilioResult, res.TwilioError)
+	}
+	if a, b := f.fake.CountSentTo(alice), f.fake.CountSentTo(bob); a != 1 || b != 0 {
+		t.Fatalf("accepted: alice %d, bob %d; want 1 and 0", a, b)
 	}
 }

@@ -207,10 +207,13 @@ func parse(kind string, payload []byte, region string) (p parsed, id json.RawMes
 				p.vars[o.field] = o.value
 			}
 		}
+		message, template := rc.Message != nil && *rc.Message != "", rc.ContentSID != nil && strings.TrimSpace(*rc.ContentSID) != ""
 		switch {
-		case rc.Message != nil && *rc.Message != "":
+		case message && template:
+			return p, id, errs.Invalid("request.recipient.content_sid", "give message or content_sid, not both: with a content template Twilio sends the template's text")
+		case message:
 			p.vars[actions.FieldSMSBody] = *rc.Message
-		case rc.ContentSID == nil || strings.TrimSpace(*rc.ContentSID) == "":
+		case !template:
 			return p, id, errs.Missing("request.recipient.message", "give the text to send (or content_sid, an approved content template)")
 		}
 		if p.from != "" {

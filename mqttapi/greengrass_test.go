@@ -183,6 +183,7 @@ func TestInvalidInputs(t *testing.T) {
 		{"options on call", KindCall, `{"request": {"recipient": {"name": "D", "phone_number": "12345000000", "voice_message_location": "https://x", "send_at": "2030-01-01T00:00:00Z"}}, "id": "a"}`, "request.recipient.send_at", `"a"`},
 		{"validity not a number", KindText, `{"request": {"recipient": {"name": "D", "phone_number": "12345000000", "message": "m", "validity_period": "600"}}, "id": "a"}`, "request.recipient.validity_period", `"a"`},
 		{"smart_encoded not a boolean", KindText, `{"request": {"recipient": {"name": "D", "phone_number": "12345000000", "message": "m", "smart_encoded": "yes"}}, "id": "a"}`, "request.recipient.smart_encoded", `"a"`},
+		{"message and content_sid", KindText, `{"request": {"recipient": {"name": "D", "phone_number": "12345000000", "message": "m", "content_sid": "HX0123456789abcdef0123456789abcdef"}}, "id": "a"}`, "request.recipient.content_sid", `"a"`},
 		{"neither message nor content_sid", KindText, `{"request": {"recipient": {"name": "D", "phone_number": "12345000000", "send_at": "2030-01-01T00:00:00Z"}}, "id": "a"}`, "request.recipient.message", `"a"`},
 		{"retries not a number", KindText, `{"request": {"recipient": {"name": "D", "phone_number": "12345000000", "message": "m"}, "retries": "3"}, "id": "a"}`, "request.retries", `"a"`},
 	} {

@@ -162,6 +162,13 @@ func (s *SMS) send(ctx context.Context, conn *providers.Connection, req SMSReque
 	if err != nil {
 		return RequestFailure(errs.As(err)), nil
 	}
+	// A schedule outside its window refuses the request, unless an earlier run of it
+	// scheduled messages: a retry answers from their records however close smsSendAt has
+	// come, and refuses only recipients never sent to.
+	window := checkSendAt(options.SendAt)
+	if window != nil && !s.answersFromRecords(req) {
+		return RequestFailure(errs.As(window)), nil
+	}
 	if conn.Provider == nil && !req.Testing {
 		return RequestFailure(errNoCredentials()), nil
 	}
@@ -179,16 +186,23 @@ func (s *SMS) send(ctx context.Context, conn *providers.Connection, req SMSReque
 		n, enc = segments.Count(body)
 		encoding = string(enc)
 	}
-	return fanOut(ctx, s.delivery, fanOutRequest{
+	res, err := fanOut(ctx, s.delivery, fanOutRequest{
 		field: FieldSMSTo, region: s.opts.DefaultRegion, to: req.To, key: req.IdempotencyKey,
 		testing: req.Testing, preview: preview, segments: n, encoding: encoding,
 		whatsApp: strings.HasPrefix(from, WhatsAppPrefix), directory: s.opts.Directory,
 		addresses: addr, connection: conn.Name, provider: kind(conn),
 	}, func(ctx context.Context, to string) (providers.Sent, error) {
+		if window != nil {
+			return providers.Sent{}, window
+		}
 		return conn.Provider.Send(ctx, message(to))
 	}, func(ctx context.Context, to string, since time.Time) (providers.Sent, bool, error) {
 		return conn.Provider.Find(ctx, message(to), since)
 	})
+	if window != nil && err == nil && !res.anySent() {
+		return RequestFailure(errs.As(window)), nil
+	}
+	return res, err
 }
 
 // renderText renders an optional template input ("" stays "").

@@ -176,6 +176,35 @@ func validityPeriod(v any) (int, error) {
 	return int(n), nil
 }
 
+// checkSendAt checks that a message scheduled at at (zero: not scheduled) may be scheduled
+// now.
+func checkSendAt(at time.Time) error {
+	if at.IsZero() {
+		return nil
+	}
+	if ahead := time.Until(at); ahead < MinScheduleAhead || ahead > MaxScheduleAhead {
+		return errs.Invalid(FieldSMSSendAt, "%s %s is %s from now: a message is scheduled at least %d minutes and at most %d days ahead",
+			FieldSMSSendAt, at.Format(time.RFC3339), ahead.Round(time.Second), int(MinScheduleAhead.Minutes()), int(MaxScheduleAhead.Hours()/24))
+	}
+	return nil
+}
+
+// answersFromRecords reports whether req's recipients may be answered from the records of an
+// earlier run of the same request (a retried job, a repeated Idempotency-Key).
+func (s *SMS) answersFromRecords(req SMSRequest) bool {
+	return !req.Testing && req.IdempotencyKey != "" && s.delivery != nil && s.delivery.Store != nil
+}
+
+// anySent reports whether a recipient of r was sent to (now or by an earlier run).
+func (r Result) anySent() bool {
+	for _, x := range r.TwilioResult {
+		if x.SID != nil {
+			return true
+		}
+	}
+	return false
+}
+
 func optionalBoolPtr(vars map[string]any, field string) (*bool, error) {
 	if v, ok := vars[field]; !ok || v == nil || v == "" {
 		return nil, nil
@@ -225,13 +254,6 @@ func (s *SMS) messageOptions(ctx context.Context, conn *providers.Connection, fr
 		}
 		raw, _ := json.Marshal(rendered)
 		out.ContentVariables = string(raw)
-	}
-	if !o.SendAt.IsZero() {
-		ahead := time.Until(o.SendAt)
-		if ahead < MinScheduleAhead || ahead > MaxScheduleAhead {
-			return out, errs.Invalid(FieldSMSSendAt, "%s %s is %s from now: a message is scheduled at least %d minutes and at most %d days ahead",
-				FieldSMSSendAt, o.SendAt.Format(time.RFC3339), ahead.Round(time.Second), int(MinScheduleAhead.Minutes()), int(MaxScheduleAhead.Hours()/24))
-		}
 	}
 	used := out.Used()
 	if len(used) == 0 || conn.Provider == nil {

@@ -183,3 +183,56 @@ func TestLostAnswerOfAContentMessageIsLookedUpNotResent(t *testing.T) {
 		t.Fatalf("Twilio holds %d messages; result %+v", len(sent), res.TwilioResult)
 	}
 }
+
+// A retried request whose message was scheduled on an earlier attempt answers from its record,
+// even once smsSendAt is less than 15 minutes away (here: the same job's variables with the
+// clock moved on, as sendAt written 5 minutes ahead); a new request with that sendAt is
+// refused naming the field, and nothing more reaches Twilio.
+func TestRetryOfAScheduledSendAnswersFromTheRecord(t *testing.T) {
+	f := newFixture(t, fixtureOpts{}, nil)
+	inv := Invocation{Vars: vars("smsFrom", service, "smsTo", list(alice, bob), "smsBody", "reminder", "smsSendAt", ahead(time.Hour)), IdempotencyKey: "job:9"}
+	first, err := f.sms.Invoke(context.Background(), inv)
+	if err != nil || first.TwilioError != nil || first.TwilioResult[0].Status != StatusScheduled {
+		t.Fatalf("first attempt: err=%v result=%+v errors=%+v", err, first.TwilioResult, first.TwilioError)
+	}
+	inv.Vars["smsSendAt"] = ahead(5 * time.Minute)
+	retry, err := f.sms.Invoke(context.Background(), inv)
+	if err != nil || retry.TwilioError != nil || len(retry.TwilioResult) != 2 {
+		t.Fatalf("retry: err=%v result=%+v errors=%+v", err, retry.TwilioResult, retry.TwilioError)
+	}
+	for i := range 2 {
+		if r := retry.TwilioResult[i]; r.Status != StatusScheduled || *r.SID != *first.TwilioResult[i].SID {
+			t.Errorf("retry answered %+v, first %+v", r, first.TwilioResult[i])
+		}
+	}
+	// A new request (another job) with that sendAt is refused as a whole (HTTP: 400).
+	inv.IdempotencyKey = "job:10"
+	res, err := f.sms.Invoke(context.Background(), inv)
+	if e := res.Failure(); err != nil || e == nil || e.Code != errs.InvalidInput || e.Field != FieldSMSSendAt || !strings.Contains(e.Message, "at least 15 minutes") ||
+		res.TwilioError[0].To != nil {
+		t.Fatalf("a new request 5 minutes ahead: err=%v result %+v errors %+v", err, res.TwilioResult, res.TwilioError)
+	}
+	if n := len(f.fake.Sent()); n != 2 {
+		t.Fatalf("%d messages reached Twilio, want the first attempt's 2", n)
+	}
+}
+
+// A retry whose first run scheduled one recipient and failed transiently for the other
+// answers the first from its record and refuses only the other, once sendAt is too close.
+func TestRetryOfAPartlyScheduledSend(t *testing.T) {
+	f := newFixture(t, fixtureOpts{}, func(d *Delivery, _ *twilio.Options) { d.Attempts = 1 })
+	f.fake.FailTimes(bob, 1, 500, 0)
+	inv := Invocation{Vars: vars("smsFrom", service, "smsTo", list(alice, bob), "smsBody", "reminder", "smsSendAt", ahead(time.Hour)), IdempotencyKey: "job:11"}
+	if _, err := f.sms.Invoke(context.Background(), inv); err == nil {
+		t.Fatal("the first run did not fail transiently for bob")
+	}
+	inv.Vars["smsSendAt"] = ahead(5 * time.Minute)
+	res, err := f.sms.Invoke(context.Background(), inv)
+	if err != nil || len(res.TwilioResult) != 2 || res.TwilioResult[0].Status != StatusScheduled || res.TwilioResult[1].Status != StatusFailed ||
+		len(res.TwilioError) != 1 || *res.TwilioError[0].To != bob || res.TwilioError[0].Field != FieldSMSSendAt {
+		t.Fatalf("retry: err=%v result %+v errors %+v", err, res.TwilioResult, res.TwilioError)
+	}
+	if a, b := f.fake.CountSentTo(alice), f.fake.CountSentTo(bob); a != 1 || b != 0 {
+		t.Fatalf("accepted: alice %d, bob %d; want 1 and 0", a, b)
+	}
+}

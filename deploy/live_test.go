@@ -42,7 +42,9 @@ func startDev(t *testing.T, bin string) (httpAddr, gateway string) {
 	gateway = fmt.Sprintf("127.0.0.1:%d", loopback.FreePort(t))
 	var stdout, stderr syncbuf.Buffer
 	cmd := exec.Command(bin, "dev", "--http-addr", httpAddr, "--gateway-addr", gateway)
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "CONNECTOR_POLL_INTERVAL=20ms", "CONNECTOR_REQUEST_TIMEOUT=1s"}
+	// Paced (far above what the tests send), so that the pace metrics are exported too.
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "CONNECTOR_POLL_INTERVAL=20ms", "CONNECTOR_REQUEST_TIMEOUT=1s",
+		"TWILIO_PACE_SENDERS=+15005550006=100"}
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

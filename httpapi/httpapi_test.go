@@ -17,6 +17,7 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/pace"
 	"github.com/twilio-connector/twilio-connector/providers"
 	"github.com/twilio-connector/twilio-connector/providers/twilio"
 	"github.com/twilio-connector/twilio-connector/store"
@@ -45,6 +46,7 @@ type harnessOptions struct {
 	keys          []string
 	noCredentials bool
 	maxBody       int64
+	pace          *pace.Pacer
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -63,7 +65,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	def := &providers.Connection{Name: providers.DefaultConnection, DefaultFrom: fromNumber}
 	if !o.noCredentials {
 		tw, err := twilio.New(twilio.Options{AccountSID: fake.AccountSID, AuthToken: fake.AuthToken,
-			BaseURL: fake.URL(), Timeout: 2 * time.Second})
+			BaseURL: fake.URL(), Timeout: 2 * time.Second, Pace: o.pace})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -659,5 +661,26 @@ func TestMessageEndpoints(t *testing.T) {
 	// The key check comes before the path: a request without a key learns nothing.
 	if r := h.do(call{method: "GET", path: "/v1/messages/" + sid, headers: map[string]string{"Authorization": ""}}); r.status != 401 {
 		t.Errorf("without a key: %d", r.status)
+	}
+}
+
+// A send whose paced slot is after the request's deadline is answered 503 TWILIO_RATE_LIMITED
+// with the wait as Retry-After, nothing sent; the client comes back then.
+func TestPacedSendAnswers503WithTheWait(t *testing.T) {
+	// 100 s per segment: the second send's slot is far beyond the 5 s request timeout.
+	p := pace.New(providers.DefaultConnection, "AC", pace.Rates{Senders: map[string]float64{fromNumber: 0.01}}, nil)
+	h := newHarness(t, harnessOptions{pace: p})
+	if r := h.post("/v1/messages", "", smsBody(alice)); r.status != 200 {
+		t.Fatalf("first send: %d %s", r.status, r.body)
+	}
+	r := h.post("/v1/messages", "", smsBody(bob))
+	if r.status != 503 || r.firstCode(t) != string(errs.RateLimited) {
+		t.Fatalf("paced send: %d %s", r.status, r.body)
+	}
+	if ra := r.header.Get("Retry-After"); ra != "100" && ra != "99" {
+		t.Errorf("Retry-After %q, want the wait for the slot (about 100 s)", ra)
+	}
+	if n := h.fake.CountSentTo(bob); n != 0 {
+		t.Errorf("%d messages to bob while paced", n)
 	}
 }

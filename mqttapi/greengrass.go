@@ -34,6 +34,13 @@ type request struct {
 			PhoneNumber          *string `json:"phone_number"`
 			Message              *string `json:"message"`
 			VoiceMessageLocation *string `json:"voice_message_location"`
+			// The message options of send_sms (our addition, on the txt topic).
+			ContentSID       *string `json:"content_sid"`
+			ContentVariables any     `json:"content_variables"`
+			SendAt           *string `json:"send_at"`
+			ValidityPeriod   *int    `json:"validity_period"`
+			SmartEncoded     *bool   `json:"smart_encoded"`
+			ShortenURLs      *bool   `json:"shorten_urls"`
 		} `json:"recipient"`
 		FromNumber *string `json:"from_number"`
 		Retries    *int    `json:"retries"`
@@ -176,21 +183,50 @@ func parse(kind string, payload []byte, region string) (p parsed, id json.RawMes
 		p.retries = *n
 	}
 	to := []any{e164(p.to, region)}
+	// The message options, as send_sms's inputs.
+	options := []struct {
+		field string
+		value any
+		given bool
+	}{
+		{actions.FieldSMSContentSID, deref(rc.ContentSID), rc.ContentSID != nil},
+		{actions.FieldSMSContentVariables, rc.ContentVariables, rc.ContentVariables != nil},
+		{actions.FieldSMSSendAt, deref(rc.SendAt), rc.SendAt != nil},
+		{actions.FieldSMSValidityPeriod, deref(rc.ValidityPeriod), rc.ValidityPeriod != nil},
+		{actions.FieldSMSSmartEncoded, deref(rc.SmartEncoded), rc.SmartEncoded != nil},
+		{actions.FieldSMSShortenURLs, deref(rc.ShortenURLs), rc.ShortenURLs != nil},
+	}
 	switch kind {
 	case KindText:
 		if rc.VoiceMessageLocation != nil {
 			return p, id, errs.Invalid("request.recipient.voice_message_location", "voice messages go to the call topic; this is the txt topic, which takes message")
 		}
-		if rc.Message == nil || *rc.Message == "" {
-			return p, id, errs.Missing("request.recipient.message", "give the text to send")
+		p.vars = map[string]any{actions.FieldSMSTo: to}
+		for _, o := range options {
+			if o.given {
+				p.vars[o.field] = o.value
+			}
 		}
-		p.vars = map[string]any{actions.FieldSMSTo: to, actions.FieldSMSBody: *rc.Message}
+		message, template := rc.Message != nil && *rc.Message != "", rc.ContentSID != nil && strings.TrimSpace(*rc.ContentSID) != ""
+		switch {
+		case message && template:
+			return p, id, errs.Invalid("request.recipient.content_sid", "give message or content_sid, not both: with a content template Twilio sends the template's text")
+		case message:
+			p.vars[actions.FieldSMSBody] = *rc.Message
+		case !template:
+			return p, id, errs.Missing("request.recipient.message", "give the text to send (or content_sid, an approved content template)")
+		}
 		if p.from != "" {
 			p.vars[actions.FieldSMSFrom] = e164(p.from, region)
 		}
 	case KindCall:
 		if rc.Message != nil {
 			return p, id, errs.Invalid("request.recipient.message", "text messages go to the txt topic; this is the call topic, which takes voice_message_location")
+		}
+		for _, o := range options {
+			if o.given {
+				return p, id, errs.Invalid(optionFields[o.field], "%s is a message option of the txt topic; this is the call topic: remove it", optionFields[o.field])
+			}
 		}
 		if rc.VoiceMessageLocation == nil || strings.TrimSpace(*rc.VoiceMessageLocation) == "" {
 			return p, id, errs.Missing("request.recipient.voice_message_location", "give the URL of the TwiML the call plays")
@@ -205,6 +241,26 @@ func parse(kind string, payload []byte, region string) (p parsed, id json.RawMes
 	return p, id, nil
 }
 
+// deref is the value p points to.
+func deref[T any](p *T) T {
+	var v T
+	if p != nil {
+		v = *p
+	}
+	return v
+}
+
+// optionFields are the request fields of send_sms's message options, named in the errors of
+// the action.
+var optionFields = map[string]string{
+	actions.FieldSMSContentSID:       "request.recipient.content_sid",
+	actions.FieldSMSContentVariables: "request.recipient.content_variables",
+	actions.FieldSMSSendAt:           "request.recipient.send_at",
+	actions.FieldSMSValidityPeriod:   "request.recipient.validity_period",
+	actions.FieldSMSSmartEncoded:     "request.recipient.smart_encoded",
+	actions.FieldSMSShortenURLs:      "request.recipient.shorten_urls",
+}
+
 // jsonType names a Go kind as JSON calls it.
 func jsonType(kind string) string {
 	switch {
@@ -214,6 +270,8 @@ func jsonType(kind string) string {
 		return "whole number"
 	case kind == "struct" || kind == "ptr":
 		return "JSON object"
+	case kind == "bool":
+		return "boolean (true or false)"
 	}
 	return kind
 }
@@ -228,9 +286,12 @@ func failure(id json.RawMessage, e *errs.Error) Status {
 	if inputCodes[e.Code] {
 		name = errorInvalidParameter
 	}
-	msg := e.Message
-	if e.Field != "" && !strings.Contains(msg, e.Field) {
-		msg = e.Field + ": " + msg
+	msg, field := e.Message, e.Field
+	if f, ok := optionFields[field]; ok {
+		field = f
+	}
+	if field != "" && !strings.Contains(msg, field) {
+		msg = field + ": " + msg
 	}
 	r := Response{Status: "fail", Error: name, ErrorMessage: msg, Code: string(e.Code)}
 	if e.TwilioCode != 0 {

@@ -180,6 +180,11 @@ func TestInvalidInputs(t *testing.T) {
 		{"empty name on call", KindCall, `{"request": {"recipient": {"name": "", "phone_number": "12345000000", "voice_message_location": "https://x"}}, "id": "a"}`, "request.recipient.name", `"a"`},
 		{"retries too many", KindText, `{"request": {"recipient": {"name": "D", "phone_number": "12345000000", "message": "m"}, "retries": 99}, "id": "a"}`, "request.retries", `"a"`},
 		{"id too long", KindText, `{"request": {"recipient": {"name": "D", "phone_number": "12345000000", "message": "m"}}, "id": "` + strings.Repeat("x", MaxIDChars+1) + `"}`, "id", `"` + strings.Repeat("x", MaxIDChars+1) + `"`},
+		{"options on call", KindCall, `{"request": {"recipient": {"name": "D", "phone_number": "12345000000", "voice_message_location": "https://x", "send_at": "2030-01-01T00:00:00Z"}}, "id": "a"}`, "request.recipient.send_at", `"a"`},
+		{"validity not a number", KindText, `{"request": {"recipient": {"name": "D", "phone_number": "12345000000", "message": "m", "validity_period": "600"}}, "id": "a"}`, "request.recipient.validity_period", `"a"`},
+		{"smart_encoded not a boolean", KindText, `{"request": {"recipient": {"name": "D", "phone_number": "12345000000", "message": "m", "smart_encoded": "yes"}}, "id": "a"}`, "request.recipient.smart_encoded", `"a"`},
+		{"message and content_sid", KindText, `{"request": {"recipient": {"name": "D", "phone_number": "12345000000", "message": "m", "content_sid": "HX0123456789abcdef0123456789abcdef"}}, "id": "a"}`, "request.recipient.content_sid", `"a"`},
+		{"neither message nor content_sid", KindText, `{"request": {"recipient": {"name": "D", "phone_number": "12345000000", "send_at": "2030-01-01T00:00:00Z"}}, "id": "a"}`, "request.recipient.message", `"a"`},
 		{"retries not a number", KindText, `{"request": {"recipient": {"name": "D", "phone_number": "12345000000", "message": "m"}, "retries": "3"}, "id": "a"}`, "request.retries", `"a"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -209,6 +214,27 @@ func TestTwilioFailure(t *testing.T) {
 	st := statusOf(p, id, res, "")
 	if st.Response.Status != "fail" || st.Response.Error != string(errs.RecipientOptedOut) || st.Response.TwilioCode == nil || *st.Response.TwilioCode != code || st.Response.Payload != nil {
 		t.Errorf("%+v", st.Response)
+	}
+}
+
+// The message options beside message become send_sms's inputs; with content_sid, message
+// may be left out. The action's errors about them name the request's field.
+func TestMessageOptions(t *testing.T) {
+	p, _, e := parse(KindText, []byte(`{"request": {"recipient": {"name": "D", "phone_number": "12345000000", "content_sid": "HX0123456789abcdef0123456789abcdef",
+		"content_variables": {"1": "Ana"}, "send_at": "2030-01-01T00:00:00Z", "validity_period": 600, "smart_encoded": true, "shorten_urls": false},
+		"from_number": "MG0123456789abcdef0123456789abcdef"}, "id": "a"}`), "")
+	if e != nil {
+		t.Fatal(e)
+	}
+	want := map[string]any{"smsTo": []any{"+12345000000"}, "smsFrom": "MG0123456789abcdef0123456789abcdef",
+		"smsContentSid": "HX0123456789abcdef0123456789abcdef", "smsContentVariables": map[string]any{"1": "Ana"},
+		"smsSendAt": "2030-01-01T00:00:00Z", "smsValidityPeriod": 600, "smsSmartEncoded": true, "smsShortenUrls": false}
+	if !reflect.DeepEqual(p.vars, want) {
+		t.Errorf("vars %#v\nwant %#v", p.vars, want)
+	}
+	st := failure(nil, errs.Invalid(actions.FieldSMSValidityPeriod, "smsValidityPeriod is 0: give 1 to 36000"))
+	if !strings.HasPrefix(st.Response.ErrorMessage, "request.recipient.validity_period: ") {
+		t.Errorf("error_message %q does not name the request's field", st.Response.ErrorMessage)
 	}
 }
 

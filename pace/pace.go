@@ -174,6 +174,12 @@ func New(connection, account string, rates Rates, limiter Limiter) *Pacer {
 	if limiter == nil {
 		limiter = NewLocal()
 	}
+	// The listed senders' series are exported from the start (at 0), so that dashboards and
+	// alerts see them before the first send.
+	for sender := range rates.Senders {
+		metrics.PaceWait.WithLabelValues(connection, sender)
+		metrics.PaceThrottled.WithLabelValues(connection, sender)
+	}
 	return &Pacer{connection: connection, prefix: "pace:" + account, rates: rates, limiter: limiter}
 }
 

@@ -124,3 +124,36 @@ func TestMessageOptionsWithSendBinary(t *testing.T) {
 		t.Fatalf("cancel-message: %+v", got)
 	}
 }
+
+// Each option through a job of the built binary (process variables as Zeebe hands them out:
+// JSON numbers, booleans, an object) reaches the Twilio stand-in as Twilio's parameter.
+func TestMessageOptionsThroughAJob(t *testing.T) {
+	w := newWorld(t)
+	w.startRun(t).waitReady(t)
+	sendAt := time.Now().Add(2 * time.Hour).UTC().Truncate(time.Second)
+	res := resultOf(t, w.runProcess(t, "notify", map[string]any{"smsFrom": "whatsapp:+15005550006", "smsTo": []string{"whatsapp:+14155550102"},
+		"smsContentSid": "HX0123456789abcdef0123456789abcdef", "smsContentVariables": map[string]any{"1": "${name}", "2": 10}, "name": "Ana"}))
+	if res.TwilioError != nil || res.TwilioResult[0].Status != "queued" {
+		t.Fatalf("content template: %+v", res)
+	}
+	res = resultOf(t, w.runProcess(t, "notify", map[string]any{"smsFrom": testService, "smsTo": []string{"+14155550103"}, "smsBody": "later",
+		"smsSendAt": sendAt.Format(time.RFC3339), "smsValidityPeriod": 600, "smsSmartEncoded": false, "smsShortenUrls": true}))
+	if res.TwilioError != nil || res.TwilioResult[0].Status != actions.StatusScheduled {
+		t.Fatalf("scheduled: %+v", res)
+	}
+	res = resultOf(t, w.runProcess(t, "notify", map[string]any{"smsTo": []string{"+14155550104"}, "smsBody": "x", "smsValidityPeriod": 36001}))
+	if e := res.Failure(); e == nil || e.Field != actions.FieldSMSValidityPeriod || !strings.Contains(e.Message, "1 to 36000") {
+		t.Fatalf("smsValidityPeriod 36001: %+v", res)
+	}
+	sent := w.twilio.Sent()
+	if len(sent) != 2 {
+		t.Fatalf("the stand-in got %d messages, want 2", len(sent))
+	}
+	if m := sent[0]; m.ContentSID != "HX0123456789abcdef0123456789abcdef" || m.ContentVariables != `{"1":"Ana","2":"10"}` || m.Form.Has("Body") {
+		t.Errorf("content template sent as %v", m.Form)
+	}
+	if m := sent[1]; m.MessagingServiceSID != testService || !m.SendAt.Equal(sendAt) || m.Form.Get("ScheduleType") != "fixed" ||
+		m.Form.Get("ValidityPeriod") != "600" || m.Form.Get("SmartEncoded") != "false" || m.Form.Get("ShortenUrls") != "true" {
+		t.Errorf("scheduled message sent as %v", m.Form)
+	}
+}

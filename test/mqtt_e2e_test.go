@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -125,6 +126,87 @@ func TestMQTTOnDev(t *testing.T) {
 	if f := decodeStatuses(t, status)[5]; f.Response.Status != "fail" || f.Response.Error != "InvalidParameter" || f.Response.Payload != nil || string(f.ID) != `"request124"` {
 		t.Errorf("failure %s", status.Messages()[5])
 	}
+}
+
+// The message options of send_sms ride beside message on twilio/txt: a content template
+// (without message) and a scheduled message from a Messaging Service reach the Twilio
+// stand-in as Twilio's parameters; an option breaking its rule is refused naming the field.
+func TestMQTTMessageOptions(t *testing.T) {
+	broker := mosquittotest.Start(t)
+	fake := twiliotest.New(t)
+	d := startDev(t, append(twilioEnv(fake), "CONNECTOR_MQTT_URL="+broker.URL, "TWILIO_DEFAULT_FROM=+15005550006")...)
+	status := mosquittotest.Subscribe(t, broker.URL, "twilio/message/status")
+	wait.Until(t, 10*time.Second, "the MQTT entry point to subscribe", func() bool {
+		return strings.Contains(d.stderr.String(), "MQTT connected and subscribed")
+	})
+	sendAt := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	mosquittotest.Publish(t, broker.URL, "twilio/txt",
+		`{"request": {"recipient": {"name": "Ana", "phone_number": "whatsapp:14155550102", "content_sid": "HX0123456789abcdef0123456789abcdef", "content_variables": {"1": "Ana", "2": 10}},
+		  "from_number": "whatsapp:15005550006"}, "id": "template-1"}`,
+		`{"request": {"recipient": {"name": "Bo", "phone_number": "14155550103", "message": "Your visit is on Monday", "send_at": "`+sendAt.Format(time.RFC3339)+`",
+		  "validity_period": 600, "smart_encoded": true, "shorten_urls": true}, "from_number": "`+testService+`"}, "id": "scheduled-1"}`,
+		`{"request": {"recipient": {"name": "Cy", "phone_number": "14155550104", "message": "hi", "validity_period": 0}}, "id": "bad-1"}`,
+		readmeMQTTOptionsExample(t, sendAt))
+	wait.Until(t, 20*time.Second, "four statuses", func() bool { return status.Count() == 4 })
+
+	byID := map[string]mqttapi.Status{}
+	for _, st := range decodeStatuses(t, status) {
+		byID[string(st.ID)] = st
+	}
+	if st := byID[`"template-1"`]; st.Response.Status != "success" || st.Response.Payload.Messages.MessageStatus != "queued" {
+		t.Errorf("content template: %+v", st.Response)
+	}
+	if st := byID[`"scheduled-1"`]; st.Response.Status != "success" || st.Response.Payload.Messages.MessageStatus != "scheduled" {
+		t.Errorf("scheduled: %+v", st.Response)
+	}
+	if st := byID[`"visit-42"`]; st.Response.Status != "success" || st.Response.Payload.Messages.MessageStatus != "scheduled" {
+		t.Errorf("the README's example: %+v", st.Response)
+	}
+	if st := byID[`"bad-1"`]; st.Response.Status != "fail" || st.Response.Error != "InvalidParameter" ||
+		!strings.HasPrefix(st.Response.ErrorMessage, "request.recipient.validity_period: ") || !strings.Contains(st.Response.ErrorMessage, "1 to 36000") {
+		t.Errorf("validity_period 0: %+v", st.Response)
+	}
+	sent := fake.Sent()
+	if len(sent) != 3 {
+		t.Fatalf("the stand-in got %d messages, want 3: %+v", len(sent), sent)
+	}
+	for _, m := range sent {
+		switch m.To {
+		case "whatsapp:+14155550102":
+			if m.ContentSID != "HX0123456789abcdef0123456789abcdef" || m.ContentVariables != `{"1":"Ana","2":"10"}` || m.Form.Has("Body") {
+				t.Errorf("content template sent as %v", m.Form)
+			}
+		case "+14155550103": // the scheduled request, and the README's without the booleans
+			booleans := map[string]string{"Your visit is on Monday": "true", "Your visit is tomorrow": ""}[m.Body]
+			if m.MessagingServiceSID != testService || !m.SendAt.Equal(sendAt) || m.Form.Get("ScheduleType") != "fixed" || m.Form.Get("ValidityPeriod") != "600" ||
+				m.Form.Get("SmartEncoded") != booleans || m.Form.Get("ShortenUrls") != booleans {
+				t.Errorf("scheduled message sent as %v", m.Form)
+			}
+		default:
+			t.Errorf("a message to %s", m.To)
+		}
+	}
+}
+
+// readmeMQTTOptionsExample is the README's MQTT request with message options, its send_at
+// moved to sendAt (the README's date would be past, or too far ahead).
+func readmeMQTTOptionsExample(t *testing.T, sendAt time.Time) string {
+	t.Helper()
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "- **Message options** (on `twilio/txt`")
+	_, rest, ok2 := strings.Cut(rest, "```json\n")
+	example, _, ok3 := strings.Cut(rest, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README.md's MQTT section has no JSON example of the message options")
+	}
+	var v any
+	if err := json.Unmarshal([]byte(example), &v); err != nil {
+		t.Fatalf("the README's MQTT options example is not JSON: %v\n%s", err, example)
+	}
+	return regexp.MustCompile(`"send_at": "[^"]*"`).ReplaceAllString(example, `"send_at": "`+sendAt.Format(time.RFC3339)+`"`)
 }
 
 // The broker restarts in the middle of a batch: requests in flight are not acknowledged, come

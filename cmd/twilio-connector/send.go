@@ -27,6 +27,13 @@ func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 // sendCommand is a one-off send with the configured credentials. It prints the same JSON a
 // job completes with and exits 1 when twilioError is not null.
+// optionFlags are send's flags of the message options and their send_sms inputs.
+var optionFlags = map[string]string{
+	"content-sid": actions.FieldSMSContentSID, "content-variables": actions.FieldSMSContentVariables,
+	"send-at": actions.FieldSMSSendAt, "validity-period": actions.FieldSMSValidityPeriod,
+	"smart-encoded": actions.FieldSMSSmartEncoded, "shorten-urls": actions.FieldSMSShortenURLs,
+}
+
 func sendCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("send", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -40,12 +47,12 @@ func sendCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Var(&media, "media", "MMS media URL; repeatable")
 	engine := fs.String("template-engine", "", "freemarker (default) or pongo2")
 	testing := fs.Bool("testing", false, "validate and render, print the result (with the segments the body takes), send nothing")
-	contentSID := fs.String("content-sid", "", "Twilio content template (HX…) to send instead of --body")
-	contentVars := fs.String("content-variables", "", `the content template's variables as a JSON object, such as '{"1": "${name}"}'`)
-	sendAt := fs.String("send-at", "", "schedule for this ISO 8601 date-time (15 minutes to 7 days ahead; needs a Messaging Service)")
-	validity := fs.String("validity-period", "", "seconds the message may wait in Twilio's queue (1-36000)")
-	smartEncoded := fs.Bool("smart-encoded", false, "let Twilio replace Unicode characters that have a GSM-7 look-alike (--smart-encoded=false turns it off)")
-	shortenURLs := fs.Bool("shorten-urls", false, "let Twilio shorten links (needs a Messaging Service)")
+	fs.String("content-sid", "", "Twilio content template (HX…) to send instead of --body")
+	fs.String("content-variables", "", `the content template's variables as a JSON object, such as '{"1": "${name}"}'`)
+	fs.String("send-at", "", "schedule for this ISO 8601 date-time (15 minutes to 7 days ahead; needs a Messaging Service)")
+	fs.String("validity-period", "", "seconds the message may wait in Twilio's queue (1-36000)")
+	fs.Bool("smart-encoded", false, "let Twilio replace Unicode characters that have a GSM-7 look-alike (--smart-encoded=false turns it off)")
+	fs.Bool("shorten-urls", false, "let Twilio shorten links (needs a Messaging Service)")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
@@ -72,20 +79,10 @@ func sendCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		input[actions.FieldSMSMediaURL] = ms
 	}
 	input[actions.FieldSMSTesting] = *testing
+	// The message options are inputs only when their flag is given.
 	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "content-sid":
-			input[actions.FieldSMSContentSID] = *contentSID
-		case "content-variables":
-			input[actions.FieldSMSContentVariables] = *contentVars
-		case "send-at":
-			input[actions.FieldSMSSendAt] = *sendAt
-		case "validity-period":
-			input[actions.FieldSMSValidityPeriod] = *validity
-		case "smart-encoded":
-			input[actions.FieldSMSSmartEncoded] = *smartEncoded
-		case "shorten-urls":
-			input[actions.FieldSMSShortenURLs] = *shortenURLs
+		if field, ok := optionFlags[f.Name]; ok {
+			input[field] = f.Value.(flag.Getter).Get()
 		}
 	})
 

@@ -94,6 +94,11 @@ func New(opts Options) (*Twilio, error) {
 		t.opts.MaxConcurrent = DefaultMaxConcurrent
 	}
 	t.slots = make(chan struct{}, t.opts.MaxConcurrent)
+	// Refusals are exported at 0 from the start, so that a dashboard shows them and an alert
+	// on their increase fires at the first one.
+	for _, code := range []string{"21611", "429"} {
+		metrics.TwilioRefusals.WithLabelValues(t.opts.Connection, code)
+	}
 	return t, nil
 }
 

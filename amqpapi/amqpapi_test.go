@@ -185,9 +185,11 @@ func testReplyAndRedelivery(t *testing.T, b *rabbitmqtest.Broker) {
 
 func testInvalid(t *testing.T, b *rabbitmqtest.Broker) {
 	act := &fakeAction{}
-	start(t, b, "requests.invalid", act)
+	c := start(t, b, "requests.invalid", act)
 	col := rabbitmqtest.Collect(t, b.URL, "replies.invalid")
 	rabbitmqtest.Publish(t, b.URL, "requests.invalid",
+		// Invalid and without reply_to: no one to tell, but acknowledged all the same.
+		request("m-9", "", "", `{"action": "send_fax"}`),
 		request("", "no-id", "replies.invalid", `{"smsTo": ["+12345000000"], "smsBody": "hi"}`),
 		request("m-2", "bad-action", "replies.invalid", `{"action": "send_fax"}`),
 		request("m-3", "bad-json", "replies.invalid", `{"smsTo": `),
@@ -229,6 +231,12 @@ func testInvalid(t *testing.T, b *rabbitmqtest.Broker) {
 	time.Sleep(500 * time.Millisecond)
 	if n := col.Count(); n != 6 {
 		t.Errorf("%d replies, want 6: a refused request came back", n)
+	}
+	// A request held unacknowledged (or put back) is ready again once the consumer is gone.
+	c.Close(context.Background())
+	time.Sleep(300 * time.Millisecond)
+	if q, err := ch.QueueDeclarePassive("requests.invalid", true, false, false, false, nil); err != nil || q.Messages != 0 {
+		t.Errorf("after the consumer closed: %d requests in the queue (%v), want 0: a refused one was not acknowledged", q.Messages, err)
 	}
 }
 

@@ -75,6 +75,18 @@ func testAMQPReadme(t *testing.T, b *rabbitmqtest.Broker) {
 	if len(lines) != 3 {
 		t.Fatalf("README.md has %d rabbitmqadmin lines, want declare, publish and get", len(lines))
 	}
+	// dev prints the same lines.
+	printed := d.stdout.String()
+	if i := strings.Index(printed, "# an SMS over AMQP"); i < 0 {
+		t.Fatalf("dev printed no AMQP lines:\n%s", printed)
+	} else {
+		printed = printed[i:]
+	}
+	for _, l := range lines {
+		if !strings.Contains(printed, "\n  "+strings.Replace(l, fmt.Sprintf("--port %d ", b.ManagementPort), "", 1)+"\n") {
+			t.Errorf("dev does not print the README's line %s", l)
+		}
+	}
 	runShell(t, lines[0])
 	runShell(t, lines[1])
 	var got string

@@ -428,20 +428,10 @@ func (c *Client) answer(d amqp.Delivery, log *slog.Logger) answer {
 	status, body := httpapi.Answer(res, sendErr)
 	// As the HTTP API records an Idempotency-Key: a 200 is final; a 503 pins the body, and a
 	// redelivery sends only what is missing; 400 and 500 sent nothing and are answered anew.
-	var r *record
-	switch status {
-	case http.StatusOK:
-		r = &record{Hash: hash, Done: true, Status: status, Body: body}
-	case http.StatusServiceUnavailable:
-		r = &record{Hash: hash}
-	}
-	if r != nil {
-		raw, _ := json.Marshal(r)
-		if err := c.opts.Store.Put(c.ctx, resultsBucket, id, raw, 0); err != nil {
-			// The sends are recorded per recipient, so the redelivery sends nothing twice.
-			log.Warn("AMQP result not recorded (state store); the request goes back to the queue", "err", err)
-			return answer{requeue: true}
-		}
+	if err := c.records().Save(c.ctx, id, hash, status, body); err != nil {
+		// The sends are recorded per recipient, so the redelivery sends nothing twice.
+		log.Warn("AMQP result not recorded (state store); the request goes back to the queue", "err", err)
+		return answer{requeue: true}
 	}
 	outcome := "fail"
 	if status == http.StatusOK {
@@ -482,15 +472,6 @@ func decode(body []byte) (string, httpapi.Request, *errs.Error) {
 	return kind, req, e
 }
 
-// record is what the store knows of one message_id: a done record is the answer to replay;
-// one that is not done (the last delivery failed transiently) only pins the body.
-type record struct {
-	Hash   string          `json:"hash"`
-	Done   bool            `json:"done,omitempty"`
-	Status int             `json:"status,omitempty"`
-	Body   json.RawMessage `json:"body,omitempty"`
-}
-
 // claimPoll is how often a delivery waiting for another delivery of its message_id looks.
 const claimPoll = 250 * time.Millisecond
 
@@ -499,63 +480,29 @@ const claimPoll = 250 * time.Millisecond
 // while the first is still sending, here or on another replica) it waits. The error's code is
 // IdempotencyKeyReused (id came with another body), StoreUnavailable, or Internal when the
 // connector is closing.
-func (c *Client) claim(id, hash string) (*record, func(), *errs.Error) {
-	ctx := c.ctx
+func (c *Client) claim(id, hash string) (*httpapi.Record, func(), *errs.Error) {
+	recs := c.records()
 	for {
-		rec, e := c.lookup(ctx, id, hash)
-		if rec != nil || e != nil {
+		rec, claimed, e := recs.TryClaim(c.ctx, id, hash)
+		switch {
+		case rec != nil || e != nil:
 			return rec, nil, e
-		}
-		ok, err := c.opts.Store.PutIfAbsent(ctx, claimsBucket, id, []byte(time.Now().UTC().Format(time.RFC3339)), c.opts.Timeout+time.Minute)
-		if err != nil {
-			return nil, nil, storeUnavailable(err)
-		}
-		if ok {
-			release := func() {
-				ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-				defer cancel()
-				if err := c.opts.Store.Delete(ctx, claimsBucket, id); err != nil {
+		case claimed:
+			return nil, func() {
+				if err := recs.Release(c.ctx, id); err != nil {
 					c.log.Warn("could not release the claim of an AMQP message_id; it expires by itself", "err", err)
 				}
-			}
-			// The delivery that held the claim may have finished between the lookup and the claim.
-			if rec, e := c.lookup(ctx, id, hash); rec != nil || e != nil {
-				release()
-				return rec, nil, e
-			}
-			return nil, release, nil
+			}, nil
 		}
 		select {
-		case <-ctx.Done():
+		case <-c.ctx.Done():
 			return nil, nil, errs.New(errs.Internal, FieldMessageID, "the connector is closing")
 		case <-time.After(claimPoll):
 		}
 	}
 }
 
-// lookup returns the done record of id, or an error when id was used with another body.
-func (c *Client) lookup(ctx context.Context, id, hash string) (*record, *errs.Error) {
-	raw, ok, err := c.opts.Store.Get(ctx, resultsBucket, id)
-	if err != nil {
-		return nil, storeUnavailable(err)
-	}
-	if !ok {
-		return nil, nil
-	}
-	var rec record
-	if err := json.Unmarshal(raw, &rec); err != nil {
-		return nil, errs.New(errs.IdempotencyKeyReused, FieldMessageID, "the stored record of this %s is unreadable: use a new one", FieldMessageID)
-	}
-	if rec.Hash != hash {
-		return nil, errs.New(errs.IdempotencyKeyReused, FieldMessageID,
-			"this %s was used with a different body: use a new %s for a new request", FieldMessageID, FieldMessageID)
-	}
-	if !rec.Done {
-		return nil, nil
-	}
-	return &rec, nil
-}
-
-func storeUnavailable(err error) *errs.Error {
-	return &errs.Error{Code: errs.StoreUnavailable, Message: "state store unavailable, nothing sent: " + err.Error(), Err: err}
+// records are the AMQP entry point's answers and claims, by message_id.
+func (c *Client) records() httpapi.Records {
+	return httpapi.Records{Store: c.opts.Store, Bucket: resultsBucket, Claims: claimsBucket, Field: FieldMessageID, ClaimTTL: c.opts.Timeout + time.Minute}
 }

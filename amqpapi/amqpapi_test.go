@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,8 +13,8 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/twilio-connector/twilio-connector/actions"
-	"github.com/twilio-connector/twilio-connector/errs"
 	"github.com/twilio-connector/twilio-connector/store"
+	"github.com/twilio-connector/twilio-connector/test/fakeaction"
 	"github.com/twilio-connector/twilio-connector/test/rabbitmqtest"
 	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 	"github.com/twilio-connector/twilio-connector/test/wait"
@@ -52,36 +51,6 @@ func TestDecode(t *testing.T) {
 			}
 		})
 	}
-}
-
-// fakeAction records invocations; block, when set, holds each one until it is closed.
-type fakeAction struct {
-	mu    sync.Mutex
-	keys  []string
-	block chan struct{}
-}
-
-func (f *fakeAction) Invoke(ctx context.Context, inv actions.Invocation) (actions.Result, error) {
-	f.mu.Lock()
-	f.keys = append(f.keys, inv.IdempotencyKey)
-	block := f.block
-	f.mu.Unlock()
-	if block != nil {
-		select {
-		case <-block:
-		case <-ctx.Done():
-			e := &errs.Error{Code: errs.Connection, Message: "cut off"}
-			return actions.Result{TwilioError: []actions.RecipientError{{Code: e.Code, Message: e.Message}}}, e
-		}
-	}
-	sid := "SM00000000000000000000000000000001"
-	return actions.Result{TwilioResult: []actions.RecipientResult{{To: "+12345000000", SID: &sid, Status: "queued"}}}, nil
-}
-
-func (f *fakeAction) invocations() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.keys...)
 }
 
 type reply struct {
@@ -141,7 +110,7 @@ func request(id, correlation, replyTo, body string) amqp.Publishing {
 
 func testWrongPassword(t *testing.T, b *rabbitmqtest.Broker) {
 	logs := &syncbuf.Buffer{}
-	act := &fakeAction{}
+	act := &fakeaction.Action{}
 	url := strings.Replace(b.URL, "guest:guest@", "guest:s3cretPW@", 1)
 	c, err := Start(Options{URL: url, SMS: act, Calls: act, Store: store.NewMemory(0),
 		MaxReconnect: time.Second, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
@@ -161,7 +130,7 @@ func testWrongPassword(t *testing.T, b *rabbitmqtest.Broker) {
 }
 
 func testReplyAndRedelivery(t *testing.T, b *rabbitmqtest.Broker) {
-	act := &fakeAction{}
+	act := &fakeaction.Action{}
 	start(t, b, "requests.reply", act)
 	col := rabbitmqtest.Collect(t, b.URL, "replies.reply")
 	body := `{"smsTo": ["+12345000000"], "smsBody": "hi"}`
@@ -171,7 +140,7 @@ func testReplyAndRedelivery(t *testing.T, b *rabbitmqtest.Broker) {
 	rabbitmqtest.Publish(t, b.URL, "requests.reply", request("m-1", "c-2", "replies.reply", body))
 	wait.Until(t, 10*time.Second, "the second reply", func() bool { return col.Count() == 2 })
 	rs := replies(t, col)
-	if got := act.invocations(); len(got) != 1 || got[0] != "amqp/m-1" {
+	if got := act.Invocations(); len(got) != 1 || got[0] != "amqp/m-1" {
 		t.Fatalf("invocations %v, want one with key amqp/m-1", got)
 	}
 	for i, want := range []reply{{Status: 200, CorrelationID: "c-1"}, {Status: 200, CorrelationID: "c-2", Replayed: true}} {
@@ -184,10 +153,12 @@ func testReplyAndRedelivery(t *testing.T, b *rabbitmqtest.Broker) {
 }
 
 func testInvalid(t *testing.T, b *rabbitmqtest.Broker) {
-	act := &fakeAction{}
-	start(t, b, "requests.invalid", act)
+	act := &fakeaction.Action{}
+	c := start(t, b, "requests.invalid", act)
 	col := rabbitmqtest.Collect(t, b.URL, "replies.invalid")
 	rabbitmqtest.Publish(t, b.URL, "requests.invalid",
+		// Invalid and without reply_to: no one to tell, but acknowledged all the same.
+		request("m-9", "", "", `{"action": "send_fax"}`),
 		request("", "no-id", "replies.invalid", `{"smsTo": ["+12345000000"], "smsBody": "hi"}`),
 		request("m-2", "bad-action", "replies.invalid", `{"action": "send_fax"}`),
 		request("m-3", "bad-json", "replies.invalid", `{"smsTo": `),
@@ -212,7 +183,7 @@ func testInvalid(t *testing.T, b *rabbitmqtest.Broker) {
 			t.Errorf("reply %s: status %d, field %q; want %d naming %q", r.CorrelationID, r.Status, field, w.status, w.field)
 		}
 	}
-	if got := act.invocations(); len(got) != 1 {
+	if got := act.Invocations(); len(got) != 1 {
 		t.Errorf("invocations %v, want one (m-4 first)", got)
 	}
 	// Acknowledged: nothing left in the queue, nothing redelivered.
@@ -230,6 +201,12 @@ func testInvalid(t *testing.T, b *rabbitmqtest.Broker) {
 	if n := col.Count(); n != 6 {
 		t.Errorf("%d replies, want 6: a refused request came back", n)
 	}
+	// A request held unacknowledged (or put back) is ready again once the consumer is gone.
+	c.Close(context.Background())
+	time.Sleep(300 * time.Millisecond)
+	if q, err := ch.QueueDeclarePassive("requests.invalid", true, false, false, false, nil); err != nil || q.Messages != 0 {
+		t.Errorf("after the consumer closed: %d requests in the queue (%v), want 0: a refused one was not acknowledged", q.Messages, err)
+	}
 }
 
 // A queue the operator created with other arguments (here a quorum queue) is consumed as it
@@ -244,7 +221,7 @@ func testExistingQueue(t *testing.T, b *rabbitmqtest.Broker) {
 		t.Fatal(err)
 	}
 	conn.Close()
-	act := &fakeAction{}
+	act := &fakeaction.Action{}
 	start(t, b, "requests.quorum", act)
 	col := rabbitmqtest.Collect(t, b.URL, "replies.quorum")
 	rabbitmqtest.Publish(t, b.URL, "requests.quorum", request("m-7", "c-7", "replies.quorum", `{"smsTo": ["+12345000000"], "smsBody": "hi"}`))
@@ -272,11 +249,11 @@ func (f *failingPuts) Put(ctx context.Context, bucket, key string, value []byte,
 func testStoreDown(t *testing.T, b *rabbitmqtest.Broker) {
 	st := &failingPuts{Store: store.NewMemory(0)}
 	st.down.Store(true)
-	act := &fakeAction{}
+	act := &fakeaction.Action{}
 	startWith(t, b, "requests.storedown", act, st)
 	col := rabbitmqtest.Collect(t, b.URL, "replies.storedown")
 	rabbitmqtest.Publish(t, b.URL, "requests.storedown", request("m-8", "c-8", "replies.storedown", `{"smsTo": ["+12345000000"], "smsBody": "hi"}`))
-	wait.Until(t, 10*time.Second, "the request to come back", func() bool { return len(act.invocations()) >= 2 })
+	wait.Until(t, 10*time.Second, "the request to come back", func() bool { return len(act.Invocations()) >= 2 })
 	if n := col.Count(); n != 0 {
 		t.Fatalf("%d replies while the result could not be recorded, want none", n)
 	}
@@ -291,19 +268,19 @@ func testStoreDown(t *testing.T, b *rabbitmqtest.Broker) {
 // request acknowledged, so the broker delivers it again after the restart, and the redelivery
 // is answered from the record without a second invocation.
 func testRestart(t *testing.T, b *rabbitmqtest.Broker) {
-	act := &fakeAction{block: make(chan struct{})}
+	act := &fakeaction.Action{Block: make(chan struct{})}
 	c := start(t, b, "requests.restart", act)
 	col := rabbitmqtest.Collect(t, b.URL, "replies.restart")
 	rabbitmqtest.Publish(t, b.URL, "requests.restart", request("m-5", "c-5", "replies.restart", `{"smsTo": ["+12345000000"], "smsBody": "hi"}`))
-	wait.Until(t, 10*time.Second, "the invocation", func() bool { return len(act.invocations()) == 1 })
+	wait.Until(t, 10*time.Second, "the invocation", func() bool { return len(act.Invocations()) == 1 })
 	b.Stop()
 	wait.Until(t, 10*time.Second, "the connector to notice", func() bool { return c.Health() != nil })
-	close(act.block) // the send finishes while the broker is down
+	close(act.Block) // the send finishes while the broker is down
 	time.Sleep(500 * time.Millisecond)
 	b.Restart(0)
 	wait.Until(t, 30*time.Second, "the reply after the restart", func() bool { return col.Count() >= 1 })
 	rs := replies(t, col)
-	if got := act.invocations(); len(got) != 1 {
+	if got := act.Invocations(); len(got) != 1 {
 		t.Fatalf("invocations %v, want one: the redelivery must answer from the record", got)
 	}
 	if r := rs[0]; r.Status != 200 || r.CorrelationID != "c-5" || !r.Replayed {

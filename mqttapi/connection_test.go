@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twilio-connector/twilio-connector/store"
+	"github.com/twilio-connector/twilio-connector/test/fakeaction"
 	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 	"github.com/twilio-connector/twilio-connector/test/wait"
 )
@@ -46,7 +47,7 @@ func refusingBroker(t *testing.T) string {
 // and Health says why the client is not connected.
 func TestRefusedLoginIsLoggedAndReported(t *testing.T) {
 	logs := &syncbuf.Buffer{}
-	act := &fakeAction{}
+	act := &fakeaction.Action{}
 	c, err := Start(Options{URL: "tcp://edge:s3cretPW@" + refusingBroker(t), ClientID: "connector-refused", SMS: act, Calls: act,
 		Store: store.NewMemory(0), Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	if err != nil {

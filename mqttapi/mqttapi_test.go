@@ -3,47 +3,16 @@ package mqttapi
 import (
 	"context"
 	"encoding/json"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/errs"
 	"github.com/twilio-connector/twilio-connector/store"
+	"github.com/twilio-connector/twilio-connector/test/fakeaction"
 	"github.com/twilio-connector/twilio-connector/test/mosquittotest"
 	"github.com/twilio-connector/twilio-connector/test/wait"
 )
-
-// fakeAction records invocations; block, when set, holds each one until it is closed or the
-// context ends.
-type fakeAction struct {
-	mu    sync.Mutex
-	keys  []string
-	block chan struct{}
-}
-
-func (f *fakeAction) Invoke(ctx context.Context, inv actions.Invocation) (actions.Result, error) {
-	f.mu.Lock()
-	f.keys = append(f.keys, inv.IdempotencyKey)
-	block := f.block
-	f.mu.Unlock()
-	if block != nil {
-		select {
-		case <-block:
-		case <-ctx.Done():
-			e := &errs.Error{Code: errs.Connection, Message: "cut off"}
-			return actions.Result{TwilioError: []actions.RecipientError{{Code: e.Code, Message: e.Message}}}, e
-		}
-	}
-	sid := "SM00000000000000000000000000000001"
-	return actions.Result{TwilioResult: []actions.RecipientResult{{To: "+12345000000", SID: &sid, Status: "queued"}}}, nil
-}
-
-func (f *fakeAction) invocations() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.keys...)
-}
 
 // statuses collects the status topic.
 type statuses struct{ col *mosquittotest.Collector }
@@ -78,7 +47,7 @@ func start(t *testing.T, url string, sms actions.Action, st store.Store) *Client
 func TestRedeliveredRequestAnswersFromTheRecord(t *testing.T) {
 	b := mosquittotest.Start(t)
 	st := store.NewMemory(0)
-	act := &fakeAction{}
+	act := &fakeaction.Action{}
 	c := start(t, b.URL, act, st)
 	defer c.Close(context.Background())
 	got := subscribeStatuses(t, b.URL)
@@ -86,7 +55,7 @@ func TestRedeliveredRequestAnswersFromTheRecord(t *testing.T) {
 	mosquittotest.Publish(t, b.URL, "twilio/txt", seedText)
 	mosquittotest.Publish(t, b.URL, "twilio/txt", seedText)
 	wait.Until(t, 5*time.Second, "two statuses", func() bool { return got.count() == 2 })
-	if n := len(act.invocations()); n != 1 {
+	if n := len(act.Invocations()); n != 1 {
 		t.Errorf("%d invocations for one request delivered twice", n)
 	}
 	if m := got.col.Messages(); string(m[0]) != string(m[1]) || got.get(t, 0).Response.Status != "success" {
@@ -95,7 +64,7 @@ func TestRedeliveredRequestAnswersFromTheRecord(t *testing.T) {
 	// The same id with another body is another request.
 	mosquittotest.Publish(t, b.URL, "twilio/txt", `{"request": {"recipient": {"name": "Darla", "phone_number": "12345000000", "message": "Second"}}, "id": "request123"}`)
 	wait.Until(t, 5*time.Second, "the third status", func() bool { return got.count() == 3 })
-	if keys := act.invocations(); len(keys) != 2 || keys[0] == keys[1] {
+	if keys := act.Invocations(); len(keys) != 2 || keys[0] == keys[1] {
 		t.Errorf("invocations %v", keys)
 	}
 }
@@ -105,12 +74,12 @@ func TestRedeliveredRequestAnswersFromTheRecord(t *testing.T) {
 func TestUnfinishedRequestIsDeliveredAgain(t *testing.T) {
 	b := mosquittotest.Start(t)
 	st := store.NewMemory(0)
-	act := &fakeAction{block: make(chan struct{})}
+	act := &fakeaction.Action{Block: make(chan struct{})}
 	c := start(t, b.URL, act, st)
 	got := subscribeStatuses(t, b.URL)
 
 	mosquittotest.Publish(t, b.URL, "twilio/txt", seedText)
-	wait.Until(t, 5*time.Second, "the request to be in progress", func() bool { return len(act.invocations()) == 1 })
+	wait.Until(t, 5*time.Second, "the request to be in progress", func() bool { return len(act.Invocations()) == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	c.Close(ctx) // gives up on the blocked request
 	cancel()
@@ -118,11 +87,11 @@ func TestUnfinishedRequestIsDeliveredAgain(t *testing.T) {
 		t.Fatalf("a status was published for a request cut off: %s", got.col.Messages())
 	}
 
-	close(act.block)
+	close(act.Block)
 	c = start(t, b.URL, act, st)
 	defer c.Close(context.Background())
 	wait.Until(t, 10*time.Second, "the redelivered request's status", func() bool { return got.count() == 1 })
-	keys := act.invocations()
+	keys := act.Invocations()
 	if len(keys) != 2 || keys[0] != keys[1] {
 		t.Errorf("invocations %v: want the same request twice with one idempotency key", keys)
 	}
@@ -135,7 +104,7 @@ func TestUnfinishedRequestIsDeliveredAgain(t *testing.T) {
 // key, then reported as a failure.
 func TestRetries(t *testing.T) {
 	b := mosquittotest.Start(t)
-	act := &fakeAction{block: make(chan struct{})} // every attempt times out
+	act := &fakeaction.Action{Block: make(chan struct{})} // every attempt times out
 	c, err := Start(Options{URL: b.URL, ClientID: "connector-retries", SMS: act, Calls: act, Store: store.NewMemory(0),
 		Timeout: 50 * time.Millisecond, RetryBackoff: 10 * time.Millisecond})
 	if err != nil {
@@ -146,7 +115,7 @@ func TestRetries(t *testing.T) {
 	got := subscribeStatuses(t, b.URL)
 	mosquittotest.Publish(t, b.URL, "twilio/txt", seedText) // retries: 3
 	wait.Until(t, 10*time.Second, "the failure status", func() bool { return got.count() == 1 })
-	if keys := act.invocations(); len(keys) != 4 || keys[0] != keys[3] {
+	if keys := act.Invocations(); len(keys) != 4 || keys[0] != keys[3] {
 		t.Errorf("invocations %v: want 1 + 3 retries with one key", keys)
 	}
 	if r := got.get(t, 0).Response; r.Status != "fail" || r.Error != string(errs.Connection) {

@@ -49,7 +49,7 @@ type Session struct {
 
 	mu      sync.Mutex
 	conn    *conn         // the bound connection, nil while not bound
-	boundCh chan struct{} // closed when a connection is bound
+	changed chan struct{} // closed (and replaced) when a connection is bound or a bind refused
 	reason  error         // why not bound, wrapping ErrNotBound
 	refused bool          // the last bind was refused by the SMSC (not a network error)
 }
@@ -75,7 +75,7 @@ func Open(cfg Config, h Handler) *Session {
 		window:  make(chan struct{}, cfg.Window),
 		workers: make(chan struct{}, maxDeliverWorkers),
 		reasm:   newReassembler(reassemblyTimeout, reassemblyMax),
-		boundCh: make(chan struct{}),
+		changed: make(chan struct{}),
 		reason:  fmt.Errorf("%w: connection %q: binding to %s", ErrNotBound, cfg.Name, cfg.Address),
 	}
 	go s.run()
@@ -129,17 +129,22 @@ func (s *Session) setBound(c *conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.conn, s.reason, s.refused = c, nil, false
-	close(s.boundCh)
+	s.wake()
 }
 
 func (s *Session) setUnbound(reason error, refused bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.conn != nil {
-		s.conn = nil
-		s.boundCh = make(chan struct{})
+	s.conn, s.reason, s.refused = nil, reason, refused
+	if refused {
+		s.wake() // a waiting Submit gets the refusal now, not "not bound" at its deadline
 	}
-	s.reason, s.refused = reason, refused
+}
+
+// wake wakes every current() waiting for a state change; s.mu is held.
+func (s *Session) wake() {
+	close(s.changed)
+	s.changed = make(chan struct{})
 }
 
 // bind dials the SMSC and binds as a transceiver (section 4.1.5).
@@ -211,7 +216,7 @@ func (s *Session) Bound(ctx context.Context) error {
 func (s *Session) current(ctx context.Context) (*conn, error) {
 	for {
 		s.mu.Lock()
-		c, ch, reason, refused := s.conn, s.boundCh, s.reason, s.refused
+		c, ch, reason, refused := s.conn, s.changed, s.reason, s.refused
 		s.mu.Unlock()
 		if c != nil {
 			return c, nil

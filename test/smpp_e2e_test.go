@@ -152,10 +152,11 @@ func TestSMPPEndToEnd(t *testing.T) {
 		t.Errorf("status variables %v", v)
 	}
 
-	// An MO starts the process of the connection's trigger; its echo goes back as submit_sm.
-	tag := smsc.MO("14155550142", "15005550006", "Order Number 42", 0, 1)
+	// An MO starts the process of the connection's trigger; its echo goes back as submit_sm,
+	// from the number the MO was sent to (not the connection's default_from).
+	tag := smsc.MO("14155550142", "15005550010", "Order Number 42", 0, 1)
 	wait.Until(t, 10*time.Second, "the MO's process", func() bool { return len(r.instances("smscOrders")) == 1 })
-	if v := r.instances("smscOrders")[0]; v["channel"] != "smpp" || v["connection"] != "smsc" || v["from"] != "+14155550142" || v["to"] != "+15005550006" {
+	if v := r.instances("smscOrders")[0]; v["channel"] != "smpp" || v["connection"] != "smsc" || v["from"] != "+14155550142" || v["to"] != "+15005550010" {
 		t.Errorf("instance variables %v", v)
 	}
 	wait.Until(t, 10*time.Second, "the MO's deliver_sm_resp", func() bool { return len(smsc.DeliverResps(tag)) == 1 })
@@ -163,12 +164,12 @@ func TestSMPPEndToEnd(t *testing.T) {
 		t.Fatalf("deliver_sm_resp status %#x, want 0", got[0])
 	}
 	wait.Until(t, 10*time.Second, "the echo at the SMSC", func() bool { return len(messagesTo(smsc, "14155550142")) == 1 })
-	if e := messagesTo(smsc, "14155550142")[0]; e.Text != "Got order 42 ✓" || e.Source != "15005550006" {
+	if e := messagesTo(smsc, "14155550142")[0]; e.Text != "Got order 42 ✓" || e.Source != "15005550010" {
 		t.Errorf("echo %+v", e)
 	}
 	// The SMSC delivers the same MO again (as after a lost deliver_sm_resp): acknowledged,
 	// nothing started or sent again.
-	tag = smsc.MO("14155550142", "15005550006", "Order Number 42", 0, 1)
+	tag = smsc.MO("14155550142", "15005550010", "Order Number 42", 0, 1)
 	wait.Until(t, 10*time.Second, "the redelivery's deliver_sm_resp", func() bool { return len(smsc.DeliverResps(tag)) == 1 })
 	time.Sleep(500 * time.Millisecond)
 	if n, echoes := len(r.instances("smscOrders")), len(messagesTo(smsc, "14155550142")); n != 1 || echoes != 1 {

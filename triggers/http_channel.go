@@ -125,7 +125,7 @@ func (c *HTTPChannel) Receive(w http.ResponseWriter, r *http.Request) {
 	} else {
 		// Each reply is in the outbox before it is sent (so an unreachable provider or a
 		// restart does not lose it) and removed once the provider took it.
-		c.p.sendReplies(ctx, log, c.p.keepReplies(ctx, log, in, res.texts))
+		c.p.sendReplies(ctx, log, c.p.keepReplies(ctx, log, in, "", res.texts))
 		c.p.done(ctx, log, in.Key, nil, res.outcome)
 	}
 	metrics.Webhooks.WithLabelValues(res.outcome).Inc()

@@ -324,9 +324,10 @@ func (p *pipeline) fire(t *Trigger, groups, vars map[string]any, in Inbound) (*f
 }
 
 // keepReplies puts each non-blank reply text to the sender of in, to go back through its
-// connection, in the outbox and returns the entries kept (the retry loop leaves them alone
-// until sendReplies has had its try).
-func (p *pipeline) keepReplies(ctx context.Context, log *slog.Logger, in Inbound, texts []string) []outboxEntry {
+// connection from the number from ("" for the connection's default_from), in the outbox and
+// returns the entries kept (the retry loop leaves them alone until sendReplies has had its
+// try).
+func (p *pipeline) keepReplies(ctx context.Context, log *slog.Logger, in Inbound, from string, texts []string) []outboxEntry {
 	ob := p.outbox
 	var kept []outboxEntry
 	for i, text := range texts {
@@ -334,7 +335,7 @@ func (p *pipeline) keepReplies(ctx context.Context, log *slog.Logger, in Inbound
 			continue
 		}
 		e := outboxEntry{
-			Reply:       &Reply{ID: fmt.Sprintf("%s:reply:%d", in.Key, i), Connection: in.Connection, To: in.From, Text: text},
+			Reply:       &Reply{ID: fmt.Sprintf("%s:reply:%d", in.Key, i), Connection: in.Connection, To: in.From, From: from, Text: text},
 			NextAttempt: ob.opts.Now().Add(ob.opts.PublishTimeout + ob.opts.MinBackoff),
 			Created:     ob.opts.Now(),
 		}

@@ -60,7 +60,10 @@ type Reply struct {
 	ID         string `json:"id"`
 	Connection string `json:"connection"`
 	To         string `json:"to"`
-	Text       string `json:"text"`
+	// From is the sender, the number the message came in to; "" for the connection's
+	// default_from.
+	From string `json:"from,omitempty"`
+	Text string `json:"text"`
 }
 
 // Replier sends a reply through its connection's provider; the wiring supplies it. An error

@@ -59,7 +59,7 @@ func moKey(conn, hash string, window int64) string {
 
 // Receive runs one mobile-originated message of connection conn through the pipeline. Numbers
 // are taken in international form (see SMPPAddress). Replies are sent after it returns, in the
-// background (they are in the outbox already).
+// background (they are in the outbox already), from to when it is an international number.
 func (c *SMPPChannel) Receive(ctx context.Context, conn, from, to, text string) error {
 	from, to = SMPPAddress(from), SMPPAddress(to)
 	now := c.p.opts.Now().UTC()
@@ -89,7 +89,13 @@ func (c *SMPPChannel) Receive(ctx context.Context, conn, from, to, text string) 
 		log.Info("redelivered message: nothing published, no reply", "firstOutcome", res.first.Outcome)
 		return nil
 	}
-	kept := c.p.keepReplies(ctx, log, in, res.texts)
+	// The reply goes out from the number the message was sent to, as with Twilio; a short code
+	// or an alphanumeric address is left to the connection's default_from.
+	sender := ""
+	if strings.HasPrefix(to, "+") {
+		sender = to
+	}
+	kept := c.p.keepReplies(ctx, log, in, sender, res.texts)
 	c.p.done(ctx, log, in.Key, nil, res.outcome)
 	// Not before the deliver_sm is answered: a reply goes out through the same session.
 	go c.p.sendReplies(context.WithoutCancel(ctx), log, kept)

@@ -70,7 +70,7 @@ func TestSMPPReceiveFeedsThePipelineOnce(t *testing.T) {
 	}
 	// The echo goes back through the connection, after Receive returned.
 	wait.Until(t, 5*time.Second, "the echo reply", func() bool { return len(c.h.replies.replies()) == 1 })
-	if r := c.h.replies.replies()[0]; r.Connection != smppConn || r.To != customer || r.Text != "Got 42 via smpp/smsc" {
+	if r := c.h.replies.replies()[0]; r.Connection != smppConn || r.To != customer || r.From != ourNumber || r.Text != "Got 42 via smpp/smsc" {
 		t.Fatalf("reply %+v", r)
 	}
 

@@ -181,8 +181,8 @@ Try it:
 
   # an inbound SMS to your own models' SMS received triggers: any text, signed as Twilio signs it
   %s sms --url %s --from +14155550100 --to %s 'status A-1042'
-%s
-`, gateway, webhook, cfg.HTTPAddr, cfg.HTTPAddr, twilioNote, zbctlNote(cfg), gateway, curl.String(), selfCommand(), webhook, cfg.DefaultFrom, mqttTryIt(cfg))
+%s%s
+`, gateway, webhook, cfg.HTTPAddr, cfg.HTTPAddr, twilioNote, zbctlNote(cfg), gateway, curl.String(), selfCommand(), webhook, cfg.DefaultFrom, mqttTryIt(cfg), amqpTryIt(cfg))
 }
 
 // zbctlNote says why the zbctl line fails when the engine requires basic authentication.
@@ -214,6 +214,29 @@ func mqttTryIt(cfg config.Config) string {
   # an SMS over MQTT, as an AWS Greengrass publisher sends it (the answer comes on %[1]s/message/status)
   mosquitto_pub -h %[2]s -p %[3]s%[4]s -q 1 -t %[1]s/txt -m '{"request": {"recipient": {"name": "Darla", "phone_number": "14155550100", "message": "Hello from the edge"}, "from_number": "15005550006"}, "id": "request123"}'
 `, cfg.MQTTTopicPrefix, u.Hostname(), port, login)
+}
+
+// amqpTryIt is the README's rabbitmqadmin lines (a reply queue, a request, its reply), when
+// the AMQP entry point is on. rabbitmqadmin talks to the broker's management plugin, whose
+// defaults (localhost, guest) it leaves out.
+func amqpTryIt(cfg config.Config) string {
+	u, err := url.Parse(cfg.AMQPURL)
+	if cfg.AMQPURL == "" || err != nil {
+		return ""
+	}
+	admin := "rabbitmqadmin"
+	if h := u.Hostname(); h != "127.0.0.1" && h != "localhost" {
+		admin += " -H " + h
+	}
+	if u.User != nil && u.User.Username() != "guest" {
+		admin += " -u USER -p PASSWORD" // never print the configured secret
+	}
+	return fmt.Sprintf(`
+  # an SMS over AMQP, as Zato sends it (rabbitmqadmin needs: rabbitmq-plugins enable rabbitmq_management)
+  %[1]s declare queue name=client.replies durable=true
+  %[1]s publish routing_key=%[2]s properties='{"message_id": "order-4711-ready", "correlation_id": "4711", "reply_to": "client.replies", "content_type": "application/json"}' payload='{"smsFrom": "+15005550006", "smsTo": ["+14155550101"], "smsBody": "Your order #${orderNumber?c} is ready for pickup.", "variables": {"orderNumber": 4711}}'
+  %[1]s get queue=client.replies ackmode=ack_requeue_false -f pretty_json
+`, admin, cfg.AMQPQueue)
 }
 
 func randomHex(n int) string {

@@ -48,16 +48,20 @@ func inboundSecrets(conns providers.Connections, reg *triggers.Registry, log *sl
 }
 
 // replier sends the replies of the HTTP channel and of SMPP connections with send_sms through
-// the connection they came in on, from its default_from: the same idempotency as a task (the reply id is the
+// the connection they came in on, from the reply's From or else the connection's
+// default_from: the same idempotency as a task (the reply id is the
 // idempotency key, so a reply tried again is not sent twice), retries and metrics. A transient
 // failure keeps the reply in the outbox; a permanent one (a rejected recipient, an unknown
 // connection) is logged and dropped, as trying again cannot help.
 func replier(sms actions.Action, log *slog.Logger) triggers.Replier {
 	log = log.With("component", "channel-replies")
 	return func(ctx context.Context, r triggers.Reply) error {
+		vars := map[string]any{actions.FieldSMSTo: r.To, actions.FieldSMSBody: r.Text}
+		if r.From != "" {
+			vars[actions.FieldSMSFrom] = r.From
+		}
 		res, err := sms.Invoke(ctx, actions.Invocation{
-			Connection: r.Connection, Engine: templates.Literal, IdempotencyKey: "reply:" + r.ID,
-			Vars: map[string]any{actions.FieldSMSTo: r.To, actions.FieldSMSBody: r.Text},
+			Connection: r.Connection, Engine: templates.Literal, IdempotencyKey: "reply:" + r.ID, Vars: vars,
 		})
 		if err != nil {
 			return err

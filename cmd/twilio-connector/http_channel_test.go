@@ -43,7 +43,7 @@ func (p *recordingProvider) Find(context.Context, providers.Message, time.Time) 
 }
 
 // The HTTP channel's replies go out with send_sms through their connection, from its
-// default_from, verbatim (no template), once per reply id even when tried again; a transient
+// default_from (or the reply's From), verbatim (no template), once per reply id even when tried again; a transient
 // failure is returned so the outbox keeps the reply.
 func TestReplierSendsThroughTheConnectionOnce(t *testing.T) {
 	p := &recordingProvider{}
@@ -67,6 +67,13 @@ func TestReplierSendsThroughTheConnectionOnce(t *testing.T) {
 	}
 	if m := p.sent[0]; m.To != r.To || m.From != "+15005550006" || m.Body != r.Text {
 		t.Errorf("sent %+v", m)
+	}
+	// A reply with From (an SMPP MO's recipient) goes out from that number.
+	if err := reply(context.Background(), triggers.Reply{ID: "smpp:gw:mo:1:reply:0", Connection: "gw", To: r.To, From: "+15005550010", Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := p.sent[len(p.sent)-1]; m.From != "+15005550010" {
+		t.Errorf("a reply with From: sent from %q, want +15005550010", m.From)
 	}
 	// A permanent refusal is dropped (nil), not retried forever.
 	if err := reply(context.Background(), triggers.Reply{ID: "x", Connection: "nope", To: r.To, Text: "hi"}); err != nil {

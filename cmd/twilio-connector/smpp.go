@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"maps"
 	"slices"
@@ -59,22 +58,12 @@ func startSMPP(ctx context.Context, conns providers.Connections, ch *triggers.SM
 // refused the bind (a wrong password is not going to get better) or none came within
 // smppBindWait, nil too when ctx ends first.
 func firstBind(ctx context.Context, p *smppprovider.Provider) error {
-	deadline := time.Now().Add(smppBindWait)
-	for {
-		cctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
-		err := p.Bound(cctx)
-		var refused *smpp.StatusError
-		switch {
-		case err == nil, ctx.Err() != nil:
-			cancel()
-			return nil
-		case errors.As(err, &refused), time.Now().After(deadline):
-			cancel()
-			return err
-		}
-		<-cctx.Done() // at most four checks a second
-		cancel()
+	bctx, cancel := context.WithTimeout(ctx, smppBindWait)
+	defer cancel()
+	if err := p.Bound(bctx); err != nil && ctx.Err() == nil {
+		return err
 	}
+	return nil
 }
 
 // closeSMPP unbinds and closes the session of every smpp connection.

@@ -29,6 +29,7 @@
 //        (default ESME_RTHROTTLED), in a generic_nack instead of a submit_sm_resp when nack
 //   {"cmd":"silent","on":true}  record submit_sm but answer none (nor enquire_link)
 //   {"cmd":"drop"}  close every connection at once (without unbind)
+//   {"cmd":"sync"}  nothing but its "done", written after every event before it
 //   {"cmd":"request","command":"enquire_link"|"unbind"|"query_sm"|…,"params":{…}}  send any
 //        request the smpp package knows to the bound ESME
 'use strict';
@@ -276,6 +277,8 @@ readline.createInterface({input: process.stdin}).on('line', (line) => {
 		break;
 	case 'request':
 		request(c);
+		break;
+	case 'sync': // only the "done" below: every event before it has been written
 		break;
 	case 'drop':
 		for (const s of sessions) {

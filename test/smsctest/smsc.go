@@ -285,6 +285,37 @@ func (s *SMSC) command(c map[string]any) string {
 	return tag
 }
 
+// sync waits until smsc.js's events written so far are recorded: smsc.js writes an event
+// before it answers, and the answer to a test's request may come before the event is read.
+// Stdout is in order, so once a "sync" command is done, everything before it is recorded. A
+// stopped SMSC has nothing pending.
+func (s *SMSC) sync() {
+	s.t.Helper()
+	s.mu.Lock()
+	if s.cmd == nil {
+		s.mu.Unlock()
+		return
+	}
+	s.tags++
+	tag := "c" + strconv.Itoa(s.tags)
+	_, err := fmt.Fprintf(s.stdin, `{"cmd":"sync","tag":%q}`+"\n", tag)
+	exited := s.exited
+	s.mu.Unlock()
+	if err != nil {
+		return
+	}
+	wait.Until(s.t, 10*time.Second, "smsc.js to report what it received", func() bool {
+		select {
+		case <-exited:
+			return true
+		default:
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.done[tag]
+	})
+}
+
 // MO sends a mobile-originated message from → to to the bound ESME as deliver_sm with
 // data_coding coding (0 GSM 03.38, 3 Latin-1, 8 UCS-2), split into parts concatenated
 // deliver_sm (8-bit reference UDH) when parts > 1. It returns a tag for DeliverResps.
@@ -371,8 +402,11 @@ func (s *SMSC) Restart(down time.Duration) {
 	s.start()
 }
 
-// Submits returns every submit_sm received so far, in order, across restarts.
+// Submits returns every submit_sm received so far, in order, across restarts: every submit_sm
+// answered before the call is in it.
 func (s *SMSC) Submits() []Submit {
+	s.t.Helper()
+	s.sync()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Submit(nil), s.submits...)

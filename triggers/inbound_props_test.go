@@ -5,8 +5,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/twilio-connector/twilio-connector/bpmn"
 )
 
 // A catch event correlated on a reference in the text instead of the sender, active only for
@@ -111,31 +109,12 @@ func TestInboundPropertyFailsAtRunTime(t *testing.T) {
 // Expressions outside the FEEL subset fail at load time naming the file, element and property,
 // from BPMN and from YAML.
 func TestInboundPropertiesLoadErrors(t *testing.T) {
-	defs, err := bpmn.Parse("answer.bpmn", []byte(`<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
-  <bpmn:message id="m" name="answer"><bpmn:extensionElements><zeebe:subscription correlationKey="=ref" /></bpmn:extensionElements></bpmn:message>
-  <bpmn:process id="survey" isExecutable="true">
-    <bpmn:startEvent id="start" />
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="answer" />
-    <bpmn:intermediateCatchEvent id="answer">
-      <bpmn:extensionElements><zeebe:properties>
-        <zeebe:property name="inbound.type" value="SMS_RECEIVED" />
+	_, err := surveyTriggers(t, "answer.bpmn", "", `
         <zeebe:property name="inbound.pattern" value="(?&lt;ref&gt;\w+)" />
         <zeebe:property name="inbound.activationCondition" value="=matchGroups.ref ==" />
         <zeebe:property name="inbound.correlationKeyExpression" value="=matchGroups.ref" />
         <zeebe:property name="inbound.resultExpression" value="={ref: }" />
-        <zeebe:property name="inbound.messageIdExpression" value="=messageSid" />
-      </zeebe:properties></bpmn:extensionElements>
-      <bpmn:messageEventDefinition id="e" messageRef="m" />
-    </bpmn:intermediateCatchEvent>
-    <bpmn:sequenceFlow id="f2" sourceRef="answer" targetRef="end" />
-    <bpmn:endEvent id="end" />
-  </bpmn:process>
-</bpmn:definitions>`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = FromDefinitions(defs, 0)
+        <zeebe:property name="inbound.messageIdExpression" value="=messageSid" />`)
 	for _, want := range []string{
 		`answer.bpmn: survey/answer: activationCondition: expression "=matchGroups.ref ==" is outside the supported FEEL subset`,
 		`answer.bpmn: survey/answer: resultExpression: expression "={ref: }" is outside the supported FEEL subset`,

@@ -57,8 +57,11 @@ func (l *linter) correlationKey(el *bpmn.Element) {
 // Compile, and reports each problem on the property it came from.
 func (l *linter) compileTrigger(el *bpmn.Element) {
 	d, _ := triggers.ElementDefinition(el)
-	_, err := triggers.Compile(d, 0)
+	t, err := triggers.Compile(d, 0)
 	if err == nil {
+		if field, err := t.CheckSample(); err != nil {
+			l.add(el, triggerProperties[field], Error, "%v (on a sample message whose every group is \"sample\"): such a message fires nothing, logged as a warning; check the names against the pattern's groups and the variables (see the README)", err)
+		}
 		return
 	}
 	for _, p := range split(err) {

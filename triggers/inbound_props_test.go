@@ -176,3 +176,39 @@ func TestMessageIDExpressionThroughTheOutbox(t *testing.T) {
 		t.Errorf("published %v, want message id order-A7", ms)
 	}
 }
+
+// Camunda's inbound connectors name these properties without the inbound. prefix; an event
+// modelled that way keeps its meaning, and both names with different values is an error.
+func TestCamundaPropertyNames(t *testing.T) {
+	ts, err := surveyTriggers(t, "camunda.bpmn", "", `
+        <zeebe:property name="inbound.pattern" value="(?&lt;answer&gt;YES|NO) (?&lt;ref&gt;\w+)" />
+        <zeebe:property name="activationCondition" value="=matchGroups.answer = &#34;YES&#34;" />
+        <zeebe:property name="correlationKeyExpression" value="=matchGroups.ref" />
+        <zeebe:property name="resultExpression" value="={reference: matchGroups.ref}" />
+        <zeebe:property name="messageIdExpression" value="=messageSid" />
+        <zeebe:property name="messageTtl" value="PT5M" />`)
+	if err != nil || len(ts) != 1 {
+		t.Fatalf("%d triggers, %v", len(ts), err)
+	}
+	want := Definition{ActivationCondition: `=matchGroups.answer = "YES"`, CorrelationKeyExpression: "=matchGroups.ref",
+		ResultExpression: "={reference: matchGroups.ref}", MessageIDExpression: "=messageSid", MessageTTL: "PT5M"}
+	if d := ts[0].Definition; d.ActivationCondition != want.ActivationCondition || d.CorrelationKeyExpression != want.CorrelationKeyExpression ||
+		d.ResultExpression != want.ResultExpression || d.MessageIDExpression != want.MessageIDExpression || d.MessageTTL != want.MessageTTL {
+		t.Errorf("definition %+v, want the Camunda-named properties %+v", d, want)
+	}
+	tried, err := Try(ts[0].Definition, "YES A7", "+15550100", "+15550199")
+	if err != nil || tried.Publishes == nil || tried.Publishes.CorrelationKey != "A7" || tried.Publishes.TTL != "5m0s" {
+		t.Errorf("tried %+v (%v): want it published with the key A7 and TTL 5m", tried, err)
+	}
+
+	_, err = surveyTriggers(t, "both.bpmn", "", `
+        <zeebe:property name="inbound.pattern" value="(?&lt;ref&gt;\w+)" />
+        <zeebe:property name="inbound.correlationKeyExpression" value="=matchGroups.ref" />
+        <zeebe:property name="correlationKeyExpression" value="=from" />
+        <zeebe:property name="inbound.messageTtl" value="PT5M" />
+        <zeebe:property name="messageTtl" value="PT5M" />`)
+	want2 := `both.bpmn: survey/answer: correlationKeyExpression: both inbound.correlationKeyExpression "=matchGroups.ref" and correlationKeyExpression "=from" are set`
+	if err == nil || !strings.Contains(err.Error(), want2) || strings.Contains(err.Error(), "messageTtl") {
+		t.Errorf("error %v, want it to contain %q (and not messageTtl, the same value under both names)", err, want2)
+	}
+}

@@ -42,8 +42,8 @@ func (l *linter) correlationKey(el *bpmn.Element) {
 	}
 	key := strings.TrimSpace(el.Message.CorrelationKey)
 	what, how := "the phone number this process texted, e.g. =phoneNumber", "the connector correlates each SMS on its sender's number"
-	if expr, _ := el.Property(triggers.PropertyCorrelationKeyExpression); strings.TrimSpace(expr) != "" {
-		what, how = "the value "+triggers.PropertyCorrelationKeyExpression+" gives for the reply this process waits for", "the connector correlates each SMS on "+expr
+	if d, _ := triggers.ElementDefinition(el); strings.TrimSpace(d.CorrelationKeyExpression) != "" {
+		what, how = "the value "+triggers.FieldCorrelationKey+" gives for the reply this process waits for", "the connector correlates each SMS on "+d.CorrelationKeyExpression
 	}
 	switch {
 	case key == "":

@@ -105,17 +105,17 @@ func Try(d Definition, message, from, to string) (Tried, error) {
 }
 
 // CheckSample evaluates t's FEEL properties on a sample message, as the webhook would: every
-// named group of the pattern matched "sample", from +15005550101 to +15005550006. It returns
+// named group of the pattern matched "1" (a string that number() takes too), from +15005550101 to +15005550006. It returns
 // the field and error of the first property that fails on it (a misspelt group, a result
 // that is not a context), "" and nil when none does; lint reports it. The other properties
 // are evaluated even when the activationCondition is not true for the sample.
 func (t *Trigger) CheckSample() (field string, err error) {
 	groups := make(map[string]any, len(t.pattern.Groups))
 	for _, g := range t.pattern.Groups {
-		groups[g] = "sample"
+		groups[g] = "1"
 	}
 	from := "+15005550101"
-	in := Inbound{Key: TryExample, ID: TryExample, From: from, To: "+15005550006", Text: "sample",
+	in := Inbound{Key: TryExample, ID: TryExample, From: from, To: "+15005550006", Text: "1",
 		Channel: TwilioChannel(from), Connection: DefaultConnection, ReceivedAt: TryReceivedAt}
 	if _, err := t.activated(feelVars(groups, in)); err != nil {
 		return FieldActivationCondition, err

@@ -60,7 +60,7 @@ func (l *linter) compileTrigger(el *bpmn.Element) {
 	t, err := triggers.Compile(d, 0)
 	if err == nil {
 		if field, err := t.CheckSample(); err != nil {
-			l.add(el, triggerProperties[field], Error, "%v (on a sample message whose every group is \"sample\"): such a message fires nothing, logged as a warning; check the names against the pattern's groups and the variables (see the README)", err)
+			l.add(el, triggerProperties[field], Error, "%v (on a sample message whose every group matched \"1\"): such a message fires nothing, logged as a warning; check the names against the pattern's groups and the variables (see the README)", err)
 		}
 		return
 	}

@@ -230,8 +230,9 @@ func (p *pipeline) handle(ctx context.Context, log *slog.Logger, in Inbound, key
 // match returns every trigger that fires for the message, in registry order. A trigger fires
 // when it listens on the message's connection and receiving number, its pattern matches and
 // its activationCondition (if any) is true; then its correlationKeyExpression,
-// messageIdExpression and resultExpression are evaluated (see Trigger.fire). A trigger whose expressions fail
-// does not fire (logged as a warning naming trigger and property); the next trigger may. An
+// messageIdExpression and resultExpression are evaluated (Trigger.fire). A trigger whose
+// expressions fail does not fire (logged as a warning naming trigger and property); the next
+// trigger may. An
 // opt-out keyword (keyword true) reaches only catch events: it never starts a process, but a
 // process that asked "reply YES to confirm" or waits for a STOP still gets it.
 func (p *pipeline) match(log *slog.Logger, in Inbound, keyword bool) []*fired {

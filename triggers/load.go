@@ -54,7 +54,8 @@ func FromDefinitions(defs *bpmn.Definitions, matchTimeout time.Duration) ([]*Tri
 }
 
 // ElementDefinition reads the trigger definition an element writes: its kind, message name and
-// inbound.* properties (Source and Process are left empty). ok is false when the element is
+// inbound.* properties, or Camunda's names of them (see camundaProperty; Source and Process are
+// left empty). ok is false when the element is
 // neither a message start event nor an intermediate message catch event.
 func ElementDefinition(el *bpmn.Element) (d Definition, ok bool) {
 	d.Element = el.ID

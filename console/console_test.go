@@ -254,7 +254,7 @@ func TestTryPrintsWhatMatchPrints(t *testing.T) {
 	form := url.Values{"csrf": {b.csrf("/console/try")}, "pattern": {`Order Number (?<orderNumber>\d+)`}, "echo": {"Your reference is ${orderNumber}"},
 		"message": {"Order Number 4711"}, "from": {"+15005550101"}, "to": {"+15005550006"}}
 	code, body, _ := b.post("/console/try", form)
-	tried, err := triggers.Try(form.Get("pattern"), form.Get("echo"), "", form.Get("message"), form.Get("from"), form.Get("to"))
+	tried, err := triggers.Try(triggers.Definition{Pattern: form.Get("pattern"), Echo: form.Get("echo")}, form.Get("message"), form.Get("from"), form.Get("to"))
 	if err != nil {
 		t.Fatal(err)
 	}

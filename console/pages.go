@@ -112,7 +112,7 @@ func (c *Console) try(w http.ResponseWriter, r *http.Request, s *session) {
 	f := tryForm{Pattern: r.PostFormValue("pattern"), Echo: r.PostFormValue("echo"), EchoError: r.PostFormValue("echoError"),
 		Message: r.PostFormValue("message"), From: r.PostFormValue("from"), To: r.PostFormValue("to")}
 	status := http.StatusOK
-	if tried, err := triggers.Try(f.Pattern, f.Echo, f.EchoError, f.Message, f.From, f.To); err != nil {
+	if tried, err := triggers.Try(triggers.Definition{Pattern: f.Pattern, Echo: f.Echo, EchoError: f.EchoError}, f.Message, f.From, f.To); err != nil {
 		f.Problem, status = err.Error(), http.StatusBadRequest
 	} else {
 		out, _ := json.MarshalIndent(tried, "", "  ")

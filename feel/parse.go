@@ -280,42 +280,29 @@ func (p *parser) parseComparison() (node, error) {
 }
 
 func (p *parser) parseAdditive() (node, error) {
-	left, err := p.parseMultiplicative()
-	for err == nil {
-		op, ok := p.acceptOp("+", "-")
-		if !ok {
-			break
-		}
-		var right node
-		right, err = p.parseMultiplicative()
-		left = arithNode{op: op, left: left, right: right}
-	}
-	return left, err
+	return p.parseArith(p.parseMultiplicative, "+", "-")
 }
 
 func (p *parser) parseMultiplicative() (node, error) {
-	left, err := p.parsePower()
+	return p.parseArith(p.parsePower, "*", "/")
+}
+
+func (p *parser) parsePower() (node, error) {
+	return p.parseArith(p.parseUnary, "**")
+}
+
+// parseArith parses operands (operand, of the next higher precedence) joined by ops, left
+// associative.
+func (p *parser) parseArith(operand func() (node, error), ops ...string) (node, error) {
+	left, err := operand()
 	for err == nil {
-		op, ok := p.acceptOp("*", "/")
+		op, ok := p.acceptOp(ops...)
 		if !ok {
 			break
 		}
 		var right node
-		right, err = p.parsePower()
+		right, err = operand()
 		left = arithNode{op: op, left: left, right: right}
-	}
-	return left, err
-}
-
-func (p *parser) parsePower() (node, error) {
-	left, err := p.parseUnary()
-	for err == nil {
-		if _, ok := p.acceptOp("**"); !ok {
-			break
-		}
-		var right node
-		right, err = p.parseUnary()
-		left = arithNode{op: "**", left: left, right: right}
 	}
 	return left, err
 }

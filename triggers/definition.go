@@ -102,6 +102,9 @@ type Definition struct {
 	CorrelationKeyExpression string
 	ResultExpression         string
 	MessageIDExpression      string
+
+	// conflicts are properties given under both names (see camundaProperty).
+	conflicts []*DefinitionError
 }
 
 // Where names the definition for an error message: "file: process/element".
@@ -168,6 +171,9 @@ func Compile(d Definition, matchTimeout time.Duration) (*Trigger, error) {
 	var problems []error
 	bad := func(field, format string, args ...any) {
 		problems = append(problems, &DefinitionError{Where: d.Where(), Field: field, Problem: fmt.Sprintf(format, args...)})
+	}
+	for _, c := range d.conflicts {
+		bad(c.Field, "%s", c.Problem)
 	}
 	switch {
 	case d.MessageName == "":

@@ -31,6 +31,8 @@
 //	inbound.messageIdExpression       FEEL: the Zeebe message id (optional; default derived
 //	                                  from the MessageSid)
 //
+// messageTtl and the four FEEL properties may also be written under Camunda's names, without
+// the inbound. prefix (correlationKeyExpression, ...), as Camunda's inbound templates write them.
 // The FEEL properties see the echo templates' variables and receivedAt (see below); they are
 // parsed at load time (package feel) and evaluated per matching message, activationCondition
 // first. The message name is the event's bpmn:message name. Without correlationKeyExpression,

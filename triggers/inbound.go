@@ -230,8 +230,9 @@ func (p *pipeline) handle(ctx context.Context, log *slog.Logger, in Inbound, key
 // match returns every trigger that fires for the message, in registry order. A trigger fires
 // when it listens on the message's connection and receiving number, its pattern matches and
 // its activationCondition (if any) is true; then its correlationKeyExpression,
-// messageIdExpression and resultExpression are evaluated. A trigger whose expressions fail
-// does not fire (logged as a warning naming trigger and property); the next trigger may. An
+// messageIdExpression and resultExpression are evaluated (Trigger.fire). A trigger whose
+// expressions fail does not fire (logged as a warning naming trigger and property); the next
+// trigger may. An
 // opt-out keyword (keyword true) reaches only catch events: it never starts a process, but a
 // process that asked "reply YES to confirm" or waits for a STOP still gets it.
 func (p *pipeline) match(log *slog.Logger, in Inbound, keyword bool) []*fired {
@@ -248,18 +249,13 @@ func (p *pipeline) match(log *slog.Logger, in Inbound, keyword bool) []*fired {
 		if !ok {
 			continue
 		}
-		vars := feelVars(groups, in)
-		active, err := t.activated(vars)
-		if err == nil && !active {
-			log.Info("activationCondition is not true; the trigger does not fire", "trigger", t.Where())
-			continue
-		}
-		var f *fired
-		if err == nil {
-			f, err = p.fire(t, groups, vars, in)
-		}
+		f, err := t.fire(groups, in, p.opts.MessageTTL)
 		if err != nil {
 			log.Warn("a trigger property failed on this message; the trigger does not fire", "trigger", t.Where(), "err", err)
+			continue
+		}
+		if f == nil {
+			log.Info("activationCondition is not true; the trigger does not fire", "trigger", t.Where())
 			continue
 		}
 		out = append(out, f)
@@ -267,14 +263,21 @@ func (p *pipeline) match(log *slog.Logger, in Inbound, keyword bool) []*fired {
 	return out
 }
 
-// fire builds the Zeebe message of a match. Its id is derived from the message's key, the kind
-// and the message name unless messageIdExpression gives it, so publishing it again (a retry,
-// another replica) is idempotent.
-func (p *pipeline) fire(t *Trigger, groups, vars map[string]any, in Inbound) (*fired, error) {
+// fire evaluates t's FEEL properties on a message its pattern matched with groups:
+// activationCondition first (not true: nil, nil, the trigger does not fire), then the Zeebe
+// message it publishes (startTTL is the time to live of start events without messageTtl). Its
+// id is derived from the message's key, the kind and the message name unless
+// messageIdExpression gives it, so publishing it again (a retry, another replica) is idempotent.
+// The error names the property that failed.
+func (t *Trigger) fire(groups map[string]any, in Inbound, startTTL time.Duration) (*fired, error) {
+	vars := feelVars(groups, in)
+	if active, err := t.activated(vars); err != nil || !active {
+		return nil, err
+	}
 	m := Message{
 		Name:      t.MessageName,
 		MessageID: in.Key + ":" + string(t.Kind) + ":" + t.MessageName,
-		TTL:       t.TTL(p.opts.MessageTTL),
+		TTL:       t.TTL(startTTL),
 		Variables: map[string]any{
 			"matchGroups":     groups,
 			"originalMessage": in.Text,

@@ -5,8 +5,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/twilio-connector/twilio-connector/bpmn"
 )
 
 // A catch event correlated on a reference in the text instead of the sender, active only for
@@ -111,31 +109,12 @@ func TestInboundPropertyFailsAtRunTime(t *testing.T) {
 // Expressions outside the FEEL subset fail at load time naming the file, element and property,
 // from BPMN and from YAML.
 func TestInboundPropertiesLoadErrors(t *testing.T) {
-	defs, err := bpmn.Parse("answer.bpmn", []byte(`<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
-  <bpmn:message id="m" name="answer"><bpmn:extensionElements><zeebe:subscription correlationKey="=ref" /></bpmn:extensionElements></bpmn:message>
-  <bpmn:process id="survey" isExecutable="true">
-    <bpmn:startEvent id="start" />
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="answer" />
-    <bpmn:intermediateCatchEvent id="answer">
-      <bpmn:extensionElements><zeebe:properties>
-        <zeebe:property name="inbound.type" value="SMS_RECEIVED" />
+	_, err := surveyTriggers(t, "answer.bpmn", "", `
         <zeebe:property name="inbound.pattern" value="(?&lt;ref&gt;\w+)" />
         <zeebe:property name="inbound.activationCondition" value="=matchGroups.ref ==" />
         <zeebe:property name="inbound.correlationKeyExpression" value="=matchGroups.ref" />
         <zeebe:property name="inbound.resultExpression" value="={ref: }" />
-        <zeebe:property name="inbound.messageIdExpression" value="=messageSid" />
-      </zeebe:properties></bpmn:extensionElements>
-      <bpmn:messageEventDefinition id="e" messageRef="m" />
-    </bpmn:intermediateCatchEvent>
-    <bpmn:sequenceFlow id="f2" sourceRef="answer" targetRef="end" />
-    <bpmn:endEvent id="end" />
-  </bpmn:process>
-</bpmn:definitions>`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = FromDefinitions(defs, 0)
+        <zeebe:property name="inbound.messageIdExpression" value="=messageSid" />`)
 	for _, want := range []string{
 		`answer.bpmn: survey/answer: activationCondition: expression "=matchGroups.ref ==" is outside the supported FEEL subset`,
 		`answer.bpmn: survey/answer: resultExpression: expression "={ref: }" is outside the supported FEEL subset`,
@@ -195,5 +174,41 @@ func TestMessageIDExpressionThroughTheOutbox(t *testing.T) {
 	}
 	if ms := h.pub.messages(); len(ms) == 0 || ms[len(ms)-1].MessageID != "order-A7" {
 		t.Errorf("published %v, want message id order-A7", ms)
+	}
+}
+
+// Camunda's inbound connectors name these properties without the inbound. prefix; an event
+// modelled that way keeps its meaning, and both names with different values is an error.
+func TestCamundaPropertyNames(t *testing.T) {
+	ts, err := surveyTriggers(t, "camunda.bpmn", "", `
+        <zeebe:property name="inbound.pattern" value="(?&lt;answer&gt;YES|NO) (?&lt;ref&gt;\w+)" />
+        <zeebe:property name="activationCondition" value="=matchGroups.answer = &#34;YES&#34;" />
+        <zeebe:property name="correlationKeyExpression" value="=matchGroups.ref" />
+        <zeebe:property name="resultExpression" value="={reference: matchGroups.ref}" />
+        <zeebe:property name="messageIdExpression" value="=messageSid" />
+        <zeebe:property name="messageTtl" value="PT5M" />`)
+	if err != nil || len(ts) != 1 {
+		t.Fatalf("%d triggers, %v", len(ts), err)
+	}
+	want := Definition{ActivationCondition: `=matchGroups.answer = "YES"`, CorrelationKeyExpression: "=matchGroups.ref",
+		ResultExpression: "={reference: matchGroups.ref}", MessageIDExpression: "=messageSid", MessageTTL: "PT5M"}
+	if d := ts[0].Definition; d.ActivationCondition != want.ActivationCondition || d.CorrelationKeyExpression != want.CorrelationKeyExpression ||
+		d.ResultExpression != want.ResultExpression || d.MessageIDExpression != want.MessageIDExpression || d.MessageTTL != want.MessageTTL {
+		t.Errorf("definition %+v, want the Camunda-named properties %+v", d, want)
+	}
+	tried, err := Try(ts[0].Definition, "YES A7", "+15550100", "+15550199")
+	if err != nil || tried.Publishes == nil || tried.Publishes.CorrelationKey != "A7" || tried.Publishes.TTL != "5m0s" {
+		t.Errorf("tried %+v (%v): want it published with the key A7 and TTL 5m", tried, err)
+	}
+
+	_, err = surveyTriggers(t, "both.bpmn", "", `
+        <zeebe:property name="inbound.pattern" value="(?&lt;ref&gt;\w+)" />
+        <zeebe:property name="inbound.correlationKeyExpression" value="=matchGroups.ref" />
+        <zeebe:property name="correlationKeyExpression" value="=from" />
+        <zeebe:property name="inbound.messageTtl" value="PT5M" />
+        <zeebe:property name="messageTtl" value="PT5M" />`)
+	want2 := `both.bpmn: survey/answer: correlationKeyExpression: both inbound.correlationKeyExpression "=matchGroups.ref" and correlationKeyExpression "=from" are set`
+	if err == nil || !strings.Contains(err.Error(), want2) || strings.Contains(err.Error(), "messageTtl") {
+		t.Errorf("error %v, want it to contain %q (and not messageTtl, the same value under both names)", err, want2)
 	}
 }

@@ -54,7 +54,8 @@ func FromDefinitions(defs *bpmn.Definitions, matchTimeout time.Duration) ([]*Tri
 }
 
 // ElementDefinition reads the trigger definition an element writes: its kind, message name and
-// inbound.* properties (Source and Process are left empty). ok is false when the element is
+// inbound.* properties, or Camunda's names of them (see camundaProperty; Source and Process are
+// left empty). ok is false when the element is
 // neither a message start event nor an intermediate message catch event.
 func ElementDefinition(el *bpmn.Element) (d Definition, ok bool) {
 	d.Element = el.ID
@@ -74,12 +75,29 @@ func ElementDefinition(el *bpmn.Element) (d Definition, ok bool) {
 	d.EchoError, _ = el.Property(PropertyEchoError)
 	d.To, _ = el.Property(PropertyTo)
 	d.Connection, _ = el.Property(PropertyConnection)
-	d.MessageTTL, _ = el.Property(PropertyMessageTTL)
-	d.ActivationCondition, _ = el.Property(PropertyActivationCondition)
-	d.CorrelationKeyExpression, _ = el.Property(PropertyCorrelationKeyExpression)
-	d.ResultExpression, _ = el.Property(PropertyResultExpression)
-	d.MessageIDExpression, _ = el.Property(PropertyMessageIDExpression)
+	d.MessageTTL = d.camundaProperty(el, FieldTTL, PropertyMessageTTL)
+	d.ActivationCondition = d.camundaProperty(el, FieldActivationCondition, PropertyActivationCondition)
+	d.CorrelationKeyExpression = d.camundaProperty(el, FieldCorrelationKey, PropertyCorrelationKeyExpression)
+	d.ResultExpression = d.camundaProperty(el, FieldResultExpression, PropertyResultExpression)
+	d.MessageIDExpression = d.camundaProperty(el, FieldMessageID, PropertyMessageIDExpression)
 	return d, true
+}
+
+// camundaProperty reads one of the properties Camunda's inbound connector runtime names
+// without the inbound. prefix (field is that name: messageTtl, activationCondition, ...), as
+// this connector's name or Camunda's, so an event modelled for Camunda's connectors keeps its
+// meaning. Both with different values is a problem Compile reports.
+func (d *Definition) camundaProperty(el *bpmn.Element, field, name string) string {
+	v, ok := el.Property(name)
+	w, camunda := el.Property(field)
+	switch {
+	case camunda && !ok:
+		return w
+	case camunda && strings.TrimSpace(v) != strings.TrimSpace(w):
+		d.conflicts = append(d.conflicts, &DefinitionError{Field: field,
+			Problem: fmt.Sprintf("both %s %q and %s %q are set: keep one (%s is Camunda's name, %s the connector template's)", name, v, field, w, field, name)})
+	}
+	return v
 }
 
 // LoadDir reads every *.bpmn file under dir (recursively) and returns their triggers, or every

@@ -38,35 +38,9 @@ func TestMessageTTLPerTrigger(t *testing.T) {
 }
 
 func TestMessageTTLFromBPMNAndYAML(t *testing.T) {
-	defs, err := bpmn.Parse("ttl.bpmn", []byte(`<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
-  <bpmn:message id="m1" name="survey-start" />
-  <bpmn:message id="m2" name="survey-answer"><bpmn:extensionElements><zeebe:subscription correlationKey="=phone" /></bpmn:extensionElements></bpmn:message>
-  <bpmn:process id="survey" isExecutable="true">
-    <bpmn:startEvent id="begin">
-      <bpmn:extensionElements><zeebe:properties>
-        <zeebe:property name="inbound.type" value="SMS_RECEIVED" />
-        <zeebe:property name="inbound.pattern" value="survey" />
-      </zeebe:properties></bpmn:extensionElements>
-      <bpmn:messageEventDefinition id="e1" messageRef="m1" />
-    </bpmn:startEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="begin" targetRef="answer" />
-    <bpmn:intermediateCatchEvent id="answer">
-      <bpmn:extensionElements><zeebe:properties>
-        <zeebe:property name="inbound.type" value="SMS_RECEIVED" />
+	ts, err := surveyTriggers(t, "ttl.bpmn", `<zeebe:property name="inbound.pattern" value="survey" />`, `
         <zeebe:property name="inbound.pattern" value="yes|no" />
-        <zeebe:property name="inbound.messageTtl" value="PT5M" />
-      </zeebe:properties></bpmn:extensionElements>
-      <bpmn:messageEventDefinition id="e2" messageRef="m2" />
-    </bpmn:intermediateCatchEvent>
-    <bpmn:sequenceFlow id="f2" sourceRef="answer" targetRef="end" />
-    <bpmn:endEvent id="end" />
-  </bpmn:process>
-</bpmn:definitions>`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts, err := FromDefinitions(defs, 0)
+        <zeebe:property name="inbound.messageTtl" value="PT5M" />`)
 	if err != nil || len(ts) != 2 {
 		t.Fatalf("%d triggers, %v", len(ts), err)
 	}
@@ -139,4 +113,43 @@ func TestToFilterAndWhatsApp(t *testing.T) {
 	if r := h.send(inbound("whatsapp:"+customer, "whatsapp:"+ourNumber, "yes")); r.body != reply("Thanks for answering yes") {
 		t.Errorf("a WhatsApp reply to %s answered %q", ourNumber, r.body)
 	}
+}
+
+// surveyTriggers loads the triggers of file, a process survey whose start event begin (a
+// message start event when beginProps is not empty) and catch event answer (correlated on
+// =ref) are SMS_RECEIVED triggers with the given zeebe:property elements besides inbound.type.
+func surveyTriggers(t *testing.T, file, beginProps, answerProps string) ([]*Trigger, error) {
+	t.Helper()
+	begin := `<bpmn:startEvent id="begin" />`
+	if beginProps != "" {
+		begin = `<bpmn:startEvent id="begin">
+      <bpmn:extensionElements><zeebe:properties>
+        <zeebe:property name="inbound.type" value="SMS_RECEIVED" />
+        ` + beginProps + `
+      </zeebe:properties></bpmn:extensionElements>
+      <bpmn:messageEventDefinition id="e1" messageRef="m1" />
+    </bpmn:startEvent>`
+	}
+	defs, err := bpmn.Parse(file, []byte(`<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="t">
+  <bpmn:message id="m1" name="survey-start" />
+  <bpmn:message id="m2" name="survey-answer"><bpmn:extensionElements><zeebe:subscription correlationKey="=ref" /></bpmn:extensionElements></bpmn:message>
+  <bpmn:process id="survey" isExecutable="true">
+    `+begin+`
+    <bpmn:sequenceFlow id="f1" sourceRef="begin" targetRef="answer" />
+    <bpmn:intermediateCatchEvent id="answer">
+      <bpmn:extensionElements><zeebe:properties>
+        <zeebe:property name="inbound.type" value="SMS_RECEIVED" />
+        `+answerProps+`
+      </zeebe:properties></bpmn:extensionElements>
+      <bpmn:messageEventDefinition id="e2" messageRef="m2" />
+    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="answer" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return FromDefinitions(defs, 0)
 }

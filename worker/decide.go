@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/twilio-connector/twilio-connector/actions"
@@ -95,6 +96,57 @@ func decide(res actions.Result, sendErr error, retriesLeft int32, h jobHeaders) 
 		return decision{verdict: throw, code: string(f.Code), message: f.Error(), variables: result}
 	}
 	return decision{verdict: complete, variables: out}
+}
+
+// CheckHeaders runs a task's resultExpression and errorExpression headers as a job would
+// (resultVariable with them) on two sample results: one recipient sent, and one recipient
+// opted out (SMS_RECIPIENT_OPTED_OUT, Twilio 21610). It returns what would fail such a job
+// (an incident naming the header), the first problem of each header with the header as its
+// Field; lint reports them.
+// Headers that do not parse are left to feel.Parse.
+func CheckHeaders(headers map[string]string) []*errs.Error {
+	var h jobHeaders
+	var err error
+	h.resultVariable = strings.TrimSpace(headers[HeaderResultVariable])
+	if h.resultExpr, err = feelHeader(headers, HeaderResultExpression); err != nil {
+		return nil
+	}
+	if h.errorExpr, err = feelHeader(headers, HeaderErrorExpression); err != nil {
+		return nil
+	}
+	to, sid, code := "+15005550006", "SM00000000000000000000000000000000", 21610
+	samples := []struct {
+		what string
+		res  actions.Result
+	}{
+		{"a sample result where " + to + " was sent", actions.Result{TwilioResult: []actions.RecipientResult{{To: to, SID: &sid, Status: "queued"}}}},
+		{"a sample result where " + to + " opted out", actions.Result{TwilioResult: []actions.RecipientResult{{To: to, Status: actions.StatusFailed}},
+			TwilioError: []actions.RecipientError{{To: &to, Code: errs.RecipientOptedOut, TwilioCode: &code, Message: "Attempt to send to unsubscribed recipient"}}}},
+	}
+	var problems []*errs.Error
+	reported := map[string]bool{}
+	problem := func(header string, err error, what string) {
+		if !reported[header] {
+			reported[header] = true
+			problems = append(problems, errs.Invalid(header, "%v (with %s)", err, what))
+		}
+	}
+	for _, s := range samples {
+		// As decide: the output first, then errorExpression over it.
+		result := resultVariables(s.res)
+		out, err := output(result, h)
+		if err != nil {
+			problem(HeaderResultExpression, err, s.what)
+			continue
+		}
+		if h.errorExpr == nil {
+			continue
+		}
+		if _, _, err := errorExpression(h.errorExpr, result, out, s.res.Failure(), 3); err != nil {
+			problem(HeaderErrorExpression, err, s.what)
+		}
+	}
+	return problems
 }
 
 // incident fails the job without retries.

@@ -161,7 +161,7 @@ func TestSendSMSTemplateMatchesWorker(t *testing.T) {
 // resultExpression headers (no output mappings of their own), the sections named as
 // Camunda's, and the template's id and version in hidden headers.
 func TestTaskTemplatesFollowCamundaConventions(t *testing.T) {
-	for _, id := range []string{SendSMSID, MakeCallID} {
+	for _, id := range []string{SendSMSID, MakeCallID, GetMessageID, CancelMessageID} {
 		t.Run(id, func(t *testing.T) {
 			tm := byID(t, id)
 			if outs := tm.Bindings(BindingOutput); len(outs) > 0 {
@@ -365,7 +365,8 @@ func TestMessageTemplatesMatchActions(t *testing.T) {
 		for _, p := range tm.Bindings(BindingTaskHeader) {
 			headers[p.Binding.Key] = p
 		}
-		if got, want := sortedKeys(headers), []string{worker.HeaderConnection, worker.HeaderErrorMode, worker.HeaderRetryBackoff}; !slices.Equal(got, want) {
+		if got, want := sortedKeys(headers), slices.Sorted(slices.Values([]string{worker.HeaderConnection, worker.HeaderErrorMode, worker.HeaderRetryBackoff,
+			worker.HeaderResultVariable, worker.HeaderResultExpression, worker.HeaderErrorExpression, HeaderElementTemplateID, HeaderElementTemplateVersion})); !slices.Equal(got, want) {
 			t.Errorf("%s: task headers %v, want %v", tc.id, got, want)
 		}
 	}

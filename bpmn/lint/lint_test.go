@@ -38,6 +38,9 @@ func TestCheck(t *testing.T) {
 		{file: "call_contents.bpmn", want: []string{"twoFixed callMessage error"}},
 		{file: "trigger_ttl.bpmn", want: []string{"answer inbound.connection error", "answer inbound.messageTtl error"}},
 		{file: "inbound_feel.bpmn", want: []string{"order inbound.resultExpression error", "ask errorExpression error", "confirm inbound.activationCondition error"}},
+		// FEEL that parses but gives what the worker or the trigger cannot use, on a sample
+		// result or message: the finding says which; a guarded errorExpression is fine.
+		{file: "header_values.bpmn", want: []string{"start inbound.correlationKeyExpression error", "notAContext resultExpression error", "codeOnly errorExpression error"}},
 		{file: "bad_literals.bpmn", want: []string{
 			"sendSms retries warning",
 			"sendSms smsto warning",

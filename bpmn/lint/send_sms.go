@@ -157,6 +157,13 @@ func (l *linter) headers(el *bpmn.Element) templates.Engine {
 			l.add(el, h.Key, Warning, "task header %q is not read by the worker (it reads %s)%s", h.Key, strings.Join(workerHeaders, ", "), hint)
 		}
 	}
+	headers := make(map[string]string, len(el.TaskHeaders))
+	for _, h := range el.TaskHeaders {
+		headers[h.Key] = h.Value
+	}
+	for _, e := range worker.CheckHeaders(headers) {
+		l.add(el, e.Field, Error, "%s: a job with such a result fails with an incident naming the header", e.Message)
+	}
 	return engine
 }
 

@@ -42,8 +42,8 @@ func (l *linter) correlationKey(el *bpmn.Element) {
 	}
 	key := strings.TrimSpace(el.Message.CorrelationKey)
 	what, how := "the phone number this process texted, e.g. =phoneNumber", "the connector correlates each SMS on its sender's number"
-	if expr, _ := el.Property(triggers.PropertyCorrelationKeyExpression); strings.TrimSpace(expr) != "" {
-		what, how = "the value "+triggers.PropertyCorrelationKeyExpression+" gives for the reply this process waits for", "the connector correlates each SMS on "+expr
+	if d, _ := triggers.ElementDefinition(el); strings.TrimSpace(d.CorrelationKeyExpression) != "" {
+		what, how = "the value "+triggers.FieldCorrelationKey+" gives for the reply this process waits for", "the connector correlates each SMS on "+d.CorrelationKeyExpression
 	}
 	switch {
 	case key == "":
@@ -57,8 +57,11 @@ func (l *linter) correlationKey(el *bpmn.Element) {
 // Compile, and reports each problem on the property it came from.
 func (l *linter) compileTrigger(el *bpmn.Element) {
 	d, _ := triggers.ElementDefinition(el)
-	_, err := triggers.Compile(d, 0)
+	t, err := triggers.Compile(d, 0)
 	if err == nil {
+		if field, err := t.CheckSample(); err != nil {
+			l.add(el, triggerProperties[field], Error, "%v (on a sample message whose every group matched \"1\"): such a message fires nothing, logged as a warning; check the names against the pattern's groups and the variables (see the README)", err)
+		}
 		return
 	}
 	for _, p := range split(err) {

@@ -27,7 +27,7 @@ func commands() []command {
 		{"get-message", "show a sent message's status, error code, segments, price and dates", messageCommand(actions.GetMessage)},
 		{"cancel-message", "cancel a scheduled message", messageCommand(actions.CancelMessage)},
 		{"sms", "post a signed inbound SMS to a running connector's webhook (as Twilio would)", smsCommand},
-		{"match", "try an SMS_RECEIVED pattern and echo on a message, offline", matchCommand},
+		{"match", "try an SMS_RECEIVED trigger on a message, offline: what it would publish", matchCommand},
 		{"lint", "check BPMN models that use the connector (task types, inputs, headers, SMS triggers)", lintCommand},
 		{"version", "print the version and the commit it was built from", versionCommand},
 	}

@@ -11,10 +11,10 @@ import (
 	"github.com/twilio-connector/twilio-connector/triggers"
 )
 
-// matchCommand tries an SMS_RECEIVED pattern and its reply templates on one message, offline,
-// with the same matcher and template engine the webhook uses. It prints a JSON object
-// (matched, matchGroups, echo, echoError, or the template errors) and exits 1 when the
-// message does not match.
+// matchCommand tries an SMS_RECEIVED trigger (pattern, FEEL properties, reply templates) on
+// one message, offline, with the same matcher, FEEL and template engine the webhook uses. It
+// prints a JSON object (triggers.Tried: matched, matchGroups, activated, the message it would
+// publish or the property that failed, the replies) and exits 1 when the trigger does not fire.
 func matchCommand(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("match", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -24,9 +24,19 @@ func matchCommand(_ context.Context, args []string, stdout, stderr io.Writer) er
 	message := fs.String("message", "", "the SMS text to try (required)")
 	from := fs.String("from", "+15005550101", "sender number (the from variable)")
 	to := fs.String("to", "+15005550006", "receiving number (the to variable)")
+	kind := fs.String("kind", string(triggers.StartEvent), "start (a message start event) or catch (a catch event: default correlation key =from)")
+	name := fs.String("name", triggers.TryMessageName, "the message name the trigger publishes")
+	ttl := fs.String("message-ttl", "", "inbound.messageTtl: ISO 8601 duration, e.g. PT30M")
+	connection := fs.String("connection", "", "inbound.connection: the connection the message arrives on (default: default)")
+	activation := fs.String("activation-condition", "", `inbound.activationCondition: FEEL, e.g. '=matchGroups.answer = "YES"'`)
+	correlationKey := fs.String("correlation-key-expression", "", "inbound.correlationKeyExpression: FEEL, e.g. '=matchGroups.ref'")
+	result := fs.String("result-expression", "", "inbound.resultExpression: FEEL context, e.g. '={reference: matchGroups.ref, phone: from}'")
+	messageID := fs.String("message-id-expression", "", `inbound.messageIdExpression: FEEL, e.g. '="order-" + matchGroups.ref'`)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: twilio-connector match --pattern P [--echo T] [--echo-error T] --message M")
-		fmt.Fprintln(stderr, "Tries an SMS_RECEIVED trigger on a message; exit status 1 when it does not match.")
+		fmt.Fprintln(stderr, "Usage: twilio-connector match --pattern P [--echo T] [--echo-error T] [--kind start|catch] [--activation-condition X]")
+		fmt.Fprintln(stderr, "         [--correlation-key-expression X] [--result-expression X] [--message-id-expression X] --message M")
+		fmt.Fprintln(stderr, "Tries an SMS_RECEIVED trigger on a message and prints what it would publish; exit status 1 when it")
+		fmt.Fprintln(stderr, "does not fire (no match, activationCondition not true, or a FEEL property failed).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -46,7 +56,10 @@ func matchCommand(_ context.Context, args []string, stdout, stderr io.Writer) er
 	if !messageSet {
 		return usageError{"--message is required: the SMS text to try"}
 	}
-	out, err := triggers.Try(*pattern, *echo, *echoError, *message, *from, *to)
+	out, err := triggers.Try(triggers.Definition{Kind: triggers.Kind(*kind), MessageName: *name,
+		Pattern: *pattern, Echo: *echo, EchoError: *echoError, Connection: *connection, MessageTTL: *ttl,
+		ActivationCondition: *activation, CorrelationKeyExpression: *correlationKey,
+		ResultExpression: *result, MessageIDExpression: *messageID}, *message, *from, *to)
 	var defErr *triggers.DefinitionError
 	if errors.As(err, &defErr) {
 		return usageError{err.Error()}
@@ -60,7 +73,7 @@ func matchCommand(_ context.Context, args []string, stdout, stderr io.Writer) er
 	if err := enc.Encode(out); err != nil {
 		return err
 	}
-	if !out.Matched {
+	if out.Publishes == nil {
 		return exitError(1)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -223,6 +224,35 @@ func TestClosedConsoleNeedsALogin(t *testing.T) {
 		if code, _, _ := b2.get("/console/send"); code != http.StatusSeeOther {
 			t.Fatalf("after logout: %d, want 303 to the login page", code)
 		}
+	}
+}
+
+// An address refused five times may not try again within the minute, not even with the right
+// secret (the guess is not checked); other addresses still sign in.
+func TestRepeatedRefusedSignInsAreSlowedDown(t *testing.T) {
+	opts := openOptions(&fakeAction{})
+	opts.Secrets = []string{apiKey}
+	c := New(opts)
+	login := func(addr, secret string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/console/login", strings.NewReader(url.Values{"csrf": {"tok"}, "secret": {secret}}.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.AddCookie(&http.Cookie{Name: loginCookie, Value: "tok"})
+		r.RemoteAddr = addr
+		w := httptest.NewRecorder()
+		c.ServeHTTP(w, r)
+		return w
+	}
+	for i := range maxFailures {
+		if w := login("192.0.2.1:4000", fmt.Sprintf("guess-%d", i)); w.Code != http.StatusUnauthorized {
+			t.Fatalf("refused sign-in %d: %d, want 401", i+1, w.Code)
+		}
+	}
+	w := login("192.0.2.1:4001", apiKey)
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "try again in") {
+		t.Fatalf("after %d refusals from one address the right key got %d (Retry-After %q)\n%s", maxFailures, w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	if w := login("192.0.2.2:4000", apiKey); w.Code != http.StatusSeeOther {
+		t.Fatalf("another address: %d, want 303 after signing in\n%s", w.Code, w.Body)
 	}
 }
 

@@ -306,8 +306,10 @@ func TestTriggersPageListsEveryLoadedTrigger(t *testing.T) {
   - id: confirm
     kind: catch
     message: appointmentConfirmed
-    pattern: '(?i)yes'
+    pattern: '(?i)yes (?<ref>\S+)'
     messageTtl: PT10M
+    activationCondition: '=matchGroups.ref != "0"'
+    correlationKeyExpression: =matchGroups.ref
 `
 	ts, err := triggers.ParseYAML("triggers.yaml", []byte(yaml), 0)
 	if err != nil {
@@ -318,7 +320,8 @@ func TestTriggersPageListsEveryLoadedTrigger(t *testing.T) {
 	b, _ := newBrowser(t, opts)
 	_, body, _ := b.get("/console/triggers")
 	for _, want := range []string{"triggers.yaml", "orderStatus", "orderStatusRequested", "start", htmlEscape(`status (?<orderId>\S+)`), "1h0m0s",
-		"confirm", "appointmentConfirmed", "catch", "10m0s"} {
+		"confirm", "appointmentConfirmed", "catch", "10m0s",
+		"activationCondition: <code>=matchGroups.ref != &#34;0&#34;</code>", "correlationKeyExpression: <code>=matchGroups.ref</code>"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the page lacks %q\n%s", want, body)
 		}

@@ -125,6 +125,23 @@ func (c *Console) try(w http.ResponseWriter, r *http.Request, s *session) {
 type triggerRow struct {
 	Source, Element, MessageName, Kind, Pattern, Connection, To string
 	TTL                                                         time.Duration
+	Properties                                                  []property // the FEEL properties set
+}
+
+// property is one of a trigger's FEEL properties, named as in a triggers file.
+type property struct{ Name, Expression string }
+
+func properties(d triggers.Definition) []property {
+	var out []property
+	for _, p := range []property{
+		{triggers.FieldActivationCondition, d.ActivationCondition}, {triggers.FieldCorrelationKey, d.CorrelationKeyExpression},
+		{triggers.FieldResultExpression, d.ResultExpression}, {triggers.FieldMessageID, d.MessageIDExpression},
+	} {
+		if p.Expression != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func (c *Console) triggersPage(w http.ResponseWriter, r *http.Request, s *session) {
@@ -139,7 +156,8 @@ func (c *Console) triggersPage(w http.ResponseWriter, r *http.Request, s *sessio
 			conn = providers.DefaultConnection
 		}
 		rows = append(rows, triggerRow{Source: t.Source, Element: el, MessageName: t.MessageName, Kind: string(t.Kind),
-			Pattern: t.Definition.Pattern, Connection: conn, To: t.To, TTL: t.TTL(c.opts.MessageTTL)})
+			Pattern: t.Definition.Pattern, Connection: conn, To: t.To, TTL: t.TTL(c.opts.MessageTTL),
+			Properties: properties(t.Definition)})
 	}
 	c.render(w, http.StatusOK, "triggers", page{Title: "Triggers", CSRF: s.csrf, Data: rows})
 }

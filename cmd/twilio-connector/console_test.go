@@ -184,3 +184,33 @@ func TestConsoleRendersNoSecret(t *testing.T) {
 		}
 	}
 }
+
+// dev's console is open on a loopback address only; elsewhere it needs run's sign-in, and
+// without a way to sign in dev does not start.
+func TestDevConsoleIsOpenOnlyOnLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		addr, apiKeys, password string
+		open, refused           bool
+	}{
+		{addr: "127.0.0.1:8080", open: true},
+		{addr: "[::1]:8080", open: true},
+		{addr: "localhost:8080", open: true},
+		{addr: ":8080", refused: true},
+		{addr: "0.0.0.0:8080", refused: true},
+		{addr: "192.0.2.10:8080", refused: true},
+		{addr: "0.0.0.0:8080", password: "console-password-0123456789"},
+		{addr: ":8080", apiKeys: "dev-key-0123456789abcdef"},
+	} {
+		cfg := config.Config{HTTPAddr: tc.addr, APIKeys: tc.apiKeys, ConsolePassword: tc.password}
+		err := devConsole(&cfg)
+		if tc.refused {
+			if err == nil || !strings.Contains(err.Error(), "CONNECTOR_HTTP_ADDR") || !strings.Contains(err.Error(), "CONNECTOR_CONSOLE_PASSWORD") {
+				t.Errorf("%s without a way to sign in: %v, want an error naming CONNECTOR_HTTP_ADDR and CONNECTOR_CONSOLE_PASSWORD", tc.addr, err)
+			}
+			continue
+		}
+		if err != nil || !cfg.Console || cfg.ConsoleOpen != tc.open {
+			t.Errorf("%s (keys %q, password %q): console %v open %v err %v, want open %v", tc.addr, tc.apiKeys, tc.password, cfg.Console, cfg.ConsoleOpen, err, tc.open)
+		}
+	}
+}

@@ -4,9 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -19,59 +16,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/twilio-connector/twilio-connector/metrics"
+	"github.com/twilio-connector/twilio-connector/test/devproc"
 	"github.com/twilio-connector/twilio-connector/test/loopback"
-	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 	"github.com/twilio-connector/twilio-connector/test/wait"
 )
-
-var httpClient = &http.Client{Timeout: 10 * time.Second}
-
-func get(url string) (int, string) {
-	res, err := httpClient.Get(url)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
-}
-
-// startDev runs bin's `dev` (its engine, examples and Twilio sandbox) on free loopback ports
-// until the test ends, and returns its HTTP and gateway addresses once it is ready.
-func startDev(t *testing.T, bin string) (httpAddr, gateway string) {
-	t.Helper()
-	httpAddr = fmt.Sprintf("127.0.0.1:%d", loopback.FreePort(t))
-	gateway = fmt.Sprintf("127.0.0.1:%d", loopback.FreePort(t))
-	var stdout, stderr syncbuf.Buffer
-	cmd := exec.Command(bin, "dev", "--http-addr", httpAddr, "--gateway-addr", gateway)
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "CONNECTOR_POLL_INTERVAL=20ms", "CONNECTOR_REQUEST_TIMEOUT=1s"}
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("dev exited with %v after Ctrl-C", err)
-			}
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			t.Errorf("dev did not stop within 15s of Ctrl-C")
-		}
-		if t.Failed() {
-			t.Logf("dev stderr:\n%s", stderr.String())
-		}
-	})
-	wait.Until(t, 30*time.Second, "dev to be ready", func() bool {
-		code, _ := get("http://" + httpAddr + "/readyz")
-		return code == 200 && strings.Contains(stdout.String(), "Try it:")
-	})
-	return httpAddr, gateway
-}
 
 // scrape returns the metric names in a /metrics answer (histograms as their _bucket, _sum and
 // _count series) and the families by type.
@@ -179,13 +127,14 @@ func TestProbesAndDashboardAgainstTheBinary(t *testing.T) {
 	bin := dockerBinary(t)
 	objs := kubernetes(t)
 	_, c := connector(t, objs)
-	httpAddr, gateway := startDev(t, bin)
+	dev := devproc.Start(t, bin, nil)
+	httpAddr, gateway := dev.HTTP, dev.Gateway
 
 	for _, p := range []*probe{c.StartupProbe, c.LivenessProbe, c.ReadinessProbe} {
 		if p == nil || p.HTTPGet == nil {
 			continue // TestKubernetesPorts reports it
 		}
-		if code, body := get("http://" + httpAddr + p.HTTPGet.Path); code != 200 {
+		if code, body := loopback.Get("http://" + httpAddr + p.HTTPGet.Path); code != 200 {
 			t.Errorf("probe GET %s: %d %s", p.HTTPGet.Path, code, body)
 		}
 	}
@@ -215,7 +164,7 @@ func TestProbesAndDashboardAgainstTheBinary(t *testing.T) {
 	var names map[string]bool
 	var types map[string]string
 	wait.Until(t, 10*time.Second, "the job and the inbound SMS in /metrics", func() bool {
-		_, body := get("http://" + httpAddr + "/metrics")
+		_, body := loopback.Get("http://" + httpAddr + "/metrics")
 		names, types = scrape(t, body)
 		return names["twilio_connector_jobs_total"] && names["twilio_connector_webhook_requests_total"]
 	})

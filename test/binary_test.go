@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -39,16 +38,6 @@ func (w *world) connectorEnv(t *testing.T, httpAddr string) []string {
 	}
 }
 
-func httpGet(url string) (int, string) {
-	res, err := httpClient.Get(url)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
-}
-
 // `twilio-connector run` as an operator starts it: it becomes ready, serves jobs, exposes
 // metrics, and stops cleanly on SIGTERM without logging the token.
 func TestRunBinary(t *testing.T) {
@@ -56,7 +45,7 @@ func TestRunBinary(t *testing.T) {
 	p := w.startRun(t)
 	p.waitReady(t)
 	httpAddr := p.httpAddr
-	if code, body := httpGet("http://" + httpAddr + "/healthz"); code != 200 {
+	if code, body := loopback.Get("http://" + httpAddr + "/healthz"); code != 200 {
 		t.Fatalf("/healthz %d %s", code, body)
 	}
 
@@ -76,7 +65,7 @@ func TestRunBinary(t *testing.T) {
 		`twilio_connector_sends_total{connection="default",kind="sms",outcome="sent",provider="twilio"} 1`,
 	}
 	wait.Until(t, 5*time.Second, "the job and the send in /metrics", func() bool {
-		_, metrics = httpGet("http://" + httpAddr + "/metrics")
+		_, metrics = loopback.Get("http://" + httpAddr + "/metrics")
 		for _, want := range wants {
 			if !strings.Contains(metrics, want) {
 				return false

@@ -16,6 +16,8 @@ import (
 
 	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
 
+	"github.com/twilio-connector/twilio-connector/test/devproc"
+	"github.com/twilio-connector/twilio-connector/test/loopback"
 	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
 	"github.com/twilio-connector/twilio-connector/test/wait"
@@ -38,41 +40,13 @@ func startDev(t *testing.T, env ...string) *devRun {
 // startDevWith is startDev with more flags for dev.
 func startDevWith(t *testing.T, flags []string, env ...string) *devRun {
 	t.Helper()
-	d := &devRun{gateway: freeAddr(t), http: freeAddr(t), stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}}
-	cmd := exec.Command(binary, append([]string{"dev", "--gateway-addr", d.gateway, "--http-addr", d.http}, flags...)...)
-	cmd.Env = append([]string{"PATH=/usr/bin:/bin", "CONNECTOR_POLL_INTERVAL=20ms", "CONNECTOR_REQUEST_TIMEOUT=1s"}, env...)
-	cmd.Stdout, cmd.Stderr = d.stdout, d.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("dev exited with %v after Ctrl-C\n%s", err, d.stderr.String())
-			}
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			t.Errorf("dev did not stop within 15s of Ctrl-C")
-		}
-		if t.Failed() {
-			t.Logf("dev stderr:\n%s", d.stderr.String())
-		}
-	})
-	wait.Until(t, 20*time.Second, "dev to be ready", func() bool {
-		code, _ := httpGet("http://" + d.http + "/readyz")
-		return code == 200 && strings.Contains(d.stdout.String(), "Try it:")
-	})
-	client, err := zbc.NewClient(&zbc.ClientConfig{GatewayAddress: d.gateway, UsePlaintextConnection: true})
+	dev := devproc.Start(t, binary, flags, env...)
+	client, err := zbc.NewClient(&zbc.ClientConfig{GatewayAddress: dev.Gateway, UsePlaintextConnection: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Close() })
-	d.client = client
-	return d
+	return &devRun{gateway: dev.Gateway, http: dev.HTTP, stdout: dev.Stdout, stderr: dev.Stderr, client: client}
 }
 
 func twilioEnv(fake *twiliotest.Server) []string {
@@ -153,7 +127,7 @@ func TestDevPrintedCommandsWork(t *testing.T) {
 	if again := runShell(t, printedCommand(t, out, "# an inbound SMS")); again != reply {
 		t.Fatalf("a redelivery got another answer: %q", again)
 	}
-	_, metrics := httpGet("http://" + d.http + "/metrics")
+	_, metrics := loopback.Get("http://" + d.http + "/metrics")
 	for _, want := range []string{`twilio_connector_webhook_requests_total{outcome="duplicate"} 1`, `twilio_connector_webhook_requests_total{outcome="published"} 1`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -225,7 +199,7 @@ func TestDevSMSCommandReachesYourModel(t *testing.T) {
 	if reply := runShell(t, fromReadme); !strings.Contains(reply, "<Message>Your reference number is 4711</Message>") {
 		t.Fatalf("the README's line: webhook answered %q", reply)
 	}
-	_, metrics := httpGet("http://" + d.http + "/metrics")
+	_, metrics := loopback.Get("http://" + d.http + "/metrics")
 	for _, want := range []string{`twilio_connector_webhook_requests_total{outcome="published"} 2`, `twilio_connector_webhook_requests_total{outcome="no_match"} 1`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s: %s", want, grepLines(metrics, "twilio_connector_webhook_requests_total"))
@@ -359,7 +333,7 @@ func waitSendSMSCompleted(t *testing.T, d *devRun, n int) {
 	t.Helper()
 	want := fmt.Sprintf(`twilio_connector_jobs_total{outcome="completed",type="twilioConnector.send_sms"} %d`+"\n", n)
 	wait.Until(t, 15*time.Second, want, func() bool {
-		_, m := httpGet("http://" + d.http + "/metrics")
+		_, m := loopback.Get("http://" + d.http + "/metrics")
 		return strings.Contains(m, want)
 	})
 }
@@ -408,7 +382,7 @@ func TestHTTPAPIOnDev(t *testing.T) {
 	if code != 200 || len(fake.Calls()) != 1 || !strings.Contains(fake.Calls()[0].Twiml, "<Say>Your table is ready</Say>") {
 		t.Fatalf("%d %s %+v", code, call, fake.Calls())
 	}
-	if code, _ := httpGet("http://" + d.http + "/v1/openapi.json"); code != 200 {
+	if code, _ := loopback.Get("http://" + d.http + "/v1/openapi.json"); code != 200 {
 		t.Fatalf("openapi.json: %d", code)
 	}
 }
@@ -431,7 +405,7 @@ func TestDevWithoutTwilioAccount(t *testing.T) {
 	// Both sends (the pickup notice and the status reply) reached the sandbox, which posts
 	// signed callbacks back to the webhook: "sent" (progress, not published) and "delivered".
 	wait.Until(t, 15*time.Second, "two sends and their delivery callbacks", func() bool {
-		_, m := httpGet("http://" + d.http + "/metrics")
+		_, m := loopback.Get("http://" + d.http + "/metrics")
 		return strings.Contains(m, `twilio_connector_sends_total{connection="default",kind="sms",outcome="sent",provider="twilio"} 2`) &&
 			strings.Contains(m, `twilio_connector_webhook_requests_total{outcome="status_published"} 2`) &&
 			strings.Contains(m, `twilio_connector_webhook_requests_total{outcome="status_progress"} 2`)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twilio-connector/twilio-connector/test/loopback"
 	"github.com/twilio-connector/twilio-connector/test/wait"
 )
 
@@ -98,7 +99,7 @@ func TestHTTPChannelInboundEndToEnd(t *testing.T) {
 			return true
 		default:
 		}
-		code, _ := httpGet("http://" + p.httpAddr + "/readyz")
+		code, _ := loopback.Get("http://" + p.httpAddr + "/readyz")
 		return code == 200
 	})
 	if exited {

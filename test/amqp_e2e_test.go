@@ -12,7 +12,6 @@ import (
 
 	"github.com/twilio-connector/twilio-connector/actions"
 	"github.com/twilio-connector/twilio-connector/amqpapi"
-	"github.com/twilio-connector/twilio-connector/test/loopback"
 	"github.com/twilio-connector/twilio-connector/test/rabbitmqtest"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
 	"github.com/twilio-connector/twilio-connector/test/wait"
@@ -112,7 +111,7 @@ func testAMQPRequests(t *testing.T, b *rabbitmqtest.Broker) {
 	p := w.startRun(t, "CONNECTOR_AMQP_URL="+b.URL)
 	p.waitReady(t)
 	wait.Until(t, 10*time.Second, "/readyz to name amqp", func() bool {
-		_, body := loopback.Get("http://" + p.httpAddr + "/readyz")
+		_, body := httpGet("http://" + p.httpAddr + "/readyz")
 		return strings.Contains(body, "amqp: up")
 	})
 	replies := rabbitmqtest.Collect(t, b.URL, "client.replies")
@@ -180,7 +179,7 @@ func testAMQPBrokerRestart(t *testing.T, b *rabbitmqtest.Broker) {
 	p := w.startRun(t, "CONNECTOR_AMQP_URL="+b.URL, "CONNECTOR_AMQP_QUEUE=batch.requests", "CONNECTOR_AMQP_PREFETCH=4")
 	p.waitReady(t)
 	wait.Until(t, 10*time.Second, "/readyz to name amqp", func() bool {
-		_, body := loopback.Get("http://" + p.httpAddr + "/readyz")
+		_, body := httpGet("http://" + p.httpAddr + "/readyz")
 		return strings.Contains(body, "amqp: up")
 	})
 	replies := rabbitmqtest.Collect(t, b.URL, "batch.replies")
@@ -196,7 +195,7 @@ func testAMQPBrokerRestart(t *testing.T, b *rabbitmqtest.Broker) {
 	before := replies.Count()
 	b.Kill()
 	wait.Until(t, 15*time.Second, "/readyz to report amqp down", func() bool {
-		code, body := loopback.Get("http://" + p.httpAddr + "/readyz")
+		code, body := httpGet("http://" + p.httpAddr + "/readyz")
 		return code == 503 && strings.Contains(body, "amqp: down")
 	})
 	b.Restart(0)
@@ -227,7 +226,7 @@ func testAMQPBrokerRestart(t *testing.T, b *rabbitmqtest.Broker) {
 	}
 	// Each request ran its action once; redeliveries, even those arriving while the first
 	// delivery was still sending, were answered from its record.
-	_, metrics := loopback.Get("http://" + p.httpAddr + "/metrics")
+	_, metrics := httpGet("http://" + p.httpAddr + "/metrics")
 	if !strings.Contains(metrics, fmt.Sprintf(`twilio_connector_amqp_requests_total{action="send_sms",outcome="success"} %d`, n)) {
 		t.Errorf("requests handled more than once: %s", grepLines(metrics, "twilio_connector_amqp_requests_total"))
 	}

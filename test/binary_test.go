@@ -38,6 +38,9 @@ func (w *world) connectorEnv(t *testing.T, httpAddr string) []string {
 	}
 }
 
+// httpGet fetches a URL of a connector under test (status code, body).
+var httpGet = loopback.Get
+
 // `twilio-connector run` as an operator starts it: it becomes ready, serves jobs, exposes
 // metrics, and stops cleanly on SIGTERM without logging the token.
 func TestRunBinary(t *testing.T) {
@@ -45,7 +48,7 @@ func TestRunBinary(t *testing.T) {
 	p := w.startRun(t)
 	p.waitReady(t)
 	httpAddr := p.httpAddr
-	if code, body := loopback.Get("http://" + httpAddr + "/healthz"); code != 200 {
+	if code, body := httpGet("http://" + httpAddr + "/healthz"); code != 200 {
 		t.Fatalf("/healthz %d %s", code, body)
 	}
 
@@ -65,7 +68,7 @@ func TestRunBinary(t *testing.T) {
 		`twilio_connector_sends_total{connection="default",kind="sms",outcome="sent",provider="twilio"} 1`,
 	}
 	wait.Until(t, 5*time.Second, "the job and the send in /metrics", func() bool {
-		_, metrics = loopback.Get("http://" + httpAddr + "/metrics")
+		_, metrics = httpGet("http://" + httpAddr + "/metrics")
 		for _, want := range wants {
 			if !strings.Contains(metrics, want) {
 				return false

@@ -1,8 +1,6 @@
 package test
 
 import (
-	"github.com/twilio-connector/twilio-connector/test/loopback"
-
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -18,7 +16,7 @@ func TestConsoleInRunNeedsASignIn(t *testing.T) {
 	w := newWorld(t)
 	off := w.startRun(t)
 	off.waitReady(t)
-	if code, _ := loopback.Get("http://" + off.httpAddr + "/console/send"); code != http.StatusNotFound {
+	if code, _ := httpGet("http://" + off.httpAddr + "/console/send"); code != http.StatusNotFound {
 		t.Fatalf("without CONNECTOR_CONSOLE: /console/send answered %d, want 404", code)
 	}
 

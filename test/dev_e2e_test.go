@@ -17,7 +17,6 @@ import (
 	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
 
 	"github.com/twilio-connector/twilio-connector/test/devproc"
-	"github.com/twilio-connector/twilio-connector/test/loopback"
 	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
 	"github.com/twilio-connector/twilio-connector/test/wait"
@@ -127,7 +126,7 @@ func TestDevPrintedCommandsWork(t *testing.T) {
 	if again := runShell(t, printedCommand(t, out, "# an inbound SMS")); again != reply {
 		t.Fatalf("a redelivery got another answer: %q", again)
 	}
-	_, metrics := loopback.Get("http://" + d.http + "/metrics")
+	_, metrics := httpGet("http://" + d.http + "/metrics")
 	for _, want := range []string{`twilio_connector_webhook_requests_total{outcome="duplicate"} 1`, `twilio_connector_webhook_requests_total{outcome="published"} 1`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -199,7 +198,7 @@ func TestDevSMSCommandReachesYourModel(t *testing.T) {
 	if reply := runShell(t, fromReadme); !strings.Contains(reply, "<Message>Your reference number is 4711</Message>") {
 		t.Fatalf("the README's line: webhook answered %q", reply)
 	}
-	_, metrics := loopback.Get("http://" + d.http + "/metrics")
+	_, metrics := httpGet("http://" + d.http + "/metrics")
 	for _, want := range []string{`twilio_connector_webhook_requests_total{outcome="published"} 2`, `twilio_connector_webhook_requests_total{outcome="no_match"} 1`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s: %s", want, grepLines(metrics, "twilio_connector_webhook_requests_total"))
@@ -333,7 +332,7 @@ func waitSendSMSCompleted(t *testing.T, d *devRun, n int) {
 	t.Helper()
 	want := fmt.Sprintf(`twilio_connector_jobs_total{outcome="completed",type="twilioConnector.send_sms"} %d`+"\n", n)
 	wait.Until(t, 15*time.Second, want, func() bool {
-		_, m := loopback.Get("http://" + d.http + "/metrics")
+		_, m := httpGet("http://" + d.http + "/metrics")
 		return strings.Contains(m, want)
 	})
 }
@@ -382,7 +381,7 @@ func TestHTTPAPIOnDev(t *testing.T) {
 	if code != 200 || len(fake.Calls()) != 1 || !strings.Contains(fake.Calls()[0].Twiml, "<Say>Your table is ready</Say>") {
 		t.Fatalf("%d %s %+v", code, call, fake.Calls())
 	}
-	if code, _ := loopback.Get("http://" + d.http + "/v1/openapi.json"); code != 200 {
+	if code, _ := httpGet("http://" + d.http + "/v1/openapi.json"); code != 200 {
 		t.Fatalf("openapi.json: %d", code)
 	}
 }
@@ -405,7 +404,7 @@ func TestDevWithoutTwilioAccount(t *testing.T) {
 	// Both sends (the pickup notice and the status reply) reached the sandbox, which posts
 	// signed callbacks back to the webhook: "sent" (progress, not published) and "delivered".
 	wait.Until(t, 15*time.Second, "two sends and their delivery callbacks", func() bool {
-		_, m := loopback.Get("http://" + d.http + "/metrics")
+		_, m := httpGet("http://" + d.http + "/metrics")
 		return strings.Contains(m, `twilio_connector_sends_total{connection="default",kind="sms",outcome="sent",provider="twilio"} 2`) &&
 			strings.Contains(m, `twilio_connector_webhook_requests_total{outcome="status_published"} 2`) &&
 			strings.Contains(m, `twilio_connector_webhook_requests_total{outcome="status_progress"} 2`)

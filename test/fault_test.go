@@ -21,7 +21,6 @@ import (
 	"github.com/twilio-connector/twilio-connector/bpmn/engine"
 	"github.com/twilio-connector/twilio-connector/bpmn/examples"
 	"github.com/twilio-connector/twilio-connector/store"
-	"github.com/twilio-connector/twilio-connector/test/loopback"
 	"github.com/twilio-connector/twilio-connector/test/redistest"
 	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
@@ -55,7 +54,7 @@ func (w *world) startRun(t *testing.T, env ...string) *connectorProcess {
 func (p *connectorProcess) waitReady(t *testing.T) {
 	t.Helper()
 	wait.Until(t, 15*time.Second, "connector "+p.httpAddr+" to be ready", func() bool {
-		code, _ := loopback.Get("http://" + p.httpAddr + "/readyz")
+		code, _ := httpGet("http://" + p.httpAddr + "/readyz")
 		return code == 200
 	})
 }
@@ -305,7 +304,7 @@ func TestTwoReplicasSharingRedisPublishOnce(t *testing.T) {
 	// Zeebe's messageId would hide a second publish; the replicas' own counts must show one.
 	published := 0
 	for _, a := range addrs {
-		_, m := loopback.Get("http://" + a + "/metrics")
+		_, m := httpGet("http://" + a + "/metrics")
 		if strings.Contains(m, `twilio_connector_webhook_requests_total{outcome="published"} 1`) {
 			published++
 		}

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twilio-connector/twilio-connector/test/loopback"
 	"github.com/twilio-connector/twilio-connector/test/wait"
 )
 
@@ -99,7 +98,7 @@ func TestHTTPChannelInboundEndToEnd(t *testing.T) {
 			return true
 		default:
 		}
-		code, _ := loopback.Get("http://" + p.httpAddr + "/readyz")
+		code, _ := httpGet("http://" + p.httpAddr + "/readyz")
 		return code == 200
 	})
 	if exited {

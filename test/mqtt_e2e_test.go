@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/twilio-connector/twilio-connector/mqttapi"
-	"github.com/twilio-connector/twilio-connector/test/loopback"
 	"github.com/twilio-connector/twilio-connector/test/mosquittotest"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
 	"github.com/twilio-connector/twilio-connector/test/wait"
@@ -173,7 +172,7 @@ func TestMQTTBrokerRestartMidBatch(t *testing.T) {
 	}
 	// Each request ran its action once; redeliveries, even those arriving while the first
 	// delivery was still sending, were answered from its record.
-	_, metrics := loopback.Get("http://" + p.httpAddr + "/metrics")
+	_, metrics := httpGet("http://" + p.httpAddr + "/metrics")
 	if !strings.Contains(metrics, fmt.Sprintf(`twilio_connector_mqtt_requests_total{kind="txt",outcome="success"} %d`, n)) {
 		t.Errorf("requests handled more than once: %s", grepLines(metrics, "twilio_connector_mqtt_requests_total"))
 	}

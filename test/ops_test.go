@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/twilio-connector/twilio-connector/bpmn/engine"
-	"github.com/twilio-connector/twilio-connector/test/loopback"
 	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 	"github.com/twilio-connector/twilio-connector/test/wait"
 )
@@ -66,7 +65,7 @@ func TestReadyzReportsTheGatewayDown(t *testing.T) {
 	w, stopEngine := stoppableWorld(t)
 	p := w.startRun(t)
 	p.waitReady(t)
-	if code, body := loopback.Get("http://" + p.httpAddr + "/readyz"); code != 200 || !strings.Contains(body, "zeebe") || !strings.Contains(body, "store") {
+	if code, body := httpGet("http://" + p.httpAddr + "/readyz"); code != 200 || !strings.Contains(body, "zeebe") || !strings.Contains(body, "store") {
 		t.Fatalf("/readyz %d %q, want 200 naming each dependency", code, body)
 	}
 	stopEngine()
@@ -74,7 +73,7 @@ func TestReadyzReportsTheGatewayDown(t *testing.T) {
 	var body string
 	wait.Until(t, 4*time.Second, "/readyz to report the gateway down", func() bool {
 		var code int
-		code, body = loopback.Get("http://" + p.httpAddr + "/readyz")
+		code, body = httpGet("http://" + p.httpAddr + "/readyz")
 		return code == 503
 	})
 	t.Logf("/readyz answered 503 %v after the engine stopped: %q", time.Since(stopped), body)
@@ -218,7 +217,7 @@ func TestRunReportsAnUnreachableMQTTBroker(t *testing.T) {
 	wait.Until(t, 15*time.Second, "two failed MQTT connection attempts in the log", func() bool {
 		return strings.Count(p.stderr.String(), "MQTT connection attempt failed") >= 2
 	})
-	code, body := loopback.Get("http://" + p.httpAddr + "/readyz")
+	code, body := httpGet("http://" + p.httpAddr + "/readyz")
 	if code != 503 || !strings.Contains(body, "mqtt: down") || !strings.Contains(body, "zeebe: up") {
 		t.Fatalf("/readyz %d %q, want 503 naming MQTT as down", code, body)
 	}

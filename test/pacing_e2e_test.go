@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/twilio-connector/twilio-connector/bpmn/engine"
-	"github.com/twilio-connector/twilio-connector/test/loopback"
 	"github.com/twilio-connector/twilio-connector/test/redistest"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
 	"github.com/twilio-connector/twilio-connector/test/wait"
@@ -127,7 +126,7 @@ func TestPacingBeyondTheDeadlineFailsTheJobWithBackoff(t *testing.T) {
 	if len(times) != 2 || times[1].Sub(times[0]) < 4*time.Second-100*time.Millisecond {
 		t.Fatalf("message requests at %v, want 2, 4 s apart", times)
 	}
-	_, m := loopback.Get("http://" + p.httpAddr + "/metrics")
+	_, m := httpGet("http://" + p.httpAddr + "/metrics")
 	for _, want := range []string{
 		`twilio_connector_pace_throttled_total{connection="default",sender="+15005550006"} 1`,
 		`twilio_connector_jobs_total{outcome="failed",type="twilioConnector.send_sms"} 1`,

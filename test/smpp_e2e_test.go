@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twilio-connector/twilio-connector/test/loopback"
 	"github.com/twilio-connector/twilio-connector/test/smsctest"
 	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 	"github.com/twilio-connector/twilio-connector/test/wait"
@@ -104,7 +103,7 @@ func TestSMPPEndToEnd(t *testing.T) {
 	smsc := smsctest.Start(t)
 	r := startSMPPRun(t, smsc, smsc.Password, nil)
 	r.waitReady(t)
-	if _, body := loopback.Get("http://" + r.httpAddr + "/readyz"); !strings.Contains(body, "smpp smsc: up") {
+	if _, body := httpGet("http://" + r.httpAddr + "/readyz"); !strings.Contains(body, "smpp smsc: up") {
 		t.Fatalf("/readyz does not check the SMPP connection: %s", body)
 	}
 
@@ -212,7 +211,7 @@ func TestSMPPBindFailure(t *testing.T) {
 	wait.Until(t, 15*time.Second, "the bind error in the log", func() bool {
 		return strings.Contains(r.stderr.String(), "SMPP connection is not bound")
 	})
-	code, body := loopback.Get("http://" + r.httpAddr + "/readyz")
+	code, body := httpGet("http://" + r.httpAddr + "/readyz")
 	if code != 503 || !strings.Contains(body, "smpp smsc: down") || !strings.Contains(body, "password") || strings.Contains(body, wrong) {
 		t.Fatalf("/readyz %d: %s", code, body)
 	}
@@ -367,7 +366,7 @@ func TestSMPPOnDev(t *testing.T) {
 	t.Cleanup(func() { bad.Process.Kill(); bad.Wait() })
 	wait.Until(t, 20*time.Second, "dev to log the bind error", func() bool { return strings.Contains(stderr.String(), "SMPP connection is not bound") })
 	wait.Until(t, 10*time.Second, "/readyz to name the connection", func() bool {
-		code, body := loopback.Get("http://" + http + "/readyz")
+		code, body := httpGet("http://" + http + "/readyz")
 		return code == 503 && strings.Contains(body, "smpp smsc: down") && !strings.Contains(body, "wrongpw")
 	})
 	var errorLines []string

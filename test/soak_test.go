@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twilio-connector/twilio-connector/test/loopback"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
 )
 
@@ -33,7 +32,7 @@ var gauge = regexp.MustCompile(`(?m)^(go_goroutines|go_memstats_heap_alloc_bytes
 
 // connectorGauges reads the connector process's own goroutine count and live heap.
 func connectorGauges(t *testing.T, addr string) (goroutines, heap float64) {
-	_, body := loopback.Get("http://" + addr + "/metrics")
+	_, body := httpGet("http://" + addr + "/metrics")
 	for _, m := range gauge.FindAllStringSubmatch(body, -1) {
 		v, _ := strconv.ParseFloat(m[2], 64)
 		if m[1] == "go_goroutines" {

@@ -380,8 +380,8 @@ func TestActivityKeepsTheLastEntries(t *testing.T) {
 
 type healthyProvider struct{ providers.Provider }
 
-func (healthyProvider) Kind() string                 { return "smpp" }
-func (healthyProvider) Health(context.Context) error { return errors.New("bind refused") }
+func (healthyProvider) Kind() string                { return "smpp" }
+func (healthyProvider) Bound(context.Context) error { return errors.New("bind refused") }
 
 func TestHealthShowsEveryCheckAndConnectionWithTheReason(t *testing.T) {
 	opts := openOptions(&fakeAction{})

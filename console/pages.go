@@ -220,9 +220,10 @@ type checkRow struct{ Name, State, Reason string }
 
 type connectionRow struct{ Name, Provider, State, Reason string }
 
-// providerHealth is implemented by providers that can tell whether they can send now.
+// providerHealth is implemented by providers that hold a session to their service and can
+// tell whether it is up now (SMPP: the bind).
 type providerHealth interface {
-	Health(context.Context) error
+	Bound(context.Context) error
 }
 
 func (c *Console) healthPage(w http.ResponseWriter, r *http.Request, s *session) {
@@ -243,7 +244,7 @@ func (c *Console) healthPage(w http.ResponseWriter, r *http.Request, s *session)
 			row.Provider, row.State, row.Reason = conn.Provider.Kind(), "configured", "the provider has no health check: a send shows whether it works"
 			if ph, ok := conn.Provider.(providerHealth); ok {
 				ctx, cancel := context.WithTimeout(r.Context(), time.Second)
-				err := ph.Health(ctx)
+				err := ph.Bound(ctx)
 				cancel()
 				row.State, row.Reason = "up", ""
 				if err != nil {

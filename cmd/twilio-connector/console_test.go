@@ -173,6 +173,9 @@ func TestConsoleRendersNoSecret(t *testing.T) {
 			t.Errorf("the unreachable %s is not down with a reason on the Health page:\n%s", dep, health)
 		}
 	}
+	if !regexp.MustCompile(`<td data-label="Connection">smsc</td><td data-label="Provider">smpp</td><td data-label="State" class="down">down</td><td data-label="Note">[^<]+</td>`).MatchString(health) {
+		t.Errorf("the SMPP connection's row does not show its session down with the reason:\n%s", health)
+	}
 	if live := pages[len(pages)-2]; strings.Count(live, "<tr>") < 8 {
 		t.Fatalf("the sends are not in the activity:\n%s", live)
 	}

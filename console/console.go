@@ -22,6 +22,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -101,10 +102,11 @@ type Console struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session
-	failures map[string]*failures // refused sign-ins by remote address
+	failures map[string]*failures // sign-in attempts by remote address
 }
 
-// failures counts the refused sign-ins from one address since the first of its window.
+// failures counts the sign-in attempts from one address since the first of its window; a
+// successful one clears them.
 type failures struct {
 	n     int
 	since time.Time
@@ -276,19 +278,19 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addr := remoteAddr(r)
-	if wait := c.blocked(addr); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)))
-		http.Error(w, fmt.Sprintf("too many refused sign-ins from your address: try again in %s", wait.Round(time.Second)), http.StatusTooManyRequests)
+	if wait := c.attempt(addr); wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		http.Error(w, fmt.Sprintf("too many refused sign-ins from your address: try again in %d s", secs), http.StatusTooManyRequests)
 		return
 	}
 	if !c.signIn(r.PostFormValue("secret")) {
-		c.failed(addr)
 		c.log.Warn("console sign-in refused", "remote", r.RemoteAddr)
 		c.renderLogin(w, r, http.StatusUnauthorized, "That is not an API key of CONNECTOR_API_KEYS nor the CONNECTOR_CONSOLE_PASSWORD.")
 		return
 	}
 	c.mu.Lock()
-	delete(c.failures, addr)
+	delete(c.failures, addr)                            // a success clears the address's attempts
 	if ck, err := r.Cookie(sessionCookie); err == nil { // a fresh id: no session fixation
 		delete(c.sessions, ck.Value)
 	}
@@ -309,19 +311,10 @@ func remoteAddr(r *http.Request) string {
 	return host
 }
 
-// blocked is how long addr must wait before it may try to sign in again (0: it may now).
-func (c *Console) blocked(addr string) time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	f := c.failures[addr]
-	if f == nil || f.n < maxFailures {
-		return 0
-	}
-	return max(0, time.Until(f.since.Add(failureWindow)))
-}
-
-// failed counts a refused sign-in from addr.
-func (c *Console) failed(addr string) {
+// attempt counts a sign-in attempt from addr, or returns how long addr must wait before it may
+// try again (its attempts are not cleared by a success yet: maxFailures were refused). The
+// count is taken before the secret is checked, so concurrent guesses cannot pass the limit.
+func (c *Console) attempt(addr string) (wait time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := time.Now()
@@ -335,7 +328,11 @@ func (c *Console) failed(addr string) {
 		f = &failures{since: now}
 		c.failures[addr] = f
 	}
+	if f.n >= maxFailures {
+		return f.since.Add(failureWindow).Sub(now)
+	}
 	f.n++
+	return 0
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request, _ *session) {

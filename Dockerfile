@@ -7,7 +7,7 @@
 #     --build-arg COMMIT="$(git rev-parse HEAD)" .
 #
 # The build context has no .git (.dockerignore), so VERSION and COMMIT tell `twilio-connector
-# version` what Go's build info would. deploy/deploy_test.go runs this file's `go build` line
+# version` what Go's build info would. deploy/image_test.go runs this file's `go build` line
 # on the files this context holds and checks the binary it makes.
 
 FROM golang:1.26 AS build

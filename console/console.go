@@ -6,8 +6,9 @@
 //
 // Security: with Options.Secrets set, every page needs a login (one of the secrets, e.g. an
 // API key); the session is an HttpOnly, SameSite=Strict cookie (Secure over HTTPS) naming a
-// session kept in memory, every POST carries the session's CSRF token, and secrets are
-// compared in constant time. Pages show connection names and provider kinds, never their
+// session kept in memory, every POST carries the session's CSRF token, secrets are compared
+// in constant time, and an address refused five times within a minute may not try again
+// until that minute has passed. Pages show connection names and provider kinds, never their
 // settings.
 package console
 
@@ -17,10 +18,14 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"math"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -78,6 +83,12 @@ const (
 	sessionFor    = 12 * time.Hour
 	maxSessions   = 1000
 	maxForm       = 256 << 10
+
+	// Sign-in guessing: after maxFailures refused sign-ins from one address within
+	// failureWindow, that address may not try again until the window has passed.
+	maxFailures    = 5
+	failureWindow  = time.Minute
+	maxFailingAddr = 10000
 )
 
 // Console is the console's handler; mount it with mux.Handle(console.Path, c).
@@ -91,6 +102,14 @@ type Console struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session
+	failures map[string]*failures // sign-in attempts by remote address
+}
+
+// failures counts the sign-in attempts from one address since the first of its window; a
+// successful one clears them.
+type failures struct {
+	n     int
+	since time.Time
 }
 
 type session struct {
@@ -112,7 +131,7 @@ func New(opts Options) *Console {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
 	}
-	c := &Console{opts: opts, log: opts.Logger.With("component", "console"), pages: map[string]*template.Template{}, sessions: map[string]*session{}}
+	c := &Console{opts: opts, log: opts.Logger.With("component", "console"), pages: map[string]*template.Template{}, sessions: map[string]*session{}, failures: map[string]*failures{}}
 	for _, s := range opts.Secrets {
 		if s = strings.TrimSpace(s); s != "" {
 			c.secrets = append(c.secrets, sha256.Sum256([]byte(s)))
@@ -258,20 +277,62 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/send", http.StatusSeeOther)
 		return
 	}
+	addr := remoteAddr(r)
+	if wait := c.attempt(addr); wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		http.Error(w, fmt.Sprintf("too many refused sign-ins from your address: try again in %d s", secs), http.StatusTooManyRequests)
+		return
+	}
 	if !c.signIn(r.PostFormValue("secret")) {
 		c.log.Warn("console sign-in refused", "remote", r.RemoteAddr)
 		c.renderLogin(w, r, http.StatusUnauthorized, "That is not an API key of CONNECTOR_API_KEYS nor the CONNECTOR_CONSOLE_PASSWORD.")
 		return
 	}
+	c.mu.Lock()
+	delete(c.failures, addr)                            // a success clears the address's attempts
 	if ck, err := r.Cookie(sessionCookie); err == nil { // a fresh id: no session fixation
-		c.mu.Lock()
 		delete(c.sessions, ck.Value)
-		c.mu.Unlock()
 	}
+	c.mu.Unlock()
 	c.newSession(w, r)
 	c.setCookie(w, r, loginCookie, "", -time.Second)
 	c.log.Info("console sign-in", "remote", r.RemoteAddr)
 	http.Redirect(w, r, "/console/send", http.StatusSeeOther)
+}
+
+// remoteAddr is the caller's IP address (behind a proxy: the proxy's, so its callers share
+// one allowance of refused sign-ins).
+func remoteAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// attempt counts a sign-in attempt from addr, or returns how long addr must wait before it may
+// try again (its attempts are not cleared by a success yet: maxFailures were refused). The
+// count is taken before the secret is checked, so concurrent guesses cannot pass the limit.
+func (c *Console) attempt(addr string) (wait time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	f := c.failures[addr]
+	if f == nil || now.Sub(f.since) >= failureWindow {
+		for a, old := range c.failures {
+			if now.Sub(old.since) >= failureWindow || len(c.failures) >= maxFailingAddr {
+				delete(c.failures, a)
+			}
+		}
+		f = &failures{since: now}
+		c.failures[addr] = f
+	}
+	if f.n >= maxFailures {
+		return f.since.Add(failureWindow).Sub(now)
+	}
+	f.n++
+	return 0
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request, _ *session) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -226,6 +227,35 @@ func TestClosedConsoleNeedsALogin(t *testing.T) {
 	}
 }
 
+// An address refused five times may not try again within the minute, not even with the right
+// secret (the guess is not checked); other addresses still sign in.
+func TestRepeatedRefusedSignInsAreSlowedDown(t *testing.T) {
+	opts := openOptions(&fakeAction{})
+	opts.Secrets = []string{apiKey}
+	c := New(opts)
+	login := func(addr, secret string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/console/login", strings.NewReader(url.Values{"csrf": {"tok"}, "secret": {secret}}.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.AddCookie(&http.Cookie{Name: loginCookie, Value: "tok"})
+		r.RemoteAddr = addr
+		w := httptest.NewRecorder()
+		c.ServeHTTP(w, r)
+		return w
+	}
+	for i := range maxFailures {
+		if w := login("192.0.2.1:4000", fmt.Sprintf("guess-%d", i)); w.Code != http.StatusUnauthorized {
+			t.Fatalf("refused sign-in %d: %d, want 401", i+1, w.Code)
+		}
+	}
+	w := login("192.0.2.1:4001", apiKey)
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "try again in") {
+		t.Fatalf("after %d refusals from one address the right key got %d (Retry-After %q)\n%s", maxFailures, w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	if w := login("192.0.2.2:4000", apiKey); w.Code != http.StatusSeeOther {
+		t.Fatalf("another address: %d, want 303 after signing in\n%s", w.Code, w.Body)
+	}
+}
+
 func TestCookiesAreHttpOnlyStrictAndSecureBehindHTTPS(t *testing.T) {
 	opts := openOptions(&fakeAction{})
 	opts.Secrets = []string{apiKey}
@@ -276,8 +306,10 @@ func TestTriggersPageListsEveryLoadedTrigger(t *testing.T) {
   - id: confirm
     kind: catch
     message: appointmentConfirmed
-    pattern: '(?i)yes'
+    pattern: '(?i)yes (?<ref>\S+)'
     messageTtl: PT10M
+    activationCondition: '=matchGroups.ref != "0"'
+    correlationKeyExpression: =matchGroups.ref
 `
 	ts, err := triggers.ParseYAML("triggers.yaml", []byte(yaml), 0)
 	if err != nil {
@@ -288,7 +320,8 @@ func TestTriggersPageListsEveryLoadedTrigger(t *testing.T) {
 	b, _ := newBrowser(t, opts)
 	_, body, _ := b.get("/console/triggers")
 	for _, want := range []string{"triggers.yaml", "orderStatus", "orderStatusRequested", "start", htmlEscape(`status (?<orderId>\S+)`), "1h0m0s",
-		"confirm", "appointmentConfirmed", "catch", "10m0s"} {
+		"confirm", "appointmentConfirmed", "catch", "10m0s",
+		"activationCondition: <code>=matchGroups.ref != &#34;0&#34;</code>", "correlationKeyExpression: <code>=matchGroups.ref</code>"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the page lacks %q\n%s", want, body)
 		}
@@ -347,8 +380,8 @@ func TestActivityKeepsTheLastEntries(t *testing.T) {
 
 type healthyProvider struct{ providers.Provider }
 
-func (healthyProvider) Kind() string                 { return "smpp" }
-func (healthyProvider) Health(context.Context) error { return errors.New("bind refused") }
+func (healthyProvider) Kind() string                { return "smpp" }
+func (healthyProvider) Bound(context.Context) error { return errors.New("bind refused") }
 
 func TestHealthShowsEveryCheckAndConnectionWithTheReason(t *testing.T) {
 	opts := openOptions(&fakeAction{})

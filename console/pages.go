@@ -125,6 +125,23 @@ func (c *Console) try(w http.ResponseWriter, r *http.Request, s *session) {
 type triggerRow struct {
 	Source, Element, MessageName, Kind, Pattern, Connection, To string
 	TTL                                                         time.Duration
+	Properties                                                  []property // the FEEL properties set
+}
+
+// property is one of a trigger's FEEL properties, named as in a triggers file.
+type property struct{ Name, Expression string }
+
+func properties(d triggers.Definition) []property {
+	var out []property
+	for _, p := range []property{
+		{triggers.FieldActivationCondition, d.ActivationCondition}, {triggers.FieldCorrelationKey, d.CorrelationKeyExpression},
+		{triggers.FieldResultExpression, d.ResultExpression}, {triggers.FieldMessageID, d.MessageIDExpression},
+	} {
+		if p.Expression != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func (c *Console) triggersPage(w http.ResponseWriter, r *http.Request, s *session) {
@@ -139,7 +156,8 @@ func (c *Console) triggersPage(w http.ResponseWriter, r *http.Request, s *sessio
 			conn = providers.DefaultConnection
 		}
 		rows = append(rows, triggerRow{Source: t.Source, Element: el, MessageName: t.MessageName, Kind: string(t.Kind),
-			Pattern: t.Definition.Pattern, Connection: conn, To: t.To, TTL: t.TTL(c.opts.MessageTTL)})
+			Pattern: t.Definition.Pattern, Connection: conn, To: t.To, TTL: t.TTL(c.opts.MessageTTL),
+			Properties: properties(t.Definition)})
 	}
 	c.render(w, http.StatusOK, "triggers", page{Title: "Triggers", CSRF: s.csrf, Data: rows})
 }
@@ -202,9 +220,10 @@ type checkRow struct{ Name, State, Reason string }
 
 type connectionRow struct{ Name, Provider, State, Reason string }
 
-// providerHealth is implemented by providers that can tell whether they can send now.
+// providerHealth is implemented by providers that hold a session to their service and can
+// tell whether it is up now (SMPP: the bind).
 type providerHealth interface {
-	Health(context.Context) error
+	Bound(context.Context) error
 }
 
 func (c *Console) healthPage(w http.ResponseWriter, r *http.Request, s *session) {
@@ -225,7 +244,7 @@ func (c *Console) healthPage(w http.ResponseWriter, r *http.Request, s *session)
 			row.Provider, row.State, row.Reason = conn.Provider.Kind(), "configured", "the provider has no health check: a send shows whether it works"
 			if ph, ok := conn.Provider.(providerHealth); ok {
 				ctx, cancel := context.WithTimeout(r.Context(), time.Second)
-				err := ph.Health(ctx)
+				err := ph.Bound(ctx)
 				cancel()
 				row.State, row.Reason = "up", ""
 				if err != nil {

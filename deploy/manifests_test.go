@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -206,6 +207,23 @@ func checkVariables(t *testing.T, where string, env map[string]string) {
 		}
 		if slices.Contains(known, name+"_FILE") {
 			t.Errorf("%s: the secret %s is given as a variable: mount it as a file and set %s_FILE", where, name, name)
+		}
+	}
+}
+
+// Every variable a YAML file under deploy/ names, in a setting or in a comment telling how to
+// turn a feature on, is one the connector reads.
+func TestFilesNameOnlyKnownVariables(t *testing.T) {
+	variable := regexp.MustCompile(`\b(?:TWILIO|CONNECTOR|ZEEBE|CAMUNDA)_[A-Z0-9_]*[A-Z0-9]\b`)
+	for _, f := range yamlFiles(t) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range variable.FindAllString(string(data), -1) {
+			if !slices.Contains(config.Variables(), name) {
+				t.Errorf("%s names %s, which is not a variable the connector reads (config.Variables)", f, name)
+			}
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -39,15 +38,8 @@ func (w *world) connectorEnv(t *testing.T, httpAddr string) []string {
 	}
 }
 
-func httpGet(url string) (int, string) {
-	res, err := httpClient.Get(url)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
-}
+// httpGet fetches a URL of a connector under test (status code, body).
+var httpGet = loopback.Get
 
 // `twilio-connector run` as an operator starts it: it becomes ready, serves jobs, exposes
 // metrics, and stops cleanly on SIGTERM without logging the token.

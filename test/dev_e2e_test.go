@@ -16,6 +16,7 @@ import (
 
 	"github.com/camunda/zeebe/clients/go/v8/pkg/zbc"
 
+	"github.com/twilio-connector/twilio-connector/test/devproc"
 	"github.com/twilio-connector/twilio-connector/test/syncbuf"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
 	"github.com/twilio-connector/twilio-connector/test/wait"
@@ -38,41 +39,13 @@ func startDev(t *testing.T, env ...string) *devRun {
 // startDevWith is startDev with more flags for dev.
 func startDevWith(t *testing.T, flags []string, env ...string) *devRun {
 	t.Helper()
-	d := &devRun{gateway: freeAddr(t), http: freeAddr(t), stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}}
-	cmd := exec.Command(binary, append([]string{"dev", "--gateway-addr", d.gateway, "--http-addr", d.http}, flags...)...)
-	cmd.Env = append([]string{"PATH=/usr/bin:/bin", "CONNECTOR_POLL_INTERVAL=20ms", "CONNECTOR_REQUEST_TIMEOUT=1s"}, env...)
-	cmd.Stdout, cmd.Stderr = d.stdout, d.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("dev exited with %v after Ctrl-C\n%s", err, d.stderr.String())
-			}
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			t.Errorf("dev did not stop within 15s of Ctrl-C")
-		}
-		if t.Failed() {
-			t.Logf("dev stderr:\n%s", d.stderr.String())
-		}
-	})
-	wait.Until(t, 20*time.Second, "dev to be ready", func() bool {
-		code, _ := httpGet("http://" + d.http + "/readyz")
-		return code == 200 && strings.Contains(d.stdout.String(), "Try it:")
-	})
-	client, err := zbc.NewClient(&zbc.ClientConfig{GatewayAddress: d.gateway, UsePlaintextConnection: true})
+	dev := devproc.Start(t, binary, flags, env...)
+	client, err := zbc.NewClient(&zbc.ClientConfig{GatewayAddress: dev.Gateway, UsePlaintextConnection: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Close() })
-	d.client = client
-	return d
+	return &devRun{gateway: dev.Gateway, http: dev.HTTP, stdout: dev.Stdout, stderr: dev.Stderr, client: client}
 }
 
 func twilioEnv(fake *twiliotest.Server) []string {

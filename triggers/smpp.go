@@ -130,6 +130,9 @@ func SMPPStatus(stat string) string { return smppStatuses[strings.ToUpper(string
 func (c *SMPPChannel) Receipt(ctx context.Context, conn string, r SMPPReceipt) error {
 	status := SMPPStatus(r.Stat)
 	log := c.p.log.With("connection", conn, "messageSid", r.MessageID, "smppStat", r.Stat)
+	if r.MessageID != "" && status != "" && c.p.opts.Observer != nil {
+		c.p.opts.Observer.Status(conn, r.MessageID, status) // progress too, as Twilio's callbacks
+	}
 	switch {
 	case r.MessageID == "":
 		log.Warn("delivery receipt without a message id: nothing to publish")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func newSMPPChannel(t *testing.T, defs ...Definition) *smppChannel {
 	c := &smppChannel{h: h, now: time.Date(2026, 5, 3, 6, 1, 0, 0, time.UTC)}
 	c.SMPPChannel = NewSMPPChannel(SMPPOptions{Options: Options{
 		Triggers: NewRegistry(ts...), Publisher: h.pub, Store: h.store, Outbox: h.outbox,
-		Logger: slog.New(slog.NewTextHandler(h.logs, nil)), Now: c.clock,
+		Logger: slog.New(slog.NewTextHandler(h.logs, nil)), Now: c.clock, Observer: h.seen,
 	}})
 	return c
 }
@@ -145,6 +146,12 @@ func TestSMPPReceiptPublishesFinalStatuses(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("published\n%q\nwant\n%q", got, want)
+	}
+	// The observer (the console's Activity) hears of every receipt with a known state, progress
+	// and repeats included, as of Twilio's status callbacks.
+	_, statuses := c.h.seen.snapshot()
+	if want := []string{"smsc/m1/sent", "smsc/m1/delivered", "smsc/m1/delivered", "smsc/m2/undelivered", "smsc/m3/failed"}; !reflect.DeepEqual(statuses, want) {
+		t.Errorf("observed statuses %q, want %q", statuses, want)
 	}
 	c.h.store.setDown(true)
 	if err := c.Receipt(ctx, smppConn, SMPPReceipt{MessageID: "m5", Stat: "DELIVRD"}); err == nil {

@@ -13,9 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twilio-connector/twilio-connector/actions"
+	"github.com/twilio-connector/twilio-connector/amqpapi"
 	"github.com/twilio-connector/twilio-connector/config"
 	"github.com/twilio-connector/twilio-connector/console"
 	"github.com/twilio-connector/twilio-connector/store"
+	"github.com/twilio-connector/twilio-connector/test/wait"
 	"github.com/twilio-connector/twilio-connector/triggers"
 	"github.com/twilio-connector/twilio-connector/worker"
 )
@@ -37,6 +40,8 @@ func TestConsoleRendersNoSecret(t *testing.T) {
 		"gateway url secret": "gatewayurlsecret0123",
 		"gateway header":     "headersecret0123",
 		"inbound secret":     "inboundsecret0123",
+		"smpp password":      "smpp9x7q",
+		"amqp password":      "amqpsecret0123",
 	}
 	conns := writeFile(t, "connections.yaml", `connections:
   marketing:
@@ -55,6 +60,11 @@ func TestConsoleRendersNoSecret(t *testing.T) {
     headers:
       Authorization: "Bearer `+secrets["gateway header"]+`"
     inbound_secret: `+secrets["inbound secret"]+`
+  smsc:
+    provider: smpp
+    address: 127.0.0.1:1
+    system_id: acme
+    password: `+secrets["smpp password"]+`
 `)
 	env := map[string]string{
 		"TWILIO_ACCOUNT": "AC0123456789abcdef0123456789abcdef", "TWILIO_TOKEN": secrets["twilio token"],
@@ -62,8 +72,10 @@ func TestConsoleRendersNoSecret(t *testing.T) {
 		"CONNECTOR_API_KEYS": secrets["api key"], "CONNECTOR_CONSOLE": "true", "CONNECTOR_CONSOLE_PASSWORD": secrets["console password"],
 		"CONNECTOR_STATE_STORE": "redis", "CONNECTOR_REDIS_URL": "redis://:" + secrets["redis password"] + "@127.0.0.1:1/0",
 		"CONNECTOR_MQTT_URL": "tcp://user:" + secrets["mqtt password"] + "@127.0.0.1:1", "CONNECTOR_CONNECTIONS_FILE": conns,
-		"ZEEBE_ADDRESS": "127.0.0.1:1", "CAMUNDA_AUTH_STRATEGY": "BASIC", "CAMUNDA_BASIC_AUTH_USERNAME": "connector",
+		"CONNECTOR_AMQP_URL": "amqp://user:" + secrets["amqp password"] + "@127.0.0.1:1/",
+		"ZEEBE_ADDRESS":      "127.0.0.1:1", "CAMUNDA_AUTH_STRATEGY": "BASIC", "CAMUNDA_BASIC_AUTH_USERNAME": "connector",
 		"CAMUNDA_BASIC_AUTH_PASSWORD": secrets["camunda password"], "CONNECTOR_SEND_ATTEMPTS": "1",
+		"CONNECTOR_API_TIMEOUT": "2s", // the unbound SMSC connection's send waits this long for a bind
 	}
 	cfg, err := config.Load(func(k string) string { return env[k] }, config.NeedTwilio|config.NeedZeebe)
 	if err != nil {
@@ -86,6 +98,20 @@ func TestConsoleRendersNoSecret(t *testing.T) {
 	defer client.Close()
 	ready := newReadiness(log, client, cfg, st)
 	ready.add("mqtt", func(context.Context) error { return nil })
+	// SMPP sessions and the AMQP entry point as run starts them: both fail to connect and say why.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	defer startSMPP(ctx, cs, triggers.NewSMPPChannel(triggers.SMPPOptions{Options: triggers.Options{Store: st, Logger: log}}), ready, log)()
+	aq, err := amqpapi.Start(amqpapi.Options{URL: cfg.AMQPURL, SMS: acts[actions.SendSMS.Name], Calls: acts[actions.MakeCall.Name], Store: st, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer aq.Close(context.Background())
+	ready.add("amqp", func(context.Context) error { return aq.Health() })
+	wait.Until(t, 30*time.Second, "the AMQP entry point's first connection failure", func() bool {
+		err := aq.Health()
+		return err != nil && !strings.Contains(err.Error(), "yet")
+	})
 	activity := console.NewActivity(0)
 	for name, a := range acts {
 		acts[name] = activity.Observe(name, a)
@@ -131,7 +157,7 @@ func TestConsoleRendersNoSecret(t *testing.T) {
 		t.Fatalf("not signed in:\n%s", page)
 	}
 	tok := token(fetch("GET", "/console/send", nil))
-	for _, conn := range []string{"default", "marketing", "pager", "gateway"} {
+	for _, conn := range []string{"default", "marketing", "pager", "gateway", "smsc"} {
 		for _, testing := range []string{"true", ""} {
 			fetch("POST", "/console/send", url.Values{"csrf": {tok}, "connection": {conn}, "to": {"+14155550100"},
 				"body": {"token ${t}"}, "variables": {`{"t": "x"}`}, "testing": {testing}})
@@ -141,8 +167,14 @@ func TestConsoleRendersNoSecret(t *testing.T) {
 	for _, path := range []string{"/console/try", "/console/triggers", "/console/activity", "/console/activity/live", "/console/health"} {
 		fetch("GET", path, nil)
 	}
-	if health := pages[len(pages)-1]; !strings.Contains(health, `class="down">down</td>`) {
-		t.Fatalf("the unreachable gateway is not down:\n%s", health)
+	health := pages[len(pages)-1]
+	for _, dep := range []string{"zeebe", "amqp", "smpp smsc"} {
+		if !regexp.MustCompile(`<td data-label="Dependency">` + dep + `</td><td data-label="State" class="down">down</td><td data-label="Reason">[^<]+</td>`).MatchString(health) {
+			t.Errorf("the unreachable %s is not down with a reason on the Health page:\n%s", dep, health)
+		}
+	}
+	if !regexp.MustCompile(`<td data-label="Connection">smsc</td><td data-label="Provider">smpp</td><td data-label="State" class="down">down</td><td data-label="Note">[^<]+</td>`).MatchString(health) {
+		t.Errorf("the SMPP connection's row does not show its session down with the reason:\n%s", health)
 	}
 	if live := pages[len(pages)-2]; strings.Count(live, "<tr>") < 8 {
 		t.Fatalf("the sends are not in the activity:\n%s", live)
@@ -152,6 +184,36 @@ func TestConsoleRendersNoSecret(t *testing.T) {
 			if strings.Contains(page, s) {
 				t.Errorf("the %s appears on %s", name, page)
 			}
+		}
+	}
+}
+
+// dev's console is open on a loopback address only; elsewhere it needs run's sign-in, and
+// without a way to sign in dev does not start.
+func TestDevConsoleIsOpenOnlyOnLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		addr, apiKeys, password string
+		open, refused           bool
+	}{
+		{addr: "127.0.0.1:8080", open: true},
+		{addr: "[::1]:8080", open: true},
+		{addr: "localhost:8080", open: true},
+		{addr: ":8080", refused: true},
+		{addr: "0.0.0.0:8080", refused: true},
+		{addr: "192.0.2.10:8080", refused: true},
+		{addr: "0.0.0.0:8080", password: "console-password-0123456789"},
+		{addr: ":8080", apiKeys: "dev-key-0123456789abcdef"},
+	} {
+		cfg := config.Config{HTTPAddr: tc.addr, APIKeys: tc.apiKeys, ConsolePassword: tc.password}
+		err := devConsole(&cfg)
+		if tc.refused {
+			if err == nil || !strings.Contains(err.Error(), "CONNECTOR_HTTP_ADDR") || !strings.Contains(err.Error(), "CONNECTOR_CONSOLE_PASSWORD") {
+				t.Errorf("%s without a way to sign in: %v, want an error naming CONNECTOR_HTTP_ADDR and CONNECTOR_CONSOLE_PASSWORD", tc.addr, err)
+			}
+			continue
+		}
+		if err != nil || !cfg.Console || cfg.ConsoleOpen != tc.open {
+			t.Errorf("%s (keys %q, password %q): console %v open %v err %v, want open %v", tc.addr, tc.apiKeys, tc.password, cfg.Console, cfg.ConsoleOpen, err, tc.open)
 		}
 	}
 }

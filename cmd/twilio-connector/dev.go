@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"net"
 	"net/url"
 	"os"
 	"slices"
@@ -57,7 +58,9 @@ func devCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + cfg.HTTPAddr
 	}
-	cfg.Console, cfg.ConsoleOpen = true, true // dev's HTTP address is this machine's by default
+	if err := devConsole(&cfg); err != nil {
+		return err
+	}
 	log := newLogger(cfg, stderr)
 	routeLibraryLogs(log)
 	twilioNote := "Twilio account " + cfg.AccountSID
@@ -147,6 +150,20 @@ func deployExamples(eng *engine.Engine) ([]string, error) {
 		return nil
 	})
 	return ids, err
+}
+
+// devConsole turns dev's console on: open when dev listens on a loopback address (the
+// default), behind the sign-in of run otherwise, so that a dev reachable from the network does
+// not let anyone send through its connections.
+func devConsole(cfg *config.Config) error {
+	host, _, err := net.SplitHostPort(cfg.HTTPAddr)
+	ip := net.ParseIP(host)
+	cfg.Console, cfg.ConsoleOpen = true, err == nil && (host == "localhost" || ip != nil && ip.IsLoopback())
+	if !cfg.ConsoleOpen && cfg.ConsolePassword == "" && cfg.APIKeys == "" {
+		return &config.Error{Variable: "CONNECTOR_HTTP_ADDR (or --http-addr)", Problem: fmt.Sprintf(
+			"%s is reachable from other machines and dev's console would be open to them: listen on 127.0.0.1, or set CONNECTOR_CONSOLE_PASSWORD (or CONNECTOR_API_KEYS) to sign in with", cfg.HTTPAddr)}
+	}
+	return nil
 }
 
 // printTryIt shows a zbctl line that runs the outbound example, a curl line that plays

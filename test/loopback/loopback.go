@@ -4,7 +4,9 @@ package loopback
 
 import (
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -33,4 +35,18 @@ func WaitListening(t testing.TB, port int, what string, within time.Duration) {
 		}
 		return err == nil
 	})
+}
+
+var client = &http.Client{Timeout: 10 * time.Second}
+
+// Get fetches url and returns the status code and body; a request that fails gives 0 and the
+// error's text.
+func Get(url string) (int, string) {
+	res, err := client.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }

@@ -24,6 +24,22 @@ func post(t *testing.T, base, user, pass, path string, form url.Values) (int, ma
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(user, pass)
+	return do(t, req)
+}
+
+func get(t *testing.T, rawURL string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("ACtest", "secret")
+	return do(t, req)
+}
+
+// do sends req and decodes the JSON answer.
+func do(t *testing.T, req *http.Request) (int, map[string]any) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -286,23 +302,4 @@ func TestMessageOptions(t *testing.T) {
 	if status != 201 || body["num_segments"] != "2" {
 		t.Fatalf("segments: %d %v", status, body)
 	}
-}
-
-func get(t *testing.T, rawURL string) (int, map[string]any) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.SetBasicAuth("ACtest", "secret")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, body
 }

@@ -44,13 +44,7 @@ func decodeStatuses(t *testing.T, col *mosquittotest.Collector) []mqttapi.Status
 // one call at the Twilio stand-in and come back in the documented shapes. Publishing the
 // same request again answers again and sends nothing.
 func TestMQTTOnDev(t *testing.T) {
-	broker := mosquittotest.Start(t)
-	fake := twiliotest.New(t)
-	d := startDev(t, append(twilioEnv(fake), "CONNECTOR_MQTT_URL="+broker.URL, "TWILIO_DEFAULT_FROM=+15005550006")...)
-	status := mosquittotest.Subscribe(t, broker.URL, "twilio/message/status")
-	wait.Until(t, 10*time.Second, "the MQTT entry point to subscribe", func() bool {
-		return strings.Contains(d.stderr.String(), "MQTT connected and subscribed")
-	})
+	broker, fake, d, status := startMQTTDev(t)
 
 	printed := printedCommand(t, d.stdout.String(), "# an SMS over MQTT")
 	printed = strings.Replace(printed, "-p 1883", fmt.Sprintf("-p %d", broker.Port), 1)
@@ -132,13 +126,7 @@ func TestMQTTOnDev(t *testing.T) {
 // (without message) and a scheduled message from a Messaging Service reach the Twilio
 // stand-in as Twilio's parameters; an option breaking its rule is refused naming the field.
 func TestMQTTMessageOptions(t *testing.T) {
-	broker := mosquittotest.Start(t)
-	fake := twiliotest.New(t)
-	d := startDev(t, append(twilioEnv(fake), "CONNECTOR_MQTT_URL="+broker.URL, "TWILIO_DEFAULT_FROM=+15005550006")...)
-	status := mosquittotest.Subscribe(t, broker.URL, "twilio/message/status")
-	wait.Until(t, 10*time.Second, "the MQTT entry point to subscribe", func() bool {
-		return strings.Contains(d.stderr.String(), "MQTT connected and subscribed")
-	})
+	broker, fake, _, status := startMQTTDev(t)
 	sendAt := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
 	mosquittotest.Publish(t, broker.URL, "twilio/txt",
 		`{"request": {"recipient": {"name": "Ana", "phone_number": "whatsapp:14155550102", "content_sid": "HX0123456789abcdef0123456789abcdef", "content_variables": {"1": "Ana", "2": 10}},
@@ -278,4 +266,18 @@ func batchSentOnce(t *testing.T, w *world, n, before int) {
 			t.Errorf("recipient %d got %d SMS", i, c)
 		}
 	}
+}
+
+// startMQTTDev runs dev with MQTT on a new mosquitto and the Twilio stand-in, and returns them
+// once the entry point has subscribed, with a subscriber collecting the statuses.
+func startMQTTDev(t *testing.T) (*mosquittotest.Broker, *twiliotest.Server, *devRun, *mosquittotest.Collector) {
+	t.Helper()
+	broker := mosquittotest.Start(t)
+	fake := twiliotest.New(t)
+	d := startDev(t, append(twilioEnv(fake), "CONNECTOR_MQTT_URL="+broker.URL, "TWILIO_DEFAULT_FROM=+15005550006")...)
+	status := mosquittotest.Subscribe(t, broker.URL, "twilio/message/status")
+	wait.Until(t, 10*time.Second, "the MQTT entry point to subscribe", func() bool {
+		return strings.Contains(d.stderr.String(), "MQTT connected and subscribed")
+	})
+	return broker, fake, d, status
 }

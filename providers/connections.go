@@ -177,24 +177,68 @@ func Load(path string, kinds map[string]Constructor, base Settings, region strin
 	if err != nil {
 		return nil, err
 	}
-	var doc struct {
-		Connections map[string]map[string]yaml.Node `yaml:"connections"`
-	}
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("not YAML of the form connections: {NAME: {provider: …}}: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	raw, err := decodeConnections(data)
+	if err != nil {
+		return nil, err
 	}
 	conns := Connections{}
-	for _, name := range slices.Sorted(maps.Keys(doc.Connections)) {
+	for _, name := range slices.Sorted(maps.Keys(raw)) {
 		if !namePattern.MatchString(name) {
 			return nil, fmt.Errorf("connection %q: the name may have only letters, digits, '_', '.' and '-' (at most 64)", name)
 		}
-		c, err := build(name, doc.Connections[name], kinds, base, region)
+		c, err := build(name, raw[name], kinds, base, region)
 		if err != nil {
 			return nil, err
 		}
 		conns[name] = c
 	}
 	return conns, nil
+}
+
+// decodeConnections returns the fields of each connection of a connections file. It checks the
+// shape before decoding: YAML's type errors quote the value, and a connection's fields
+// indented as deep as its name would put a token in the error.
+func decodeConnections(data []byte) (map[string]map[string]yaml.Node, error) {
+	const form = "not YAML of the form connections: {NAME: {provider: …}}"
+	var doc struct {
+		Connections yaml.Node `yaml:"connections"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %s", form, strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	top := resolve(&doc.Connections)
+	if top.Kind == 0 || top.Tag == "!!null" {
+		return nil, nil
+	}
+	var named map[string]yaml.Node
+	if top.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s: connections (line %d) is not a map of connection names", form, top.Line)
+	}
+	if err := top.Decode(&named); err != nil { // a name given twice
+		return nil, fmt.Errorf("%s: %s", form, strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	conns := map[string]map[string]yaml.Node{}
+	for _, name := range slices.Sorted(maps.Keys(named)) {
+		v := named[name]
+		n := resolve(&v)
+		var fields map[string]yaml.Node
+		if n.Kind != yaml.MappingNode {
+			return nil, fmt.Errorf("connection %s (line %d) is not a map of fields such as provider: twilio: indent its fields under its name", name, v.Line)
+		}
+		if err := n.Decode(&fields); err != nil { // a field given twice
+			return nil, fmt.Errorf("connection %s: %s", name, strings.ReplaceAll(err.Error(), "\n", "; "))
+		}
+		conns[name] = fields
+	}
+	return conns, nil
+}
+
+// resolve follows an alias (*name) to the node it names.
+func resolve(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
 }
 
 func build(name string, raw map[string]yaml.Node, kinds map[string]Constructor, base Settings, region string) (*Connection, error) {

@@ -82,6 +82,8 @@ func TestBadConnectionsFile(t *testing.T) {
 		{"connections: {a: {provider: twilio, account: " + account + ", token: " + secret + ", api_base_url: nope}}", "connection a: api_base_url is not an absolute URL"},
 		{"connections: {\"a b\": {provider: twilio}}", `connection "a b": the name may have only`},
 		{"connections: [1]", "not YAML of the form connections"},
+		// The fields indented as deep as the name: YAML's own error would quote the token.
+		{"connections:\n  a:\n  provider: twilio\n  token: " + secret + "\n", "connection a (line 2) is not a map of fields"},
 	}
 	for _, c := range cases {
 		file := writeFile(t, "connections.yaml", c.yaml)

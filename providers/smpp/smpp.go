@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"regexp"
 	"strconv"
@@ -42,6 +43,7 @@ const (
 	defaultEnquire          = 30 * time.Second
 	maxSystemIDChars        = 15 // C-Octet strings of bind_transceiver (section 4.1.1), without the NUL
 	maxPasswordChars        = 8
+	minTPS                  = 0.001 // one submit_sm in 1000 s: slower is a typo, and a tiny rate overflows the pause
 	maxSystemTypeChars      = 12
 )
 
@@ -371,8 +373,9 @@ func Construct(s providers.Settings) (providers.Provider, error) {
 	if v, err := f.String("max_tps"); err != nil {
 		return nil, err
 	} else if v != "" {
-		if c.MaxTPS, err = strconv.ParseFloat(v, 64); err != nil || c.MaxTPS <= 0 {
-			return nil, f.Errorf("max_tps", "is %q: give submits per second (e.g. 50), or leave it out for no limit", v)
+		// !(>= min) refuses NaN too, which would pace nothing.
+		if c.MaxTPS, err = strconv.ParseFloat(v, 64); err != nil || !(c.MaxTPS >= minTPS) || math.IsInf(c.MaxTPS, 0) {
+			return nil, f.Errorf("max_tps", "is %q: give submits per second from %g (e.g. 50), or leave it out for no limit", v, minTPS)
 		}
 	}
 	if v, err := f.String("enquire_link"); err != nil {

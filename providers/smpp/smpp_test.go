@@ -226,6 +226,8 @@ source_ton: 5, source_npi: 0, dest_ton: 1, dest_npi: 1, window: 4, max_tps: 12.5
 		{`{address: "h:1", system_id: a, dest_npi: x}`, "dest_npi"},
 		{`{address: "h:1", system_id: a, window: 0}`, "window"},
 		{`{address: "h:1", system_id: a, max_tps: -1}`, "max_tps"},
+		{`{address: "h:1", system_id: a, max_tps: NaN}`, "max_tps"}, // would pace nothing
+		{`{address: "h:1", system_id: a, max_tps: 1e-300}`, "max_tps"},
 		{`{address: "h:1", system_id: a, enquire_link: 30}`, "enquire_link"},
 		{`{address: "h:1", system_id: a, enquire_link: 10ms}`, "enquire_link"},
 	} {

@@ -36,8 +36,13 @@ func Signature(authToken, rawURL string, form url.Values) string {
 // a proxy or load balancer the connector must be told its public URL: the expected URL is
 // PublicURL (scheme, host and any path prefix the proxy strips) + the request path + query.
 type Verifier struct {
-	// AuthToken is the account's auth token (secret: never logged).
+	// AuthToken is the auth token of a single account (secret: never logged); used only when
+	// Accounts is empty.
 	AuthToken string
+	// Accounts maps each Twilio account's SID to its auth token (secrets: never logged). When
+	// set, a request is verified with the token of the account its AccountSid form field
+	// names; a request naming another account (or none) is refused.
+	Accounts map[string]string
 	// PublicURL is the connector's base URL as Twilio sees it, e.g.
 	// https://connector.example.com or https://example.com/twilio-connector. Empty: the
 	// request's own scheme and Host header (only right without a proxy in front).
@@ -74,16 +79,34 @@ func (v *Verifier) Verify(r *http.Request, form url.Values) bool {
 	if v.Skip {
 		return true
 	}
-	got := r.Header.Get(SignatureHeader)
-	if got == "" || v.AuthToken == "" {
+	got, token := r.Header.Get(SignatureHeader), v.token(form)
+	if got == "" || token == "" {
 		return false
 	}
 	for _, u := range urlVariants(v.ExpectedURL(r)) {
-		if hmac.Equal([]byte(got), []byte(Signature(v.AuthToken, u, form))) {
+		if hmac.Equal([]byte(got), []byte(Signature(token, u, form))) {
 			return true
 		}
 	}
 	return false
+}
+
+// token is the auth token form's signature is checked with; "" when there is none.
+func (v *Verifier) token(form url.Values) string {
+	if len(v.Accounts) == 0 {
+		return v.AuthToken
+	}
+	return v.Accounts[form.Get("AccountSid")]
+}
+
+// knowsAccount reports whether form's AccountSid is one Verify has a token for.
+func (v *Verifier) knowsAccount(form url.Values) bool {
+	return v.Skip || len(v.Accounts) == 0 || v.token(form) != ""
+}
+
+// configured reports whether any token is set.
+func (v *Verifier) configured() bool {
+	return v.AuthToken != "" || len(v.Accounts) > 0
 }
 
 func urlVariants(raw string) []string {

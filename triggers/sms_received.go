@@ -98,10 +98,10 @@ func NewSMSReceived(opts Options) *SMSReceived {
 
 func warnVerifier(log *slog.Logger, v *Verifier) {
 	switch {
-	case v.Skip && v.AuthToken == "":
+	case v.Skip && !v.configured():
 		log.Warn("webhook signature verification is OFF (CONNECTOR_WEBHOOK_SKIP_SIGNATURE) and TWILIO_TOKEN is not set: anyone who can reach this endpoint can start processes; never use this in production")
-	case v.AuthToken == "":
-		log.Error("TWILIO_TOKEN is not set: every webhook request will be rejected with 403 (set it, or CONNECTOR_WEBHOOK_SKIP_SIGNATURE=true for local experiments)")
+	case !v.configured():
+		log.Error("TWILIO_TOKEN is not set and no twilio connection is configured: every webhook request will be rejected with 403 (set it, or CONNECTOR_WEBHOOK_SKIP_SIGNATURE=true for local experiments)")
 	case v.Skip:
 		log.Warn("webhook signature verification is OFF (CONNECTOR_WEBHOOK_SKIP_SIGNATURE): anyone who can reach this endpoint can start processes; never use this in production")
 	case v.PublicURL == "":

@@ -65,3 +65,16 @@ func newConnections(cfg config.Config, st store.Store) (providers.Connections, e
 	conns[providers.DefaultConnection] = def
 	return conns, nil
 }
+
+// twilioAccounts maps the Account SID of every twilio connection (TWILIO_* and the file's) to
+// its auth token: Twilio's webhooks and status callbacks for an account are signed with its token.
+func twilioAccounts(conns providers.Connections) map[string]string {
+	accounts := map[string]string{}
+	for _, c := range conns {
+		if tw, ok := c.Provider.(*twilio.Twilio); ok {
+			sid, token := tw.Credentials()
+			accounts[sid] = token
+		}
+	}
+	return accounts
+}

@@ -181,7 +181,7 @@ type harnessOptions struct {
 	publicURL string
 	optOut    bool
 	maxBody   int64
-	accounts  map[string]string // Verifier.Accounts
+	accounts  map[string]Account // Verifier.Accounts
 }
 
 func newHarness(t *testing.T, defs []Definition, ho harnessOptions) *harness {

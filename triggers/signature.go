@@ -39,16 +39,32 @@ type Verifier struct {
 	// AuthToken is the auth token of a single account (secret: never logged); used only when
 	// Accounts is empty.
 	AuthToken string
-	// Accounts maps each Twilio account's SID to its auth token (secrets: never logged). When
-	// set, a request is verified with the token of the account its AccountSid form field
-	// names; a request naming another account (or none) is refused.
-	Accounts map[string]string
+	// Accounts are the Twilio accounts the webhooks take, by Account SID. When set, a request
+	// is verified with the token of the account its AccountSid form field names, and is the
+	// account's connection's; a request naming another account (or none) is refused.
+	Accounts map[string]Account
 	// PublicURL is the connector's base URL as Twilio sees it, e.g.
 	// https://connector.example.com or https://example.com/twilio-connector. Empty: the
 	// request's own scheme and Host header (only right without a proxy in front).
 	PublicURL string
 	// Skip turns verification off (local experiments only).
 	Skip bool
+}
+
+// Account is a Twilio account the webhooks take.
+type Account struct {
+	// Token is the account's auth token (secret: never logged).
+	Token string
+	// Connection is the connection its messages and statuses are attributed to.
+	Connection string
+}
+
+// connection is the connection of form's account; fallback when Accounts does not name it.
+func (v *Verifier) connection(form url.Values, fallback string) string {
+	if a, ok := v.Accounts[form.Get("AccountSid")]; ok && a.Connection != "" {
+		return a.Connection
+	}
+	return fallback
 }
 
 // ExpectedURL is the URL Twilio signed for r.
@@ -96,7 +112,7 @@ func (v *Verifier) token(form url.Values) string {
 	if len(v.Accounts) == 0 {
 		return v.AuthToken
 	}
-	return v.Accounts[form.Get("AccountSid")]
+	return v.Accounts[form.Get("AccountSid")].Token
 }
 
 // knowsAccount reports whether form's AccountSid is one Verify has a token for.

@@ -36,8 +36,9 @@ func TwilioChannel(from string) string {
 type Options struct {
 	// Triggers are matched against every inbound message.
 	Triggers *Registry
-	// Connection is the connection the Twilio webhook receives for; "" means
-	// DefaultConnection. The HTTP channel takes it from the request path.
+	// Connection is the connection the Twilio webhook receives for when Verifier.Accounts does
+	// not name the request's account; "" means DefaultConnection. The HTTP channel takes it
+	// from the request path.
 	Connection string
 	// Publisher hands messages to the engine; Store keeps seen MessageSids and the outbox.
 	Publisher Publisher
@@ -120,7 +121,7 @@ func (h *SMSReceived) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	in := Inbound{
 		Key: sid, ID: sid, From: form.Get("From"), To: form.Get("To"), Text: form.Get("Body"),
-		Channel: TwilioChannel(form.Get("From")), Connection: h.opts.Connection, ReceivedAt: h.opts.Now().UTC(),
+		Channel: TwilioChannel(form.Get("From")), Connection: h.opts.Verifier.connection(form, h.opts.Connection), ReceivedAt: h.opts.Now().UTC(),
 	}
 	for _, f := range []struct{ name, value string }{{"MessageSid", in.ID}, {"From", in.From}, {"To", in.To}} {
 		if f.value == "" {

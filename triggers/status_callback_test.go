@@ -136,7 +136,10 @@ func TestWebhooksVerifyEachAccountWithItsToken(t *testing.T) {
 		secondAccount = "AC00000000000000000000000000000002"
 		secondToken   = "secondtoken00000000000000000000b"
 	)
-	h := newHarness(t, nil, harnessOptions{accounts: map[string]string{testAccount: testToken, secondAccount: secondToken}})
+	marketing := Definition{Source: "m.bpmn", Process: "m", Element: "start", Kind: StartEvent, MessageName: "marketing-in",
+		Pattern: `hi`, Connection: "marketing", Echo: `via ${connection}`}
+	h := newHarness(t, []Definition{marketing}, harnessOptions{accounts: map[string]Account{
+		testAccount: {Token: testToken, Connection: DefaultConnection}, secondAccount: {Token: secondToken, Connection: "marketing"}}})
 	second := func(f map[string][]string) map[string][]string { f["AccountSid"] = []string{secondAccount}; return f }
 
 	if r := h.post("/twilio/status", statusForm("SM0001", "delivered", 0), "", testToken, nil); r.status != http.StatusNoContent {
@@ -145,7 +148,8 @@ func TestWebhooksVerifyEachAccountWithItsToken(t *testing.T) {
 	if r := h.post("/twilio/status", second(statusForm("SM0002", "delivered", 0)), "", secondToken, nil); r.status != http.StatusNoContent {
 		t.Errorf("second account: %d %q", r.status, r.body)
 	}
-	if r := h.post("/twilio/sms", second(inbound(customer, ourNumber, "hi")), "", secondToken, nil); r.status != http.StatusOK {
+	// The second account's SMS is its connection's: its trigger takes it.
+	if r := h.post("/twilio/sms", second(inbound(customer, ourNumber, "hi")), "", secondToken, nil); r.status != http.StatusOK || !strings.Contains(r.body, "via marketing") {
 		t.Errorf("second account's inbound SMS: %d %q", r.status, r.body)
 	}
 	// The second account's form signed with the first account's token, and the reverse.
@@ -166,7 +170,10 @@ func TestWebhooksVerifyEachAccountWithItsToken(t *testing.T) {
 	if !strings.Contains(h.logs.String(), "AC00000000000000000000000000000009") {
 		t.Errorf("the refusal does not name the unknown account: %s", h.logs.String())
 	}
-	if n := len(h.pub.messages()); n != 2 {
-		t.Errorf("published %d status messages, want 2", n)
+	if n := len(h.pub.messages()); n != 3 {
+		t.Errorf("published %d messages, want 2 statuses and the second account's SMS", n)
+	}
+	if strings.Contains(h.logs.String(), secondToken) {
+		t.Errorf("the second account's token appears in the logs")
 	}
 }

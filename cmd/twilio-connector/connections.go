@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/twilio-connector/twilio-connector/config"
 	"github.com/twilio-connector/twilio-connector/pace"
@@ -11,6 +13,7 @@ import (
 	smppprovider "github.com/twilio-connector/twilio-connector/providers/smpp"
 	"github.com/twilio-connector/twilio-connector/providers/twilio"
 	"github.com/twilio-connector/twilio-connector/store"
+	"github.com/twilio-connector/twilio-connector/triggers"
 )
 
 // providerKinds are the provider kinds a connections file may name (provider: KIND): each
@@ -66,14 +69,19 @@ func newConnections(cfg config.Config, st store.Store) (providers.Connections, e
 	return conns, nil
 }
 
-// twilioAccounts maps the Account SID of every twilio connection (TWILIO_* and the file's) to
-// its auth token: Twilio's webhooks and status callbacks for an account are signed with its token.
-func twilioAccounts(conns providers.Connections) map[string]string {
-	accounts := map[string]string{}
-	for _, c := range conns {
-		if tw, ok := c.Provider.(*twilio.Twilio); ok {
-			sid, token := tw.Credentials()
-			accounts[sid] = token
+// twilioAccounts are the accounts of the twilio connections (TWILIO_* and the file's), by
+// Account SID: Twilio signs an account's webhooks and status callbacks with its token, and they
+// are its connection's (default, or the first by name, when connections share an account).
+func twilioAccounts(conns providers.Connections) map[string]triggers.Account {
+	accounts := map[string]triggers.Account{}
+	for _, name := range slices.Sorted(maps.Keys(conns)) {
+		tw, ok := conns[name].Provider.(*twilio.Twilio)
+		if !ok {
+			continue
+		}
+		sid, token := tw.Credentials()
+		if _, seen := accounts[sid]; !seen || name == providers.DefaultConnection {
+			accounts[sid] = triggers.Account{Token: token, Connection: name}
 		}
 	}
 	return accounts

@@ -13,6 +13,7 @@ import (
 	"github.com/twilio-connector/twilio-connector/errs"
 	"github.com/twilio-connector/twilio-connector/store"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
+	"github.com/twilio-connector/twilio-connector/triggers"
 )
 
 func writeFile(t *testing.T, name, content string) string {
@@ -103,8 +104,8 @@ func TestBadConnectionsFile(t *testing.T) {
 	}
 }
 
-// Twilio's webhooks for every twilio connection verify with its own token, also when no
-// TWILIO_* account is configured; other providers add no account.
+// Twilio's webhooks for every twilio connection verify with its own token and are its
+// connection's, also when no TWILIO_* account is configured; other providers add no account.
 func TestTwilioAccountsOfTheConnections(t *testing.T) {
 	first, second := twiliotest.New(t), twiliotest.New(t)
 	file := writeFile(t, "connections.yaml", `connections:
@@ -126,7 +127,8 @@ func TestTwilioAccountsOfTheConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{first.AccountSID: first.AuthToken, second.AccountSID: second.AuthToken}
+	want := map[string]triggers.Account{first.AccountSID: {Token: first.AuthToken, Connection: "first"},
+		second.AccountSID: {Token: second.AuthToken, Connection: "second"}}
 	if got := twilioAccounts(conns); !maps.Equal(got, want) {
 		t.Errorf("accounts %v, want %v", got, want)
 	}

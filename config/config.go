@@ -22,6 +22,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/twilio-connector/twilio-connector/pace"
+	"github.com/twilio-connector/twilio-connector/providers/twilio"
 )
 
 // Config is every setting of the connector.
@@ -118,29 +119,28 @@ const (
 	DefaultHTTPAddr        = ":8080"
 	// The HTTP server's bounds: Twilio gives a webhook 15 s; the write timeout covers the
 	// longest answer, an HTTP API request sending for CONNECTOR_API_TIMEOUT (validate checks).
-	DefaultHTTPReadTimeout   = 10 * time.Second
-	DefaultHTTPWriteTimeout  = 45 * time.Second
-	DefaultHTTPIdleTimeout   = 60 * time.Second
-	DefaultAPITimeout        = 30 * time.Second
-	DefaultStorePath         = "twilio-connector-state.db"
-	DefaultTwilioTimeout     = 15 * time.Second
-	DefaultTwilioConcurrency = 100 // the usual default of Twilio's per-account REST concurrency limit
-	DefaultSendAttempts      = 3
-	DefaultSendParallelism   = 4
-	DefaultShutdownGrace     = 30 * time.Second
-	DefaultMaxJobsActive     = 512
-	DefaultConcurrency       = 128
-	DefaultJobTimeout        = 2 * time.Minute
-	DefaultPollInterval      = 100 * time.Millisecond
-	DefaultRequestTimeout    = 10 * time.Second
-	DefaultRetryBackoff      = 10 * time.Second
-	DefaultMessageTTL        = time.Hour
-	DefaultMatchTimeout      = 100 * time.Millisecond
-	DefaultStatusMessage     = "twilioMessageStatus"
-	DefaultPublishTimeout    = 5 * time.Second
-	DefaultOutboxInterval    = 5 * time.Second
-	DefaultOutboxBackoff     = 5 * time.Minute
-	DefaultWebhookMaxBody    = 64 << 10
+	DefaultHTTPReadTimeout  = 10 * time.Second
+	DefaultHTTPWriteTimeout = 45 * time.Second
+	DefaultHTTPIdleTimeout  = 60 * time.Second
+	DefaultAPITimeout       = 30 * time.Second
+	DefaultStorePath        = "twilio-connector-state.db"
+	DefaultTwilioTimeout    = 15 * time.Second
+	DefaultSendAttempts     = 3
+	DefaultSendParallelism  = 4
+	DefaultShutdownGrace    = 30 * time.Second
+	DefaultMaxJobsActive    = 512
+	DefaultConcurrency      = 128
+	DefaultJobTimeout       = 2 * time.Minute
+	DefaultPollInterval     = 100 * time.Millisecond
+	DefaultRequestTimeout   = 10 * time.Second
+	DefaultRetryBackoff     = 10 * time.Second
+	DefaultMessageTTL       = time.Hour
+	DefaultMatchTimeout     = 100 * time.Millisecond
+	DefaultStatusMessage    = "twilioMessageStatus"
+	DefaultPublishTimeout   = 5 * time.Second
+	DefaultOutboxInterval   = 5 * time.Second
+	DefaultOutboxBackoff    = 5 * time.Minute
+	DefaultWebhookMaxBody   = 64 << 10
 	// MinConsolePassword is the shortest CONNECTOR_CONSOLE_PASSWORD, as for API keys.
 	MinConsolePassword = 16
 )
@@ -156,7 +156,7 @@ func Default() Config {
 		StorePath:         DefaultStorePath,
 		StoreKind:         "bolt",
 		TwilioTimeout:     DefaultTwilioTimeout,
-		TwilioConcurrency: DefaultTwilioConcurrency,
+		TwilioConcurrency: twilio.DefaultMaxConcurrent,
 		SendAttempts:      DefaultSendAttempts,
 		SendParallelism:   DefaultSendParallelism,
 		ShutdownGrace:     DefaultShutdownGrace,

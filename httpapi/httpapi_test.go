@@ -71,7 +71,9 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		}
 		def.Provider = tw
 	}
-	conns := providers.Connections{providers.DefaultConnection: def}
+	// ops has default recipients, so requests through it may leave out smsTo and callTo.
+	ops := &providers.Connection{Name: "ops", Provider: def.Provider, DefaultFrom: fromNumber, DefaultTo: []string{"+14155550109"}}
+	conns := providers.Connections{providers.DefaultConnection: def, ops.Name: ops}
 	h := New(Options{
 		Messages:   actions.NewSMS(conns, delivery("sms"), actions.SMSOptions{}),
 		Calls:      actions.NewCalls(conns, delivery("call"), actions.CallOptions{}),

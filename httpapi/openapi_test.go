@@ -170,6 +170,8 @@ func TestOpenAPIRequestFieldsMatchActions(t *testing.T) {
 
 // TestOpenAPISamples sends sample requests: those the request schema accepts must be answered
 // 200, those it rejects 400, so the schema's required fields and types agree with the parsers.
+// The harness's connection ops has default recipients (a request without any, through a
+// connection without them, is refused by the server, which the schema cannot know).
 func TestOpenAPISamples(t *testing.T) {
 	s := loadSpec(t)
 	schemas := map[string]string{"/v1/messages": "SMSRequest", "/v1/calls": "CallRequest"}
@@ -185,10 +187,13 @@ func TestOpenAPISamples(t *testing.T) {
 		{"/v1/messages", `{"smsTo":["+14155550101"],"smsContentSid":"HX0123456789abcdef0123456789abcdef","smsContentVariables":{"1":"${n}"},"variables":{"n":"Ana"}}`, true},
 		{"/v1/messages", `{"smsTo":["+14155550101"],"smsBody":"hi","smsValidityPeriod":600,"smsSmartEncoded":true}`, true},
 		{"/v1/messages", `{"smsFrom":"MG0123456789abcdef0123456789abcdef","smsTo":["+14155550101"],"smsBody":"hi","smsShortenUrls":"true"}`, true},
+		{"/v1/messages", `{"connection":"ops","smsBody":"hi"}`, true},
+		{"/v1/messages", `{"connection":"ops","smsContentSid":"HX0123456789abcdef0123456789abcdef"}`, true},
+		{"/v1/messages", `{"smsTo":["+14155550101"],"smsContentSid":"HX0123456789abcdef0123456789abcdef","smsBody":"hi"}`, false},
+		{"/v1/messages", `{"smsTo":["+14155550101"],"smsContentSid":"HX0123456789abcdef0123456789abcdef","smsMediaUrl":["https://example.com/a.png"]}`, false},
 		{"/v1/messages", `{"smsTo":["+14155550101"],"smsContentSid":"HX12"}`, false},
 		{"/v1/messages", `{"smsTo":["+14155550101"],"smsBody":"hi","smsValidityPeriod":0}`, false},
 		{"/v1/messages", `{"smsTo":["+14155550101"],"smsBody":"hi","smsSmartEncoded":2}`, false},
-		{"/v1/messages", `{"smsBody":"hi"}`, false},
 		{"/v1/messages", `{"smsTo":["+14155550101"]}`, false},
 		{"/v1/messages", `{"smsTo":["+14155550101"],"smsBody":7}`, false},
 		{"/v1/messages", `{"smsTo":["+14155550101"],"smsBody":"hi","smsTesting":3}`, false},
@@ -199,7 +204,7 @@ func TestOpenAPISamples(t *testing.T) {
 		{"/v1/calls", `{"callFrom":"+15005550006","callTo":"+14155550101","callTwimlUrl":"https://example.com/t.xml"}`, true},
 		{"/v1/calls", `{"callTo":"+14155550101","callTwiml":"<Response><Say>hi</Say></Response>","callTesting":false}`, true},
 		{"/v1/calls", `{"callTo":"+14155550101"}`, false},
-		{"/v1/calls", `{"callMessage":"hi"}`, false},
+		{"/v1/calls", `{"connection":"ops","callMessage":"hi"}`, true},
 		{"/v1/calls", `{"callTo":"+14155550101","callMessage":"hi","callTwiml":"<Response/>"}`, false},
 		{"/v1/calls", `{"callTo":"+14155550101","callMessage":"hi","templateEngine":"velocity"}`, false},
 	}

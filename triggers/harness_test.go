@@ -181,6 +181,7 @@ type harnessOptions struct {
 	publicURL string
 	optOut    bool
 	maxBody   int64
+	accounts  map[string]Account // Verifier.Accounts
 }
 
 func newHarness(t *testing.T, defs []Definition, ho harnessOptions) *harness {
@@ -196,7 +197,7 @@ func newHarness(t *testing.T, defs []Definition, ho harnessOptions) *harness {
 	h := &harness{t: t, pub: &fakePublisher{}, store: &flakyStore{Store: store.NewMemory(0)}, logs: &syncbuf.Buffer{}, replies: &fakeReplier{}, seen: &recordingObserver{}}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h.outbox = NewOutbox(h.store, h.pub, OutboxOptions{Logger: log, Replier: h.replies.Reply})
-	v := Verifier{AuthToken: testToken, PublicURL: ho.publicURL}
+	v := Verifier{AuthToken: testToken, Accounts: ho.accounts, PublicURL: ho.publicURL}
 	mux := http.NewServeMux()
 	mux.Handle("/twilio/sms", NewSMSReceived(Options{
 		Triggers: NewRegistry(ts...), Publisher: h.pub, Store: h.store, Outbox: h.outbox, Verifier: v,

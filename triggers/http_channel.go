@@ -71,7 +71,8 @@ func (c *HTTPChannel) Register(mux *http.ServeMux) {
 	mux.HandleFunc("/http/{connection}/status", c.Status)
 }
 
-// Receive is POST /http/{connection}/receive with from (or sender), text (may be empty),
+// Receive is POST /http/{connection}/receive with from (or sender), optional to (the number
+// the message was sent to; replies go out from it when it is a phone number), text (may be empty),
 // optional date (or time; ISO 8601, the time the message was received) and optional id (the dedupe key: a message with an id seen
 // before publishes nothing again; without an id, a message with a date is deduped on
 // (connection, from, text, date); without either, not at all). It answers 200 with a JSON
@@ -82,7 +83,7 @@ func (c *HTTPChannel) Receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// sender and time are the names some gateways use (RapidPro's external channel takes them).
-	from, text, id, date := first(fields, "from", "sender"), fields["text"], fields["id"], first(fields, "date", "time")
+	from, to, text, id, date := first(fields, "from", "sender"), strings.TrimSpace(fields["to"]), fields["text"], fields["id"], first(fields, "date", "time")
 	if strings.TrimSpace(from) == "" {
 		reject(w, http.StatusBadRequest, OutcomeBadRequest, "missing field from: send from (the sender's address) and text")
 		return
@@ -91,7 +92,7 @@ func (c *HTTPChannel) Receive(w http.ResponseWriter, r *http.Request) {
 		reject(w, http.StatusBadRequest, OutcomeBadRequest, fmt.Sprintf("field id is longer than %d characters: send a shorter id", MaxSIDChars))
 		return
 	}
-	in := Inbound{From: from, Text: text, Channel: ChannelHTTP, Connection: conn, ReceivedAt: c.p.opts.Now().UTC()}
+	in := Inbound{From: from, To: to, Text: text, Channel: ChannelHTTP, Connection: conn, ReceivedAt: c.p.opts.Now().UTC()}
 	if date != "" {
 		t, err := parseISODate(date)
 		if err != nil {
@@ -125,7 +126,7 @@ func (c *HTTPChannel) Receive(w http.ResponseWriter, r *http.Request) {
 	} else {
 		// Each reply is in the outbox before it is sent (so an unreachable provider or a
 		// restart does not lose it) and removed once the provider took it.
-		c.p.sendReplies(ctx, log, c.p.keepReplies(ctx, log, in, "", res.texts))
+		c.p.sendReplies(ctx, log, c.p.keepReplies(ctx, log, in, replySender(to), res.texts))
 		c.p.done(ctx, log, in.Key, nil, res.outcome)
 	}
 	metrics.Webhooks.WithLabelValues(res.outcome).Inc()

@@ -355,3 +355,29 @@ func TestHTTPReceiveStoreDown(t *testing.T) {
 		t.Fatalf("redelivery: %d %q, %d published, %d replies", r.status, r.body, h.pub.published(), len(h.replies.replies()))
 	}
 }
+
+// A reply goes out from the number the message was sent to when the gateway names one (as
+// Twilio's and SMPP's replies do), else from the connection's default_from; the message's to
+// is its variable to.
+func TestHTTPReceiveReplyFromTo(t *testing.T) {
+	for _, tc := range []struct{ name, to, wantFrom string }{
+		{"phone number", ourNumber, ourNumber},
+		{"phone number with spaces", "+1 500 555 0006", ourNumber},
+		{"short code", "12345", ""},
+		{"alphanumeric", "ACME", ""},
+		{"none", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, []Definition{httpTrigger}, harnessOptions{})
+			if r := h.receive(url.Values{"from": {customer}, "to": {tc.to}, "text": {"Order Number 8"}, "id": {"f1"}}); r.status != 200 {
+				t.Fatalf("%d %q", r.status, r.body)
+			}
+			if got := h.replies.replies(); len(got) != 1 || got[0].From != tc.wantFrom || got[0].To != customer {
+				t.Errorf("replies %+v, want one from %q", got, tc.wantFrom)
+			}
+			if msgs := h.pub.messages(); len(msgs) != 1 || msgs[0].Variables["to"] != strings.TrimSpace(tc.to) {
+				t.Errorf("published %+v, want to %q", msgs, tc.to)
+			}
+		})
+	}
+}

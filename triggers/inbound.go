@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"time"
 
@@ -325,6 +326,20 @@ func (t *Trigger) fire(groups map[string]any, in Inbound, startTTL time.Duration
 	}
 	return f, nil
 }
+
+// replySender is the sender of the replies to a message sent to to: to itself when it is a
+// phone number in international form, so the reply comes from the number the message was sent
+// to, as with Twilio; "" (the connection's default_from) for anything else, such as a short
+// code or an alphanumeric address.
+func replySender(to string) string {
+	if n := normalizeNumber(to); e164.MatchString(n) {
+		return n
+	}
+	return ""
+}
+
+// e164 is a phone number in international form.
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // keepReplies puts each non-blank reply text to the sender of in, to go back through its
 // connection from the number from ("" for the connection's default_from), in the outbox and

@@ -36,14 +36,35 @@ func Signature(authToken, rawURL string, form url.Values) string {
 // a proxy or load balancer the connector must be told its public URL: the expected URL is
 // PublicURL (scheme, host and any path prefix the proxy strips) + the request path + query.
 type Verifier struct {
-	// AuthToken is the account's auth token (secret: never logged).
+	// AuthToken is the auth token of a single account (secret: never logged); used only when
+	// Accounts is empty.
 	AuthToken string
+	// Accounts are the Twilio accounts the webhooks take, by Account SID. When set, a request
+	// is verified with the token of the account its AccountSid form field names, and is the
+	// account's connection's; a request naming another account (or none) is refused.
+	Accounts map[string]Account
 	// PublicURL is the connector's base URL as Twilio sees it, e.g.
 	// https://connector.example.com or https://example.com/twilio-connector. Empty: the
 	// request's own scheme and Host header (only right without a proxy in front).
 	PublicURL string
 	// Skip turns verification off (local experiments only).
 	Skip bool
+}
+
+// Account is a Twilio account the webhooks take.
+type Account struct {
+	// Token is the account's auth token (secret: never logged).
+	Token string
+	// Connection is the connection its messages and statuses are attributed to.
+	Connection string
+}
+
+// connection is the connection of form's account; fallback when Accounts does not name it.
+func (v *Verifier) connection(form url.Values, fallback string) string {
+	if a, ok := v.Accounts[form.Get("AccountSid")]; ok && a.Connection != "" {
+		return a.Connection
+	}
+	return fallback
 }
 
 // ExpectedURL is the URL Twilio signed for r.
@@ -74,16 +95,34 @@ func (v *Verifier) Verify(r *http.Request, form url.Values) bool {
 	if v.Skip {
 		return true
 	}
-	got := r.Header.Get(SignatureHeader)
-	if got == "" || v.AuthToken == "" {
+	got, token := r.Header.Get(SignatureHeader), v.token(form)
+	if got == "" || token == "" {
 		return false
 	}
 	for _, u := range urlVariants(v.ExpectedURL(r)) {
-		if hmac.Equal([]byte(got), []byte(Signature(v.AuthToken, u, form))) {
+		if hmac.Equal([]byte(got), []byte(Signature(token, u, form))) {
 			return true
 		}
 	}
 	return false
+}
+
+// token is the auth token form's signature is checked with; "" when there is none.
+func (v *Verifier) token(form url.Values) string {
+	if len(v.Accounts) == 0 {
+		return v.AuthToken
+	}
+	return v.Accounts[form.Get("AccountSid")].Token
+}
+
+// knowsAccount reports whether form's AccountSid is one Verify has a token for.
+func (v *Verifier) knowsAccount(form url.Values) bool {
+	return v.Skip || len(v.Accounts) == 0 || v.token(form) != ""
+}
+
+// configured reports whether any token is set.
+func (v *Verifier) configured() bool {
+	return v.AuthToken != "" || len(v.Accounts) > 0
 }
 
 func urlVariants(raw string) []string {

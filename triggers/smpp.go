@@ -89,13 +89,7 @@ func (c *SMPPChannel) Receive(ctx context.Context, conn, from, to, text string) 
 		log.Info("redelivered message: nothing published, no reply", "firstOutcome", res.first.Outcome)
 		return nil
 	}
-	// The reply goes out from the number the message was sent to, as with Twilio; a short code
-	// or an alphanumeric address is left to the connection's default_from.
-	sender := ""
-	if strings.HasPrefix(to, "+") {
-		sender = to
-	}
-	kept := c.p.keepReplies(ctx, log, in, sender, res.texts)
+	kept := c.p.keepReplies(ctx, log, in, replySender(to), res.texts)
 	c.p.done(ctx, log, in.Key, nil, res.outcome)
 	// Not before the deliver_sm is answered: a reply goes out through the same session.
 	go c.p.sendReplies(context.WithoutCancel(ctx), log, kept)

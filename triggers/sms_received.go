@@ -36,8 +36,9 @@ func TwilioChannel(from string) string {
 type Options struct {
 	// Triggers are matched against every inbound message.
 	Triggers *Registry
-	// Connection is the connection the Twilio webhook receives for; "" means
-	// DefaultConnection. The HTTP channel takes it from the request path.
+	// Connection is the connection the Twilio webhook receives for when Verifier.Accounts does
+	// not name the request's account; "" means DefaultConnection. The HTTP channel takes it
+	// from the request path.
 	Connection string
 	// Publisher hands messages to the engine; Store keeps seen MessageSids and the outbox.
 	Publisher Publisher
@@ -98,10 +99,10 @@ func NewSMSReceived(opts Options) *SMSReceived {
 
 func warnVerifier(log *slog.Logger, v *Verifier) {
 	switch {
-	case v.Skip && v.AuthToken == "":
+	case v.Skip && !v.configured():
 		log.Warn("webhook signature verification is OFF (CONNECTOR_WEBHOOK_SKIP_SIGNATURE) and TWILIO_TOKEN is not set: anyone who can reach this endpoint can start processes; never use this in production")
-	case v.AuthToken == "":
-		log.Error("TWILIO_TOKEN is not set: every webhook request will be rejected with 403 (set it, or CONNECTOR_WEBHOOK_SKIP_SIGNATURE=true for local experiments)")
+	case !v.configured():
+		log.Error("TWILIO_TOKEN is not set and no twilio connection is configured: every webhook request will be rejected with 403 (set it, or CONNECTOR_WEBHOOK_SKIP_SIGNATURE=true for local experiments)")
 	case v.Skip:
 		log.Warn("webhook signature verification is OFF (CONNECTOR_WEBHOOK_SKIP_SIGNATURE): anyone who can reach this endpoint can start processes; never use this in production")
 	case v.PublicURL == "":
@@ -120,7 +121,7 @@ func (h *SMSReceived) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	in := Inbound{
 		Key: sid, ID: sid, From: form.Get("From"), To: form.Get("To"), Text: form.Get("Body"),
-		Channel: TwilioChannel(form.Get("From")), Connection: h.opts.Connection, ReceivedAt: h.opts.Now().UTC(),
+		Channel: TwilioChannel(form.Get("From")), Connection: h.opts.Verifier.connection(form, h.opts.Connection), ReceivedAt: h.opts.Now().UTC(),
 	}
 	for _, f := range []struct{ name, value string }{{"MessageSid", in.ID}, {"From", in.From}, {"To", in.To}} {
 		if f.value == "" {

@@ -114,7 +114,7 @@ func (h *StatusCallback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.opts.Observer != nil {
-		h.opts.Observer.Status(DefaultConnection, sid, status)
+		h.opts.Observer.Status(h.opts.Verifier.connection(form, DefaultConnection), sid, status)
 	}
 	if !final[status] {
 		// Progress (queued, sent, ringing, ...): a process waits for the outcome, and the

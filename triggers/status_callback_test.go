@@ -127,3 +127,53 @@ func TestStatusCallbackOverLongSid(t *testing.T) {
 		t.Fatalf("answer %d %q, want 400 naming MessageSid", r.status, r.body)
 	}
 }
+
+// With several Twilio accounts, each webhook and status callback is verified with the token of
+// the account its AccountSid names; an account the connector does not know is refused without
+// naming any token.
+func TestWebhooksVerifyEachAccountWithItsToken(t *testing.T) {
+	const (
+		secondAccount = "AC00000000000000000000000000000002"
+		secondToken   = "secondtoken00000000000000000000b"
+	)
+	marketing := Definition{Source: "m.bpmn", Process: "m", Element: "start", Kind: StartEvent, MessageName: "marketing-in",
+		Pattern: `hi`, Connection: "marketing", Echo: `via ${connection}`}
+	h := newHarness(t, []Definition{marketing}, harnessOptions{accounts: map[string]Account{
+		testAccount: {Token: testToken, Connection: DefaultConnection}, secondAccount: {Token: secondToken, Connection: "marketing"}}})
+	second := func(f map[string][]string) map[string][]string { f["AccountSid"] = []string{secondAccount}; return f }
+
+	if r := h.post("/twilio/status", statusForm("SM0001", "delivered", 0), "", testToken, nil); r.status != http.StatusNoContent {
+		t.Errorf("first account: %d %q", r.status, r.body)
+	}
+	if r := h.post("/twilio/status", second(statusForm("SM0002", "delivered", 0)), "", secondToken, nil); r.status != http.StatusNoContent {
+		t.Errorf("second account: %d %q", r.status, r.body)
+	}
+	// The second account's SMS is its connection's: its trigger takes it.
+	if r := h.post("/twilio/sms", second(inbound(customer, ourNumber, "hi")), "", secondToken, nil); r.status != http.StatusOK || !strings.Contains(r.body, "via marketing") {
+		t.Errorf("second account's inbound SMS: %d %q", r.status, r.body)
+	}
+	// The second account's form signed with the first account's token, and the reverse.
+	if r := h.post("/twilio/status", second(statusForm("SM0003", "delivered", 0)), "", testToken, nil); r.status != http.StatusForbidden {
+		t.Errorf("second account signed with the first's token: %d", r.status)
+	}
+	if r := h.post("/twilio/sms", inbound(customer, ourNumber, "hi"), "", secondToken, nil); r.status != http.StatusForbidden {
+		t.Errorf("first account signed with the second's token: %d", r.status)
+	}
+	unknown := statusForm("SM0004", "delivered", 0)
+	unknown["AccountSid"] = []string{"AC00000000000000000000000000000009"}
+	for _, path := range []string{"/twilio/status", "/twilio/sms"} {
+		r := h.post(path, unknown, "", testToken, nil)
+		if r.status != http.StatusForbidden || strings.Contains(r.body, testToken) || strings.Contains(r.body, secondToken) {
+			t.Errorf("%s, unknown account: %d %q", path, r.status, r.body)
+		}
+	}
+	if !strings.Contains(h.logs.String(), "AC00000000000000000000000000000009") {
+		t.Errorf("the refusal does not name the unknown account: %s", h.logs.String())
+	}
+	if n := len(h.pub.messages()); n != 3 {
+		t.Errorf("published %d messages, want 2 statuses and the second account's SMS", n)
+	}
+	if strings.Contains(h.logs.String(), secondToken) {
+		t.Errorf("the second account's token appears in the logs")
+	}
+}

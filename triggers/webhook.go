@@ -56,9 +56,16 @@ func readForm(w http.ResponseWriter, r *http.Request, maxBytes int64, v *Verifie
 		reject(w, http.StatusBadRequest, OutcomeBadRequest, "the body is not a valid form")
 		return nil, false
 	}
+	if !v.knowsAccount(form) {
+		// The account SID is not a secret (Twilio sends it in every form); no token is named.
+		log.Warn("webhook AccountSid is not the account of TWILIO_ACCOUNT or of a twilio connection in CONNECTOR_CONNECTIONS_FILE; add the account there, or point the number's webhook elsewhere",
+			"accountSid", form.Get("AccountSid"))
+		reject(w, http.StatusForbidden, OutcomeBadSignature, "unknown AccountSid")
+		return nil, false
+	}
 	if !v.Verify(r, form) {
 		// The signature and token are secrets of a sort: log neither, only where it was checked.
-		log.Warn("webhook signature does not verify; check TWILIO_TOKEN and CONNECTOR_PUBLIC_URL (Twilio signs the URL configured on the number)",
+		log.Warn("webhook signature does not verify; check the account's token (TWILIO_TOKEN, or the token of its twilio connection) and CONNECTOR_PUBLIC_URL (Twilio signs the URL configured on the number)",
 			"expectedURL", v.ExpectedURL(r), "signaturePresent", r.Header.Get(SignatureHeader) != "")
 		reject(w, http.StatusForbidden, OutcomeBadSignature, "invalid X-Twilio-Signature")
 		return nil, false

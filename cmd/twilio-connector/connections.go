@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/twilio-connector/twilio-connector/config"
 	"github.com/twilio-connector/twilio-connector/pace"
@@ -11,6 +13,7 @@ import (
 	smppprovider "github.com/twilio-connector/twilio-connector/providers/smpp"
 	"github.com/twilio-connector/twilio-connector/providers/twilio"
 	"github.com/twilio-connector/twilio-connector/store"
+	"github.com/twilio-connector/twilio-connector/triggers"
 )
 
 // providerKinds are the provider kinds a connections file may name (provider: KIND): each
@@ -64,4 +67,22 @@ func newConnections(cfg config.Config, st store.Store) (providers.Connections, e
 	}
 	conns[providers.DefaultConnection] = def
 	return conns, nil
+}
+
+// twilioAccounts are the accounts of the twilio connections (TWILIO_* and the file's), by
+// Account SID: Twilio signs an account's webhooks and status callbacks with its token, and they
+// are its connection's (default, or the first by name, when connections share an account).
+func twilioAccounts(conns providers.Connections) map[string]triggers.Account {
+	accounts := map[string]triggers.Account{}
+	for _, name := range slices.Sorted(maps.Keys(conns)) {
+		tw, ok := conns[name].Provider.(*twilio.Twilio)
+		if !ok {
+			continue
+		}
+		sid, token := tw.Credentials()
+		if _, seen := accounts[sid]; !seen || name == providers.DefaultConnection {
+			accounts[sid] = triggers.Account{Token: token, Connection: name}
+		}
+	}
+	return accounts
 }

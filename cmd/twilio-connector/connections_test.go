@@ -2,14 +2,18 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/twilio-connector/twilio-connector/actions"
+	"github.com/twilio-connector/twilio-connector/config"
 	"github.com/twilio-connector/twilio-connector/errs"
+	"github.com/twilio-connector/twilio-connector/store"
 	"github.com/twilio-connector/twilio-connector/test/twiliotest"
+	"github.com/twilio-connector/twilio-connector/triggers"
 )
 
 func writeFile(t *testing.T, name, content string) string {
@@ -99,5 +103,35 @@ func TestBadConnectionsFile(t *testing.T) {
 		"send", "--to", "+14155550100", "--body", "hi")
 	if code == 0 || !strings.Contains(errOut, "connection default is the account of TWILIO_ACCOUNT") {
 		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+// Twilio's webhooks for every twilio connection verify with its own token and are its
+// connection's, also when no TWILIO_* account is configured; other providers add no account.
+func TestTwilioAccountsOfTheConnections(t *testing.T) {
+	first, second := twiliotest.New(t), twiliotest.New(t)
+	file := writeFile(t, "connections.yaml", `connections:
+  first:
+    provider: twilio
+    account: `+first.AccountSID+`
+    token: `+first.AuthToken+`
+  second:
+    provider: twilio
+    account: `+second.AccountSID+`
+    token: `+second.AuthToken+`
+  push:
+    provider: pushover
+    token: azGDORePK8gMaC0QOYAMyEEuzJnyUi
+`)
+	cfg := config.Default()
+	cfg.ConnectionsFile = file
+	conns, err := newConnections(cfg, store.NewMemory(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]triggers.Account{first.AccountSID: {Token: first.AuthToken, Connection: "first"},
+		second.AccountSID: {Token: second.AuthToken, Connection: "second"}}
+	if got := twilioAccounts(conns); !maps.Equal(got, want) {
+		t.Errorf("accounts %v, want %v", got, want)
 	}
 }

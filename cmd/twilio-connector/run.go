@@ -153,7 +153,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, client zbc.
 		Replier: replier(acts[actions.SendSMS.Name], log),
 	})
 	metrics.SetOutboxPending(outbox.Pending)
-	verifier := triggers.Verifier{AuthToken: cfg.AuthToken, PublicURL: cfg.PublicURL, Skip: cfg.SkipSignatureTest}
+	verifier := triggers.Verifier{Accounts: twilioAccounts(conns), PublicURL: cfg.PublicURL, Skip: cfg.SkipSignatureTest}
 	// inbound is what every inbound channel (Twilio's webhook, the HTTP channel, SMPP) shares.
 	inbound := triggers.Options{
 		Triggers: reg, Publisher: pub, Store: st, Outbox: outbox, MessageTTL: cfg.MessageTTL,

@@ -168,6 +168,12 @@ func (t *Twilio) service(ctx context.Context) (svc *api.ApiService, ct *callTran
 	return api.NewApiServiceWithClient(c), ct, done
 }
 
+// Credentials are the account's SID and auth token (secret: never logged), with which the
+// connector verifies the webhooks Twilio signs for this account.
+func (t *Twilio) Credentials() (accountSID, authToken string) {
+	return t.opts.AccountSID, t.opts.AuthToken
+}
+
 // Kind is "twilio".
 func (t *Twilio) Kind() string { return "twilio" }
 

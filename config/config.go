@@ -22,7 +22,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/twilio-connector/twilio-connector/pace"
-	"github.com/twilio-connector/twilio-connector/providers/twilio"
+	"github.com/twilio-connector/twilio-connector/providers"
 )
 
 // Config is every setting of the connector.
@@ -156,7 +156,7 @@ func Default() Config {
 		StorePath:         DefaultStorePath,
 		StoreKind:         "bolt",
 		TwilioTimeout:     DefaultTwilioTimeout,
-		TwilioConcurrency: twilio.DefaultMaxConcurrent,
+		TwilioConcurrency: providers.DefaultMaxConcurrent,
 		SendAttempts:      DefaultSendAttempts,
 		SendParallelism:   DefaultSendParallelism,
 		ShutdownGrace:     DefaultShutdownGrace,

@@ -17,6 +17,12 @@ import (
 // MaxAnswerBytes is how much of a provider's answer Poster reads.
 const MaxAnswerBytes = 64 << 10
 
+// DefaultMaxConcurrent is the requests a provider has in flight at once when its connection
+// sets no limit (TWILIO_CONCURRENCY, max_concurrent): the usual default of Twilio's per-account
+// REST API concurrency limit (requests over it get 429, error 20429), and a sensible bound for
+// other networks.
+const DefaultMaxConcurrent = 100
+
 // Poster makes the HTTP requests of a provider that speaks plain HTTP (Pushover, the HTTP
 // channel): each bounded by a timeout, at most a fixed number in flight, redirects not
 // followed, and a request that got no answer classified the same way for every provider.

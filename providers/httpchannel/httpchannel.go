@@ -42,10 +42,7 @@ const (
 const FieldBody = "smsBody"
 
 // Defaults of Options.
-const (
-	DefaultTimeout       = 15 * time.Second
-	DefaultMaxConcurrent = 100
-)
+const DefaultTimeout = 15 * time.Second
 
 // Options configures a Provider.
 type Options struct {
@@ -61,7 +58,7 @@ type Options struct {
 	// endpoints (POST /http/{connection}/receive and /status).
 	InboundSecret string
 	// Timeout bounds each request (0: DefaultTimeout); MaxConcurrent the requests in flight
-	// (0: DefaultMaxConcurrent).
+	// (0: providers.DefaultMaxConcurrent).
 	Timeout       time.Duration
 	MaxConcurrent int
 	// Transport carries the requests; nil means http.DefaultTransport.
@@ -110,7 +107,7 @@ func New(opts Options) (*Provider, error) {
 		opts.Timeout = DefaultTimeout
 	}
 	if opts.MaxConcurrent <= 0 {
-		opts.MaxConcurrent = DefaultMaxConcurrent
+		opts.MaxConcurrent = providers.DefaultMaxConcurrent
 	}
 	return &Provider{
 		Phone: providers.Phone{SenderOptional: true},

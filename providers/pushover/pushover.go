@@ -57,10 +57,7 @@ const (
 var keyPattern = regexp.MustCompile(`^[A-Za-z0-9]{30}$`)
 
 // Defaults of Options.
-const (
-	DefaultTimeout       = 15 * time.Second
-	DefaultMaxConcurrent = 100
-)
+const DefaultTimeout = 15 * time.Second
 
 // Options configures a Provider.
 type Options struct {
@@ -74,7 +71,7 @@ type Options struct {
 	Priority *int
 	Sound    string
 	// Timeout bounds each request (0: DefaultTimeout); MaxConcurrent the requests in flight
-	// (0: DefaultMaxConcurrent).
+	// (0: providers.DefaultMaxConcurrent).
 	Timeout       time.Duration
 	MaxConcurrent int
 	// Transport carries the requests; nil means http.DefaultTransport.
@@ -112,7 +109,7 @@ func New(opts Options) (*Provider, error) {
 		opts.Timeout = DefaultTimeout
 	}
 	if opts.MaxConcurrent <= 0 {
-		opts.MaxConcurrent = DefaultMaxConcurrent
+		opts.MaxConcurrent = providers.DefaultMaxConcurrent
 	}
 	return &Provider{
 		opts:     opts,

@@ -41,7 +41,7 @@ type Options struct {
 	// Transport carries the requests; nil means a shared keep-alive transport.
 	Transport http.RoundTripper
 	// MaxConcurrent bounds the requests in flight at once, whatever sends them (jobs, the HTTP
-	// API, MQTT); 0 means DefaultMaxConcurrent. Twilio refuses requests over an account's
+	// API, MQTT); 0 means providers.DefaultMaxConcurrent. Twilio refuses requests over an account's
 	// concurrency limit with 429 (error 20429).
 	MaxConcurrent int
 	// Connection names the connection in metrics ("default" when empty).
@@ -49,10 +49,6 @@ type Options struct {
 	// Pace spaces messages per sender (package pace); nil sends at once.
 	Pace *pace.Pacer
 }
-
-// DefaultMaxConcurrent is the usual default of Twilio's per-account REST API concurrency
-// limit (requests over it get 429, error 20429).
-const DefaultMaxConcurrent = 100
 
 // Twilio sends through github.com/twilio/twilio-go. twilio-go has neither a base-URL option
 // nor per-request contexts, so each call gets a light client.Client whose transport rewrites
@@ -91,7 +87,7 @@ func New(opts Options) (*Twilio, error) {
 		t.opts.Connection = providers.DefaultConnection
 	}
 	if t.opts.MaxConcurrent <= 0 {
-		t.opts.MaxConcurrent = DefaultMaxConcurrent
+		t.opts.MaxConcurrent = providers.DefaultMaxConcurrent
 	}
 	t.slots = make(chan struct{}, t.opts.MaxConcurrent)
 	// Refusals are exported at 0 from the start, so that a dashboard shows them and an alert

@@ -146,8 +146,12 @@ func TestDevPrintedCommandsWork(t *testing.T) {
 	if strings.Contains(refused, fake.AuthToken) {
 		t.Fatalf("sms printed the auth token: %s", refused)
 	}
-	// With TWILIO_TOKEN set as for the connector, it is signed right and starts a process.
-	reply = runShell(t, sms, "TWILIO_TOKEN="+fake.AuthToken)
+	// With TWILIO_ACCOUNT and TWILIO_TOKEN set as for the connector, it is signed right and starts a
+	// process.
+	if out, err := shell(t, sms, "TWILIO_TOKEN="+fake.AuthToken); err == nil || !strings.Contains(out, "TWILIO_ACCOUNT is not") {
+		t.Fatalf("sms with a token but no account: %v\n%s", err, out)
+	}
+	reply = runShell(t, sms, "TWILIO_ACCOUNT="+fake.AccountSID, "TWILIO_TOKEN="+fake.AuthToken)
 	if !strings.Contains(reply, "<Message>Looking up order A-1042...</Message>") {
 		t.Fatalf("sms: webhook answered %q", reply)
 	}

@@ -74,11 +74,12 @@ func smsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageError{"--to is required: the Twilio number the SMS is sent to"}
 	}
 	account, token := cfg.AccountSID, cfg.AuthToken
-	if token == "" {
+	switch {
+	case token == "":
 		account, token = devSandboxAccountSID, devSandboxAuthToken
-	}
-	if account == "" {
-		account = devSandboxAccountSID
+	case account == "":
+		// The connector checks the signature with the token of the account the SMS names.
+		return usageError{"TWILIO_TOKEN is set but TWILIO_ACCOUNT is not: set both, as for the connector (the webhook verifies an SMS with the token of the account it names)"}
 	}
 	sender, recipient := *from, *to
 	if *whatsapp {

@@ -28,13 +28,14 @@ func TestSMSCommandSignsAsTwilio(t *testing.T) {
 	defer srv.Close()
 	webhook := srv.URL + "/twilio/sms?x=1"
 
-	code, out, errOut := run(t, map[string]string{"TWILIO_TOKEN": token}, "sms", "--url", webhook, "--to", "+15005550006",
+	const account = "AC0123456789abcdef0123456789abcdef"
+	code, out, errOut := run(t, map[string]string{"TWILIO_ACCOUNT": account, "TWILIO_TOKEN": token}, "sms", "--url", webhook, "--to", "+15005550006",
 		"--whatsapp", "--message-sid", "SM00000000000000000000000000000001", "Order", "Number 7")
 	if code != 0 || !strings.Contains(out, "<Response/>") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	for k, want := range map[string]string{"Body": "Order Number 7", "From": "whatsapp:+14155550100", "To": "whatsapp:+15005550006",
-		"MessageSid": "SM00000000000000000000000000000001", "AccountSid": devSandboxAccountSID} {
+		"MessageSid": "SM00000000000000000000000000000001", "AccountSid": account} {
 		if got.Get(k) != want {
 			t.Errorf("%s = %q, want %q", k, got.Get(k), want)
 		}

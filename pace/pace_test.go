@@ -200,7 +200,7 @@ func TestPacerRates(t *testing.T) {
 // cancelled while waiting gives its slot back.
 func TestPacerWait(t *testing.T) {
 	l, clock := newFakeLocal()
-	p := New("c", "AC1", Rates{Senders: map[string]float64{"+15005550006": 0.1}}, l) // 11 s per segment (10 s with Headroom)
+	p := New("c", "AC1", Rates{Senders: map[string]float64{"+15005550006": 0.1}}, l) // 11 s per segment (10 s stretched by Headroom)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := p.Wait(ctx, "+15005550006", 1); err != nil {

@@ -110,7 +110,7 @@ func TestPacingSharedByTwoReplicas(t *testing.T) {
 // the wait as its backoff, keeping its retries, and sent when it comes back; no loop.
 func TestPacingBeyondTheDeadlineFailsTheJobWithBackoff(t *testing.T) {
 	w := newWorld(t)
-	// 4.4 s per segment (4 s with pace.Headroom); jobs must finish within 3 s (a 4 s timeout less its margin).
+	// 4.4 s per segment (4 s stretched by pace.Headroom); jobs must finish within 3 s (a 4 s timeout less its margin).
 	p := w.startRun(t, "TWILIO_PACE_SENDERS=+15005550006=0.25", "CONNECTOR_JOB_TIMEOUT=4s")
 	p.waitReady(t)
 	keys, _ := w.createNotify(t, 2, "hi")

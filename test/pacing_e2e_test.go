@@ -3,6 +3,7 @@ package test
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -65,11 +66,11 @@ func mostInAWindow(times []time.Time, window time.Duration) int {
 // per second: together, measured at the stand-in's clock, they never send more than 10 in any
 // second, and every message is sent once.
 //
-// The replicas book slots 110 ms apart on Redis's clock (pace.Headroom); each request then
+// The replicas book slots 120 ms apart on Redis's clock (pace.Headroom); each request then
 // reaches the stand-in after its own delay (waking up, the HTTP round trip, on a busy
-// machine). Messages n and n+10 are booked 1.1 s apart, so they fall in one second at the
-// stand-in only if n is delayed 100 ms more than n+10; the 200 as a whole take the 21.9 s the
-// pace gives them. Replicas pacing each on its own would send 18 a second and finish in 11 s;
+// machine). Messages n and n+10 are booked 1.2 s apart, so they fall in one second at the
+// stand-in only if n is delayed 200 ms more than n+10; the 200 as a whole take the 23.9 s the
+// pace gives them. Replicas pacing each on its own would send 17 a second and finish in 12 s;
 // no pacing at all, most of the 200 within a second.
 func TestPacingSharedByTwoReplicas(t *testing.T) {
 	w := newWorld(t)
@@ -95,12 +96,14 @@ func TestPacingSharedByTwoReplicas(t *testing.T) {
 	for i := range times[rate:] {
 		tightest = min(tightest, times[i+rate].Sub(times[i]))
 	}
-	if most := mostInAWindow(times, time.Second); most > rate {
+	most := mostInAWindow(times, time.Second)
+	if most > rate {
 		t.Fatalf("%d messages within one second at the stand-in (the closest %d are %v apart); the pace is %d a second", most, rate+1, tightest, rate)
 	}
+	slot := time.Duration(math.Round(pace.Headroom * float64(time.Second) / rate))
 	t.Logf("at most %d messages within one second at the stand-in, the closest %d %v apart (pace %d a second, slots booked %v apart on Redis's clock)",
-		mostInAWindow(times, time.Second), rate+1, tightest, rate, time.Duration(pace.Headroom*float64(time.Second)/rate))
-	least := time.Duration(float64(n-1)*pace.Headroom*float64(time.Second)/rate) - 200*time.Millisecond
+		most, rate+1, tightest, rate, slot)
+	least := time.Duration(n-1)*slot - 200*time.Millisecond
 	if took := times[n-1].Sub(times[0]); took < least {
 		t.Fatalf("%d messages took %v at the stand-in, less than the %v the pace allows", n, took, least)
 	}
@@ -110,7 +113,7 @@ func TestPacingSharedByTwoReplicas(t *testing.T) {
 // the wait as its backoff, keeping its retries, and sent when it comes back; no loop.
 func TestPacingBeyondTheDeadlineFailsTheJobWithBackoff(t *testing.T) {
 	w := newWorld(t)
-	// 4.4 s per segment (4 s stretched by pace.Headroom); jobs must finish within 3 s (a 4 s timeout less its margin).
+	// 4.8 s per segment (4 s stretched by pace.Headroom); jobs must finish within 3 s (a 4 s timeout less its margin).
 	p := w.startRun(t, "TWILIO_PACE_SENDERS=+15005550006=0.25", "CONNECTOR_JOB_TIMEOUT=4s")
 	p.waitReady(t)
 	keys, _ := w.createNotify(t, 2, "hi")

@@ -201,16 +201,16 @@ func (p *Pacer) rate(sender string) (float64, string) {
 const requestAllowance = time.Second
 
 // Headroom stretches every hold: a segment keeps its bucket Headroom/rate seconds, so a sender
-// paced at 10 a second sends one every 120 ms, 1/6 under its rate. The pace is a ceiling at
+// paced at 10 a second sends one every 110 ms, a tenth under its rate. The pace is a ceiling at
 // Twilio, which counts on its own clock: each send reaches it after its own delay (waking up,
 // the HTTP round trip, a busy machine), and with holds of exactly 1/rate a send delayed more
 // than the one rate slots later puts rate+1 sends in one second there. With Headroom the first
-// and last of rate+1 one-segment sends are booked 1.2 s apart, so delays that differ by up to
-// 200 ms keep every second at Twilio within the rate. Delays on one machine were seen to
-// differ by up to 60 ms, and by 92 ms with its two cores saturated (test/pacing_e2e_test.go):
-// 10% headroom left too little of a margin. A fixed fraction, not one by rate: the tolerance
-// is then 200 ms at every rate (delays do not depend on it).
-const Headroom = 1.2
+// and last of rate+1 one-segment sends are booked 1.1 s apart, so delays that differ by up to
+// 100 ms keep every second at Twilio within the rate (rate+2 needs 210 ms). A fixed fraction,
+// not one by rate: the tolerance is then 100 ms at every rate (delays do not depend on it).
+// No margin makes the rate strict: on a machine whose cores are saturated, delays were seen to
+// differ by 250 ms (test/pacing_e2e_test.go), which would take 25% of the throughput.
+const Headroom = 1.1
 
 // hold is how long segments keep a bucket of rate, with Headroom (which dwarfs rounding).
 func hold(segments int, rate float64) time.Duration {

@@ -142,7 +142,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 // A send holds its buckets for its segments at the rate, stretched by Headroom: rate+1
-// one-segment sends span 1.2 s whatever the rate, and an account cap is stretched alike.
+// one-segment sends span 1.1 s whatever the rate, and an account cap is stretched alike.
 // Each send here finds its buckets idle, so none waits.
 func TestPacerHolds(t *testing.T) {
 	l, clock := newFakeLocal()
@@ -156,10 +156,10 @@ func TestPacerHolds(t *testing.T) {
 		key      string
 		want     time.Duration
 	}{
-		{p, "+15005550006", 1, "pace:AC1:+15005550006", 120 * time.Millisecond},
-		{p, "+15005550007", 3, "pace:AC1:+15005550007", 3600 * time.Millisecond}, // a long code: 1 a second
-		{p, "ACME", 0, "pace:AC1:ACME", 2400 * time.Millisecond},                 // a body-less send counts one
-		{capped, "MG0123456789abcdef0123456789abcdef", 2, "pace:AC2", 600 * time.Millisecond},
+		{p, "+15005550006", 1, "pace:AC1:+15005550006", 110 * time.Millisecond},
+		{p, "+15005550007", 3, "pace:AC1:+15005550007", 3300 * time.Millisecond}, // a long code: 1 a second
+		{p, "ACME", 0, "pace:AC1:ACME", 2200 * time.Millisecond},                 // a body-less send counts one
+		{capped, "MG0123456789abcdef0123456789abcdef", 2, "pace:AC2", 550 * time.Millisecond},
 	} {
 		if err := c.p.Wait(context.Background(), c.sender, c.segments); err != nil {
 			t.Fatal(err)
@@ -200,7 +200,7 @@ func TestPacerRates(t *testing.T) {
 // cancelled while waiting gives its slot back.
 func TestPacerWait(t *testing.T) {
 	l, clock := newFakeLocal()
-	p := New("c", "AC1", Rates{Senders: map[string]float64{"+15005550006": 0.1}}, l) // 12 s per segment (10 s stretched by Headroom)
+	p := New("c", "AC1", Rates{Senders: map[string]float64{"+15005550006": 0.1}}, l) // 11 s per segment (10 s stretched by Headroom)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := p.Wait(ctx, "+15005550006", 1); err != nil {
@@ -210,13 +210,13 @@ func TestPacerWait(t *testing.T) {
 	defer cancelShort()
 	err := p.Wait(short, "+15005550006", 1)
 	var e *errs.Error
-	if !errors.As(err, &e) || e.Code != errs.RateLimited || !e.Paced || e.RetryAfter != 12*time.Second || !e.Retryable() {
-		t.Fatalf("Wait past the deadline = %#v, want a paced TWILIO_RATE_LIMITED with RetryAfter 12s", err)
+	if !errors.As(err, &e) || e.Code != errs.RateLimited || !e.Paced || e.RetryAfter != 11*time.Second || !e.Retryable() {
+		t.Fatalf("Wait past the deadline = %#v, want a paced TWILIO_RATE_LIMITED with RetryAfter 11s", err)
 	}
 	if !strings.Contains(e.Message, "+15005550006") || !strings.Contains(e.Message, "0.1 segments/s") {
 		t.Fatalf("message %q does not name the sender and its pace", e.Message)
 	}
-	// The real clock does not move the fake one: this wait is 12 s, ended by cancelling.
+	// The real clock does not move the fake one: this wait is 11 s, ended by cancelling.
 	waiting, stop := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- p.Wait(waiting, "+15005550006", 1) }()
@@ -226,8 +226,8 @@ func TestPacerWait(t *testing.T) {
 		t.Fatalf("Wait cancelled = %v, want a retryable error that is not Paced", err)
 	}
 	clock.advance(time.Second)
-	if b, _ := l.Reserve(context.Background(), []Claim{{Key: "pace:AC1:+15005550006", Hold: time.Second}}, time.Hour); b.Wait != 11*time.Second {
-		t.Fatalf("after the cancelled wait the next slot is %v away, want 11s (the cancelled slot given back)", b.Wait)
+	if b, _ := l.Reserve(context.Background(), []Claim{{Key: "pace:AC1:+15005550006", Hold: time.Second}}, time.Hour); b.Wait != 10*time.Second {
+		t.Fatalf("after the cancelled wait the next slot is %v away, want 10s (the cancelled slot given back)", b.Wait)
 	}
 	// Unpaced senders do not wait at all.
 	if err := p.Wait(short, "MG0123456789abcdef0123456789abcdef", 5); err != nil {

@@ -4,8 +4,8 @@
 // over the rate is delivered hours late.
 //
 // Each sender (and, with an account cap, the account) is a token bucket without burst: a send
-// of n segments holds its bucket for n/rate seconds (plus Headroom), so sends of one sender are spaced by their
-// segments whatever the number of replicas sharing the Limiter. A send waits for its slot; one
+// of n segments holds its bucket for n/rate seconds (stretched by Headroom), so sends of one
+// sender are spaced by their segments whatever the number of replicas sharing the Limiter. A send waits for its slot; one
 // whose slot comes after its context's deadline books nothing and fails at once with a
 // retryable error carrying the wait (RetryAfter), so that the job is retried then.
 package pace
@@ -209,7 +209,8 @@ const requestAllowance = time.Second
 // 100 ms keep every second at Twilio within the rate (rate+2 needs 210 ms). A fixed fraction,
 // not one by rate: the tolerance is then 100 ms at every rate (delays do not depend on it).
 // No margin makes the rate strict: on a machine whose cores are saturated, delays were seen to
-// differ by 250 ms (test/pacing_e2e_test.go), which would take 25% of the throughput.
+// differ by 250 ms (test/pacing_e2e_test.go): a Headroom of 1.25 at least, a fifth of the
+// throughput, and more to be safe.
 const Headroom = 1.1
 
 // hold is how long segments keep a bucket of rate, with Headroom (which dwarfs rounding).

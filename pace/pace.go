@@ -5,9 +5,10 @@
 //
 // Each sender (and, with an account cap, the account) is a token bucket without burst: a send
 // of n segments holds its bucket for n/rate seconds (stretched by Headroom), so sends of one
-// sender are spaced by their segments whatever the number of replicas sharing the Limiter. A send waits for its slot; one
-// whose slot comes after its context's deadline books nothing and fails at once with a
-// retryable error carrying the wait (RetryAfter), so that the job is retried then.
+// sender are spaced by their segments whatever the number of replicas sharing the Limiter. A
+// send waits for its slot; one whose slot comes after its context's deadline books nothing and
+// fails at once with a retryable error carrying the wait (RetryAfter), so that the job is
+// retried then.
 package pace
 
 import (

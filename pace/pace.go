@@ -4,10 +4,11 @@
 // over the rate is delivered hours late.
 //
 // Each sender (and, with an account cap, the account) is a token bucket without burst: a send
-// of n segments holds its bucket for n/rate seconds, so sends of one sender are spaced by their
-// segments whatever the number of replicas sharing the Limiter. A send waits for its slot; one
-// whose slot comes after its context's deadline books nothing and fails at once with a
-// retryable error carrying the wait (RetryAfter), so that the job is retried then.
+// of n segments holds its bucket for n/rate seconds (stretched by Headroom), so sends of one
+// sender are spaced by their segments whatever the number of replicas sharing the Limiter. A
+// send waits for its slot; one whose slot comes after its context's deadline books nothing and
+// fails at once with a retryable error carrying the wait (RetryAfter), so that the job is
+// retried then.
 package pace
 
 import (
@@ -200,9 +201,22 @@ func (p *Pacer) rate(sender string) (float64, string) {
 // than that is deferred, not sent to be cut off by the deadline (and then looked up).
 const requestAllowance = time.Second
 
-// hold is how long segments keep a bucket of rate.
+// Headroom stretches every hold: a segment keeps its bucket Headroom/rate seconds, so a sender
+// paced at 10 a second sends one every 110 ms, a tenth under its rate. The pace is a ceiling at
+// Twilio, which counts on its own clock: each send reaches it after its own delay (waking up,
+// the HTTP round trip, a busy machine), and with holds of exactly 1/rate a send delayed more
+// than the one rate slots later puts rate+1 sends in one second there. With Headroom the first
+// and last of rate+1 one-segment sends are booked 1.1 s apart, so delays that differ by up to
+// 100 ms keep every second at Twilio within the rate (rate+2 needs 210 ms). A fixed fraction,
+// not one by rate: the tolerance is then 100 ms at every rate (delays do not depend on it).
+// No margin makes the rate strict: on a machine whose cores are saturated, delays were seen to
+// differ by 250 ms (test/pacing_e2e_test.go): a Headroom of 1.25 at least, a fifth of the
+// throughput, and more to be safe.
+const Headroom = 1.1
+
+// hold is how long segments keep a bucket of rate, with Headroom (which dwarfs rounding).
 func hold(segments int, rate float64) time.Duration {
-	return time.Duration(math.Ceil(float64(max(segments, 1)) / rate * float64(time.Second)))
+	return time.Duration(math.Round(float64(max(segments, 1)) * Headroom / rate * float64(time.Second)))
 }
 
 // Wait returns once sender may send a message of segments segments, booking its slot. When

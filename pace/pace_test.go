@@ -141,6 +141,35 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// A send holds its buckets for its segments at the rate, stretched by Headroom: rate+1
+// one-segment sends span 1.1 s whatever the rate, and an account cap is stretched alike.
+// Each send here finds its buckets idle, so none waits.
+func TestPacerHolds(t *testing.T) {
+	l, clock := newFakeLocal()
+	start := clock.t
+	p := New("c", "AC1", Rates{Senders: map[string]float64{"+15005550006": 10, "ACME": 0.5}}, l)
+	capped := New("c", "AC2", Rates{Account: 4}, l)
+	for _, c := range []struct {
+		p        *Pacer
+		sender   string
+		segments int
+		key      string
+		want     time.Duration
+	}{
+		{p, "+15005550006", 1, "pace:AC1:+15005550006", 110 * time.Millisecond},
+		{p, "+15005550007", 3, "pace:AC1:+15005550007", 3300 * time.Millisecond}, // a long code: 1 a second
+		{p, "ACME", 0, "pace:AC1:ACME", 2200 * time.Millisecond},                 // a body-less send counts one
+		{capped, "MG0123456789abcdef0123456789abcdef", 2, "pace:AC2", 550 * time.Millisecond},
+	} {
+		if err := c.p.Wait(context.Background(), c.sender, c.segments); err != nil {
+			t.Fatal(err)
+		}
+		if got := l.free[c.key].Sub(start); got != c.want {
+			t.Errorf("after %d segments from %s, %s is free %v later, want %v", c.segments, c.sender, c.key, got, c.want)
+		}
+	}
+}
+
 // Rates: a listed sender's own, else the default, else its kind's; Messaging Services are not
 // paced by kind. Metric labels are the sender when listed, else the kind.
 func TestPacerRates(t *testing.T) {
@@ -171,7 +200,7 @@ func TestPacerRates(t *testing.T) {
 // cancelled while waiting gives its slot back.
 func TestPacerWait(t *testing.T) {
 	l, clock := newFakeLocal()
-	p := New("c", "AC1", Rates{Senders: map[string]float64{"+15005550006": 0.1}}, l) // 10 s per segment
+	p := New("c", "AC1", Rates{Senders: map[string]float64{"+15005550006": 0.1}}, l) // 11 s per segment (10 s stretched by Headroom)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := p.Wait(ctx, "+15005550006", 1); err != nil {
@@ -181,13 +210,13 @@ func TestPacerWait(t *testing.T) {
 	defer cancelShort()
 	err := p.Wait(short, "+15005550006", 1)
 	var e *errs.Error
-	if !errors.As(err, &e) || e.Code != errs.RateLimited || !e.Paced || e.RetryAfter != 10*time.Second || !e.Retryable() {
-		t.Fatalf("Wait past the deadline = %#v, want a paced TWILIO_RATE_LIMITED with RetryAfter 10s", err)
+	if !errors.As(err, &e) || e.Code != errs.RateLimited || !e.Paced || e.RetryAfter != 11*time.Second || !e.Retryable() {
+		t.Fatalf("Wait past the deadline = %#v, want a paced TWILIO_RATE_LIMITED with RetryAfter 11s", err)
 	}
 	if !strings.Contains(e.Message, "+15005550006") || !strings.Contains(e.Message, "0.1 segments/s") {
 		t.Fatalf("message %q does not name the sender and its pace", e.Message)
 	}
-	// The real clock does not move the fake one: this wait is 10 s, ended by cancelling.
+	// The real clock does not move the fake one: this wait is 11 s, ended by cancelling.
 	waiting, stop := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- p.Wait(waiting, "+15005550006", 1) }()
@@ -197,8 +226,8 @@ func TestPacerWait(t *testing.T) {
 		t.Fatalf("Wait cancelled = %v, want a retryable error that is not Paced", err)
 	}
 	clock.advance(time.Second)
-	if b, _ := l.Reserve(context.Background(), []Claim{{Key: "pace:AC1:+15005550006", Hold: time.Second}}, time.Hour); b.Wait != 9*time.Second {
-		t.Fatalf("after the cancelled wait the next slot is %v away, want 9s (the cancelled slot given back)", b.Wait)
+	if b, _ := l.Reserve(context.Background(), []Claim{{Key: "pace:AC1:+15005550006", Hold: time.Second}}, time.Hour); b.Wait != 10*time.Second {
+		t.Fatalf("after the cancelled wait the next slot is %v away, want 10s (the cancelled slot given back)", b.Wait)
 	}
 	// Unpaced senders do not wait at all.
 	if err := p.Wait(short, "MG0123456789abcdef0123456789abcdef", 5); err != nil {

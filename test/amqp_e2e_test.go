@@ -212,8 +212,13 @@ func testAMQPBrokerRestart(t *testing.T, b *rabbitmqtest.Broker) {
 	})
 	b.Restart(0)
 
+	ids := map[string]bool{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("%d of %d requests answered; the connector's log:\n%s", len(ids), n, p.stderr.String())
+		}
+	})
 	wait.Until(t, 90*time.Second, "a reply to every request", func() bool {
-		ids := map[string]bool{}
 		for _, r := range amqpReplies(t, replies) {
 			ids[r.CorrelationID] = true
 		}

@@ -320,7 +320,9 @@ func (c *Collector) consume(url, queue string, stop chan struct{}, ready chan er
 	}
 	var deliveries <-chan amqp.Delivery
 	if err == nil {
-		deliveries, err = ch.Consume(queue, "", true, false, false, false, nil)
+		// Acknowledged once recorded: a reply the broker handed over just before it was killed
+		// comes again after its restart instead of being lost with the connection.
+		deliveries, err = ch.Consume(queue, "", false, false, false, false, nil)
 	}
 	if first {
 		ready <- err
@@ -339,6 +341,7 @@ func (c *Collector) consume(url, queue string, stop chan struct{}, ready chan er
 			c.mu.Lock()
 			c.msgs = append(c.msgs, d)
 			c.mu.Unlock()
+			_ = d.Ack(false)
 		}
 	}
 }

@@ -165,37 +165,21 @@ func negateNative(native string) string {
 // classRange parses one character, range or escaped class (Pattern.range); inBits reports a
 // lone character that Java keeps in its BitClass (Pattern.bitsOrSingle).
 func (t *translator) classRange() (s runeSet, native string, inBits bool, err error) {
-	var lo rune
-	if t.classPeek() == '\\' {
-		t.pos++
-		e, err := t.escapeSequence(true)
-		if err != nil {
-			return nil, "", false, err
-		}
-		if !e.isChar {
-			return e.set, e.native, false, nil
-		}
-		lo = e.char
-	} else {
-		lo = t.cur()
-		t.next()
+	lo, e, err := t.classAtom()
+	switch {
+	case err != nil:
+		return nil, "", false, err
+	case e != nil:
+		return e.set, e.native, false, nil
 	}
 	if t.classPeek() == '-' && t.pos+1 < len(t.rs) && t.rs[t.pos+1] != '[' && t.rs[t.pos+1] != ']' {
 		t.next()
-		var hi rune
-		if t.classPeek() == '\\' {
-			t.pos++
-			e, err := t.escapeSequence(true)
-			if err != nil {
-				return nil, "", false, err
-			}
-			if !e.isChar {
-				return nil, "", false, t.errorf("illegal character range: a range ends with a character, not a class")
-			}
-			hi = e.char
-		} else {
-			hi = t.cur()
-			t.next()
+		hi, e, err := t.classAtom()
+		if err != nil {
+			return nil, "", false, err
+		}
+		if e != nil {
+			return nil, "", false, t.errorf("illegal character range: a range ends with a character, not a class")
 		}
 		if hi < lo {
 			return nil, "", false, t.errorf("illegal character range: write the smaller character first, e.g. [a-z]")
@@ -203,4 +187,23 @@ func (t *translator) classRange() (s runeSet, native string, inBits bool, err er
 		return foldRange(lo, hi, t.f), "", false, nil
 	}
 	return foldClassSingle(lo, t.f), "", lo < 0x100 && !(t.f.i && t.f.unicodeCase() && isFoldSpecial(lo)), nil
+}
+
+// classAtom reads one end of a class range: a character (plain or escaped), or, as class, an
+// escape that stands for a class (\d, \p{L}, …).
+func (t *translator) classAtom() (c rune, class *escaped, err error) {
+	if t.classPeek() != '\\' {
+		c = t.cur()
+		t.next()
+		return c, nil, nil
+	}
+	t.pos++
+	e, err := t.escapeSequence(true)
+	switch {
+	case err != nil:
+		return 0, nil, err
+	case !e.isChar:
+		return 0, &e, nil
+	}
+	return e.char, nil, nil
 }

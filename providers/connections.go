@@ -57,9 +57,18 @@ type Fields struct {
 	read map[string]bool
 }
 
-// NewFields wraps decoded YAML fields (tests build them from a map).
-func NewFields(conn string, raw map[string]yaml.Node) *Fields {
+func newFields(conn string, raw map[string]yaml.Node) *Fields {
 	return &Fields{conn: conn, raw: raw, read: map[string]bool{}}
+}
+
+// ParseFields reads the fields of connection conn from doc, a YAML map as a connections file
+// gives them under the connection's name (providers' tests build their settings with it).
+func ParseFields(conn, doc string) (*Fields, error) {
+	var raw map[string]yaml.Node
+	if err := yaml.Unmarshal([]byte(doc), &raw); err != nil {
+		return nil, err
+	}
+	return newFields(conn, raw), nil
 }
 
 // Errorf returns a *FieldError about field.
@@ -242,7 +251,7 @@ func resolve(n *yaml.Node) *yaml.Node {
 }
 
 func build(name string, raw map[string]yaml.Node, kinds map[string]Constructor, base Settings, region string) (*Connection, error) {
-	f := NewFields(name, raw)
+	f := newFields(name, raw)
 	kind, err := f.String("provider")
 	if err != nil {
 		return nil, err

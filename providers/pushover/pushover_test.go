@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/twilio-connector/twilio-connector/errs"
 	"github.com/twilio-connector/twilio-connector/providers"
 	"github.com/twilio-connector/twilio-connector/test/faults"
@@ -225,11 +223,11 @@ func TestToTakesKeysOnly(t *testing.T) {
 
 func fields(t *testing.T, doc string) *providers.Fields {
 	t.Helper()
-	var raw map[string]yaml.Node
-	if err := yaml.Unmarshal([]byte(doc), &raw); err != nil {
+	f, err := providers.ParseFields("pager", doc)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return providers.NewFields("pager", raw)
+	return f
 }
 
 func TestConstruct(t *testing.T) {

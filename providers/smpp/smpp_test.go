@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/twilio-connector/twilio-connector/errs"
 	"github.com/twilio-connector/twilio-connector/providers"
 	esme "github.com/twilio-connector/twilio-connector/smpp"
@@ -181,11 +179,11 @@ func TestDeliverSMBeforeStartIsRefusedForNow(t *testing.T) {
 // construct builds a provider from YAML fields as a connections file gives them.
 func construct(t *testing.T, doc string) (*Provider, error) {
 	t.Helper()
-	var raw map[string]yaml.Node
-	if err := yaml.Unmarshal([]byte(doc), &raw); err != nil {
+	f, err := providers.ParseFields("smsc", doc)
+	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := Construct(providers.Settings{Name: "smsc", Fields: providers.NewFields("smsc", raw)})
+	p, err := Construct(providers.Settings{Name: "smsc", Fields: f})
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	"gopkg.in/yaml.v3"
 
 	"github.com/twilio-connector/twilio-connector/errs"
 	"github.com/twilio-connector/twilio-connector/metrics"
@@ -25,11 +24,11 @@ const (
 
 func connectionFields(t *testing.T, doc string) *providers.Fields {
 	t.Helper()
-	var raw map[string]yaml.Node
-	if err := yaml.Unmarshal([]byte("account: "+testAccount+"\ntoken: abc123\n"+doc), &raw); err != nil {
+	f, err := providers.ParseFields("marketing", "account: "+testAccount+"\ntoken: abc123\n"+doc)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return providers.NewFields("marketing", raw)
+	return f
 }
 
 func TestConnectionPace(t *testing.T) {

@@ -75,15 +75,7 @@ type Server struct {
 func New(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{Rules: faults.New(), headers: map[string]string{}}
-	s.srv = httptest.NewServer(s)
-	t.Cleanup(func() {
-		s.Rules.Close()
-		s.srv.CloseClientConnections()
-		s.srv.Close()
-		for _, u := range s.Unused() {
-			t.Errorf("httpchanneltest: %s: the code under test made fewer requests than the test expected", u)
-		}
-	})
+	s.srv = faults.Serve(t, "httpchanneltest", s, s.Rules.Close, s.Unused)
 	return s
 }
 

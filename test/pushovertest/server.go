@@ -93,15 +93,7 @@ type Server struct {
 func New(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{Rules: faults.New(), token: NewKey(), users: map[string]bool{}}
-	s.srv = httptest.NewServer(s)
-	t.Cleanup(func() {
-		s.Rules.Close()
-		s.srv.CloseClientConnections()
-		s.srv.Close()
-		for _, u := range s.Unused() {
-			t.Errorf("pushovertest: %s: the code under test made fewer requests than the test expected", u)
-		}
-	})
+	s.srv = faults.Serve(t, "pushovertest", s, s.Rules.Close, s.Unused)
 	return s
 }
 

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/twilio-connector/twilio-connector/sandbox"
+	"github.com/twilio-connector/twilio-connector/test/faults"
 )
 
 // APIVersion is the path prefix and the api_version the fake reports.
@@ -73,16 +74,8 @@ func New(t testing.TB, opts ...Option) *Server {
 		o(&c)
 	}
 	s := &Server{Server: sandbox.New(sandbox.Options{AccountSID: c.accountSID, AuthToken: c.authToken})}
-	s.srv = httptest.NewServer(s.Server)
-	t.Cleanup(func() {
-		// Close the sandbox first: it releases hanging handlers, which httptest waits for.
-		s.Server.Close()
-		s.srv.CloseClientConnections()
-		s.srv.Close()
-		for _, u := range s.UnusedRules() {
-			t.Errorf("twiliotest: %s: the code under test made fewer requests than the test expected", u)
-		}
-	})
+	// Closing the sandbox releases hanging handlers.
+	s.srv = faults.Serve(t, "twiliotest", s.Server, s.Server.Close, s.UnusedRules)
 	return s
 }
 
